@@ -1,0 +1,129 @@
+// The agent runtime every role shares: the SDK's tool runner over the Messages API, streaming,
+// prompt caching on the stable prefix, retries on overload and rate limits (the SDK's own, with
+// backoff), a turn cap, usage and a USD estimate recorded per mission and role, and a transcript.
+import Anthropic from '@anthropic-ai/sdk';
+import type { BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+import type { Logger } from 'pino';
+import type { Finish, FinishTool } from './finish-tool.ts';
+import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
+
+export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
+
+export interface UsageRecorder {
+  recordUsage(entry: { missionId: number; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void>;
+  saveTranscript(entry: { missionId: number; role: Role; model: string; outcome: string; messages: unknown }): Promise<void>;
+}
+
+export interface AgentRunOptions {
+  client: Anthropic;
+  recorder: UsageRecorder;
+  log: Logger;
+  missionId: number;
+  role: Role;
+  model: string;
+  /** Role prompt and skills: the stable prefix, cached together with the tools. */
+  system: string;
+  /** The task: issue, thread and repository context. */
+  prompt: string;
+  tools: BetaRunnableTool[];
+  finishTools: FinishTool<any>[];
+  maxTurns: number;
+  maxTokens?: number;
+  /** Turn prompt caching off (for measuring what it saves). */
+  caching?: boolean;
+}
+
+export interface AgentResult {
+  finish: Finish<any>;
+  usage: TokenUsage;
+  usd: number;
+  turns: number;
+}
+
+/** The agent stopped without a valid finish call: the message says why, in a maintainer's words. */
+export class AgentGaveUp extends Error {
+  readonly usage: TokenUsage;
+  constructor(message: string, usage: TokenUsage) {
+    super(message);
+    this.name = 'AgentGaveUp';
+    this.usage = usage;
+  }
+}
+
+export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
+  const { client, recorder, missionId, role, model } = options;
+  const caching = options.caching ?? true;
+  let finish: Finish<any> | undefined;
+  const finishTools = options.finishTools.map((f) =>
+    f.build((accepted) => {
+      finish ??= accepted;
+    }),
+  );
+  const cache = caching ? ({ type: 'ephemeral' } as const) : undefined;
+  const runner = client.beta.messages.toolRunner({
+    model,
+    max_tokens: options.maxTokens ?? 16_000,
+    // The breakpoint on the system block caches tools + system; the top-level one moves with the
+    // conversation so each turn reads the previous turn's prefix.
+    system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
+    ...(cache ? { cache_control: cache } : {}),
+    tools: [...options.tools, ...finishTools],
+    messages: [{ role: 'user', content: options.prompt }],
+    stream: true,
+    // The full history each turn: what the Messages API and our local test server both speak.
+    thread: false,
+    max_iterations: options.maxTurns,
+  });
+
+  let usage = NO_USAGE;
+  let turns = 0;
+  let outcome = 'error';
+  const record = async (turnUsage: TokenUsage) => {
+    usage = addUsage(usage, turnUsage);
+    await recorder.recordUsage({ missionId, role, model, usage: turnUsage, usd: estimateUsd(model, turnUsage) });
+  };
+  try {
+    for await (const stream of runner) {
+      const message = await stream.finalMessage();
+      turns++;
+      await record(tokenUsage(message.usage));
+      // Runs this turn's tool calls now (the runner reuses the result), so a finish call ends the
+      // loop without another request.
+      await runner.generateToolResponse();
+      if (finish) break;
+      if (message.stop_reason === 'max_tokens') {
+        options.log.warn({ role, turns }, 'agent turn hit max_tokens');
+      }
+    }
+    if (finish) {
+      outcome = `finished:${finish.tool}`;
+      return { finish, usage, usd: estimateUsd(model, usage), turns };
+    }
+    outcome = turns >= options.maxTurns ? 'turn-cap' : 'no-finish';
+    const names = options.finishTools.map((f) => f.name).join(' or ');
+    throw new AgentGaveUp(
+      turns >= options.maxTurns ?
+        `the ${role} used all ${options.maxTurns} turns without a valid ${names}`
+      : `the ${role} stopped without calling ${names}`,
+      usage,
+    );
+  } finally {
+    await recorder
+      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(runner.params.messages) })
+      .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
+  }
+}
+
+function tokenUsage(usage: BetaUsage): TokenUsage {
+  return {
+    input_tokens: usage.input_tokens ?? 0,
+    output_tokens: usage.output_tokens ?? 0,
+    cache_read_tokens: usage.cache_read_input_tokens ?? 0,
+    cache_write_tokens: usage.cache_creation_input_tokens ?? 0,
+  };
+}
+
+function transcriptOf(messages: BetaMessageParam[]): unknown {
+  return JSON.parse(JSON.stringify(messages));
+}

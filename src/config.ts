@@ -1,0 +1,104 @@
+// `.github/missions.yml`: every key optional, every key described, validated with zod. The schema
+// is the documentation: README's configuration section is rendered from the same descriptions.
+import { z } from 'zod';
+
+const permission = z.enum(['admin', 'maintain', 'write', 'triage', 'read']);
+
+export const DEFAULT_MODELS = {
+  orchestrator: 'claude-opus-5-5',
+  worker: 'claude-sonnet-5-5',
+  validator: 'claude-opus-5-5',
+} as const;
+
+export const missionsConfigSchema = z
+  .object({
+    label: z.string().min(1).default('mission').describe('the issue label that starts a mission'),
+    approvers: z
+      .array(permission)
+      .min(1)
+      .default(['admin', 'maintain', 'write'])
+      .describe('repository permissions whose holders may /approve'),
+    models: z
+      .object({
+        orchestrator: z.string().min(1).default(DEFAULT_MODELS.orchestrator).describe('plans and triages'),
+        worker: z.string().min(1).default(DEFAULT_MODELS.worker).describe('builds features'),
+        validator: z.string().min(1).default(DEFAULT_MODELS.validator).describe('checks milestones'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Claude models per role'),
+    commands: z
+      .object({
+        setup: z.string().min(1).optional().describe('installs dependencies, once per checkout'),
+        test: z.string().min(1).optional(),
+        lint: z.string().min(1).optional(),
+        typecheck: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({})
+      .describe('what workers and validators run; detected from the repository when absent'),
+    budget: z
+      .object({
+        max_usd: z.number().positive().default(25).describe('per mission; at the limit the mission pauses'),
+        max_hours: z.number().positive().default(48),
+      })
+      .strict()
+      .prefault({}),
+    validation: z
+      .object({
+        max_fix_rounds: z.number().int().min(0).max(20).default(3),
+        ci_timeout_minutes: z.number().int().min(0).default(30).describe("how long validators wait for the repository's own CI"),
+      })
+      .strict()
+      .prefault({}),
+    sandbox: z
+      .object({
+        network: z.boolean().default(false).describe('may agent commands reach the network (setup always may)'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type MissionsConfig = z.infer<typeof missionsConfigSchema>;
+
+export const CONFIG_PATH = '.github/missions.yml';
+
+export type ConfigResult = { ok: true; config: MissionsConfig } | { ok: false; problems: string[] };
+
+/** Validates what the config loader read (null when the file is absent) into a config or named problems. */
+export function parseConfig(raw: unknown): ConfigResult {
+  const result = missionsConfigSchema.safeParse(raw ?? {});
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, problems: result.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+    return `\`${issue.keys.map((k) => where + k).join('`, `')}\`: unknown key; allowed here: ${allowedKeysAt(issue.path)}`;
+  }
+  if (issue.code === 'invalid_value') {
+    return `\`${key}\`: must be one of ${issue.values.map((v) => `\`${String(v)}\``).join(', ')}`;
+  }
+  return `\`${key}\`: ${issue.message}`;
+}
+
+function allowedKeysAt(path: PropertyKey[]): string {
+  let schema: z.ZodType = missionsConfigSchema;
+  for (const part of path) {
+    const shape = shapeOf(schema);
+    if (!shape || typeof part !== 'string' || !shape[part]) return 'see the README';
+    schema = shape[part];
+  }
+  const shape = shapeOf(schema);
+  return shape ? Object.keys(shape).map((k) => `\`${k}\``).join(', ') : 'see the README';
+}
+
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  let s: any = schema;
+  // Unwrap defaults and optionals down to the object.
+  while (s && !s.shape && s.def?.innerType) s = s.def.innerType;
+  return s?.shape;
+}

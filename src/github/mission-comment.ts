@@ -1,0 +1,118 @@
+// The mission comment on the issue: rendered here, and its contract checklist parsed back here
+// (a maintainer may edit the checklist by hand before approving). PRODUCT.md §1 step 2 fixes the
+// checklist line: `- [ ] **VAL-001** <statement> — _F1_`.
+import { claimsOf, contractOrder, type Assertion, type Plan } from '../mission/plan.ts';
+
+export const MISSION_MARKER = 'missions:mission-comment';
+
+export type MissionView =
+  | { kind: 'planning'; missionId: number; startedBy: string }
+  | { kind: 'questions'; missionId: number; questionsUrl: string; revision: number }
+  | { kind: 'plan'; missionId: number; revision: number; change: string; plan: Plan }
+  | { kind: 'approved'; missionId: number; revision: number; change: string; plan: Plan; approvedBy: string }
+  | { kind: 'failed'; missionId: number; what: string; revision?: number; change?: string; plan?: Plan }
+  | { kind: 'cancelled'; missionId: number; by: string; revision?: number; change?: string; plan?: Plan };
+
+export function renderMissionComment(view: MissionView): string {
+  const revision = 'revision' in view ? (view.revision ?? 0) : 0;
+  const lines = [`<!-- ${MISSION_MARKER} mission=${view.missionId} revision=${revision} -->`];
+  switch (view.kind) {
+    case 'planning':
+      lines.push(
+        '## Mission: planning',
+        '',
+        `👀 Planning started (requested by @${view.startedBy}). The orchestrator is reading this issue and the repository; the plan and its validation contract will appear here.`,
+      );
+      return lines.join('\n');
+    case 'questions':
+      lines.push(
+        '## Mission: planning',
+        '',
+        `❓ The orchestrator needs answers before it can plan: see [its questions](${view.questionsUrl}). Reply in this issue; your answer continues the planning.`,
+      );
+      return lines.join('\n');
+    case 'failed':
+      lines.push(`> [!WARNING]\n> ${view.what}\n> Reply \`/retry\` (or add a comment) to try again.`, '');
+      if (view.plan) lines.push(...planSection(view.plan, view.revision!, view.change!, false));
+      else lines.push('## Mission: planning stopped');
+      return lines.join('\n');
+    case 'cancelled':
+      lines.push(`> [!NOTE]\n> Mission cancelled by @${view.by}. Label the issue again to start a new mission.`, '');
+      if (view.plan) lines.push(...planSection(view.plan, view.revision!, view.change!, false));
+      return lines.join('\n');
+    case 'approved':
+      lines.push(`✅ **Approved** revision ${view.revision} by @${view.approvedBy}. The contract is locked.`, '');
+      lines.push(...planSection(view.plan, view.revision, view.change, false));
+      return lines.join('\n');
+    case 'plan':
+      lines.push(...planSection(view.plan, view.revision, view.change, true));
+      return lines.join('\n');
+  }
+}
+
+function planSection(plan: Plan, revision: number, change: string, awaitingApproval: boolean): string[] {
+  const claims = claimsOf(plan);
+  const lines = [`## Mission plan: ${plan.title}`, '', `**Revision ${revision}** — ${change}`, '', plan.summary.trim(), '', '### Features', ''];
+  let milestone = '';
+  for (const f of plan.features) {
+    if (f.milestone !== milestone) {
+      milestone = f.milestone;
+      lines.push(`**Milestone ${milestone}**`, '');
+    }
+    const asserts = f.assertion_ids.length ? ` _(${f.assertion_ids.join(', ')})_` : '';
+    lines.push(`- **${f.id}** ${f.title}${asserts}`);
+    lines.push(...f.description.trim().split('\n').map((l) => `  ${l}`.trimEnd()));
+  }
+  lines.push('', '### Validation contract', '');
+  for (const a of contractOrder(plan)) lines.push(contractLine(a, claims.get(a.id) ?? '?'));
+  if (awaitingApproval) lines.push('', 'Reply `/approve` to start, or reply with what should change.');
+  return lines;
+}
+
+export function contractLine(a: Assertion, featureId: string, passed = false): string {
+  return `- [${passed ? 'x' : ' '}] **${a.id}** ${a.statement} — _${featureId}_`;
+}
+
+export interface MissionCommentState {
+  missionId: number;
+  revision: number;
+}
+
+/** The mission id and revision a mission comment shows, or null when the body is not one. */
+export function readMissionMarker(body: string): MissionCommentState | null {
+  const m = new RegExp(`<!-- ${MISSION_MARKER} mission=(\\d+) revision=(\\d+) -->`).exec(body);
+  return m ? { missionId: Number(m[1]), revision: Number(m[2]) } : null;
+}
+
+export interface ContractLine {
+  /** Absent for a line a maintainer added without an id. */
+  id?: string;
+  statement: string;
+  featureId?: string;
+}
+
+const CHECKLIST_ITEM = /^\s*[-*]\s+\[[ xX]\]\s+(.*?)\s*$/;
+const WITH_ID = /^\*\*(VAL-\d{3,})\*\*\s+(.*)$/;
+const FEATURE_SUFFIX = /^(.*?)\s+[—–-]{1,2}\s+_(F\d+)_$/;
+
+/** The checklist under "Validation contract" as the comment now stands, hand edits included. */
+export function parseContract(body: string): ContractLine[] {
+  const lines = body.split(/\r?\n/);
+  const start = lines.findIndex((l) => /^#{2,4}\s+Validation contract\s*$/.test(l.trim()));
+  if (start < 0) return [];
+  const out: ContractLine[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^#{1,4}\s/.test(line.trim())) break;
+    const item = CHECKLIST_ITEM.exec(line);
+    if (!item) continue;
+    let text = item[1]!;
+    let id: string | undefined;
+    const withId = WITH_ID.exec(text);
+    if (withId) [, id, text] = withId as unknown as [string, string, string];
+    const suffix = FEATURE_SUFFIX.exec(text);
+    const statement = (suffix ? suffix[1]! : text).trim();
+    if (!statement) continue;
+    out.push({ ...(id ? { id } : {}), statement, ...(suffix ? { featureId: suffix[2]! } : {}) });
+  }
+  return out;
+}

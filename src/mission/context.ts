@@ -1,0 +1,20 @@
+// What a mission job needs from the outside world, passed in so tests can give local servers.
+import type Anthropic from '@anthropic-ai/sdk';
+import type { Logger } from 'pino';
+import type { GitHub } from '../github/repository.ts';
+import type { JobQueue } from '../store/queue.ts';
+import type { MissionStore } from '../store/missions.ts';
+import type { Workspaces } from '../workspace/checkout.ts';
+
+export interface MissionContext {
+  store: MissionStore;
+  queue: JobQueue;
+  /** An Octokit authenticated as the installation. */
+  github(installationId: number): Promise<GitHub>;
+  model: Anthropic;
+  workspaces: Workspaces;
+  log: Logger;
+  limits: { plannerTurns: number };
+  /** Prompt caching on (default) or off, for measuring what it saves. */
+  caching?: boolean;
+}

@@ -1,0 +1,149 @@
+// The intake job: what a webhook handler recorded, verified with GitHub (who is asking, with what
+// permission, under which config) and acted on. Labels start missions; comments are commands or
+// plan feedback. Every path ends in a visible answer or a logged reason for doing nothing.
+import { applyContractEdits } from './contract.ts';
+import { parseContract, readMissionMarker, renderMissionComment } from '../github/mission-comment.ts';
+import { describeState, formatDuration, replies } from '../github/replies.ts';
+import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
+import type { Mission } from '../store/missions.ts';
+import { PLANNING_STATES } from '../store/missions.ts';
+import type { IntakeJob } from '../store/queue.ts';
+import { parseCommand, type ParsedCommand } from './commands.ts';
+import type { MissionContext } from './context.ts';
+import { ensureMissionComment, latestPlanView, reply, showMission } from './mission-comment.ts';
+import type { Plan } from './plan.ts';
+
+export async function intake(ctx: MissionContext, job: IntakeJob): Promise<void> {
+  const key = job.kind === 'label' ? `label:${job.deliveryId}` : `comment:${job.commentId}`;
+  if (await ctx.store.isProcessed(key)) {
+    ctx.log.info({ key }, 'intake: already handled (redelivered)');
+    return;
+  }
+  const gh = await ctx.github(job.installationId);
+  if (job.kind === 'label') await onLabel(ctx, gh, job);
+  else await onComment(ctx, gh, job);
+  await ctx.store.markProcessed(key);
+}
+
+async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'label' }>): Promise<void> {
+  const ref = { owner: job.owner, repo: job.repo };
+  // 1. The config says which label starts a mission; an invalid file is answered, and nothing runs.
+  const config = await loadConfig(gh, ref);
+  if (!config.ok) {
+    await reply(gh, ref, job.issueNumber, replies.invalidConfig(config.problems));
+    return;
+  }
+  if (job.label !== config.config.label) return;
+  // 2. Only users with write access start missions.
+  const permission = await permissionOf(gh, ref, job.actor);
+  if (!TRUSTED.includes(permission)) {
+    ctx.log.info({ actor: job.actor, permission }, 'label ignored: the user has no write access');
+    return;
+  }
+  // 3. One mission per issue at a time. A retried job finds the mission it created itself.
+  const mission =
+    (await ctx.store.create({ ...job, installationId: job.installationId, repoId: job.repoId, issueNumber: job.issueNumber }, job.actor)) ??
+    (await ctx.store.live(job.repoId, job.issueNumber));
+  if (!mission) return;
+  if (mission.comment_id || mission.started_by !== job.actor || mission.revision > 0) {
+    ctx.log.info({ missionId: mission.id }, 'label ignored: the issue already has a live mission');
+    return;
+  }
+  // 4. 👀 and the mission comment, then the planner.
+  await ensureMissionComment(gh, ctx.store, mission);
+  await ctx.queue.requestStep({ missionId: mission.id });
+}
+
+async function onComment(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'comment' }>): Promise<void> {
+  const mission = await ctx.store.latest(job.repoId, job.issueNumber);
+  if (!mission) return;
+  const ref = { owner: job.owner, repo: job.repo };
+  const command = parseCommand(job.body);
+  const permission = await permissionOf(gh, ref, job.actor);
+  const trusted = TRUSTED.includes(permission);
+  if (!command) {
+    // Feedback (or an answer) from a trusted user while the plan is open sends the planner back.
+    if (trusted && PLANNING_STATES.includes(mission.state) && (await ctx.store.requestPlanning(mission.id))) {
+      await ctx.queue.requestStep({ missionId: mission.id });
+    }
+    return;
+  }
+  if (!trusted) {
+    await reply(gh, ref, job.issueNumber, replies.untrusted(job.actor, command.name));
+    return;
+  }
+  await runCommand(ctx, gh, mission, job, command, permission);
+}
+
+async function runCommand(
+  ctx: MissionContext,
+  gh: GitHub,
+  mission: Mission,
+  job: Extract<IntakeJob, { kind: 'comment' }>,
+  command: ParsedCommand,
+  permission: string,
+): Promise<void> {
+  const ref = { owner: job.owner, repo: job.repo };
+  const say = (body: string) => reply(gh, ref, job.issueNumber, body);
+  if (!command.known) return say(replies.unknown(job.actor, command.name));
+  const over = mission.state === 'cancelled' || mission.state === 'done';
+  switch (command.name) {
+    case 'approve':
+      return approve(ctx, gh, mission, job, permission);
+    case 'cancel': {
+      if (over || !(await ctx.store.cancel(mission.id))) return say(replies.alreadyOver(job.actor, 'cancel', mission));
+      await showMission(gh, ctx.store, mission, { kind: 'cancelled', missionId: mission.id, by: job.actor, ...(await latestPlanView(ctx.store, mission)) });
+      return say(replies.cancelled(job.actor));
+    }
+    case 'retry': {
+      if (mission.state !== 'failed') return say(replies.nothingToRetry(job.actor, mission));
+      await ctx.store.requestPlanning(mission.id);
+      await ctx.queue.requestStep({ missionId: mission.id });
+      return say(replies.retrying(job.actor));
+    }
+    case 'status': {
+      const costs = await ctx.store.costByRole(mission.id);
+      const usd = costs.reduce((sum, c) => sum + c.usd, 0);
+      const tokens = costs.reduce((sum, c) => sum + c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens, 0);
+      const cost = `$${usd.toFixed(2)} (${tokens.toLocaleString('en-US')} tokens${costs.length ? `; ${costs.map((c) => `${c.role} $${c.usd.toFixed(2)}`).join(', ')}` : ''})`;
+      return say(replies.status(job.actor, mission, formatDuration(Date.now() - new Date(mission.created_at).getTime()), cost));
+    }
+    case 'pause':
+    case 'resume':
+      if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
+      return say(replies.notWhilePlanning(job.actor, command.name, mission));
+    case 'fix':
+      return say(replies.fixOnPullRequest(job.actor));
+  }
+}
+
+/** `/approve` locks the revision the mission comment showed when the command was written. */
+async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: Extract<IntakeJob, { kind: 'comment' }>, permission: string) {
+  const ref = { owner: job.owner, repo: job.repo };
+  const say = (body: string) => reply(gh, ref, job.issueNumber, body);
+  const config = await loadConfig(gh, ref);
+  if (!config.ok) return say(replies.invalidConfig(config.problems));
+  if (!config.config.approvers.includes(permission as never)) return say(replies.notApprover(job.actor, permission, config.config.approvers));
+  const shown = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
+  if (mission.state !== 'awaiting_approval' || !shown || shown.kind !== 'plan') return say(replies.nothingToApprove(job.actor, mission));
+  // The checklist as the comment stands, hand edits included, if it still shows that revision.
+  let contract = shown.body as Plan;
+  let added: string[] = [];
+  const comment = (await gh.rest.issues.getComment({ ...ref, comment_id: mission.comment_id! })).data;
+  if (readMissionMarker(comment.body ?? '')?.revision === shown.number) {
+    const edited = applyContractEdits(contract, parseContract(comment.body ?? ''));
+    if (!edited.ok) return say(replies.approveRejectedEdits(job.actor, edited.problems));
+    contract = edited.plan;
+    added = edited.added;
+  }
+  if (!(await ctx.store.approve(mission.id, shown.number, contract, job.actor))) {
+    return say(replies.nothingToApprove(job.actor, await ctx.store.get(mission.id)));
+  }
+  await gh.rest.issues.updateComment({
+    ...ref,
+    comment_id: mission.comment_id!,
+    body: renderMissionComment({ kind: 'approved', missionId: mission.id, revision: shown.number, change: shown.change, plan: contract, approvedBy: job.actor }),
+  });
+  await say(replies.approved(job.actor, shown.number, contract.features.length, contract.assertions.length, added));
+  ctx.log.info({ missionId: mission.id, revision: shown.number, state: describeState({ ...mission, state: 'approved' }) }, 'contract approved');
+}

@@ -1,0 +1,89 @@
+// The mission plan and its validation contract, and the rules the app enforces on every plan
+// (PRODUCT.md §4): ids unique, every assertion claimed by exactly one feature, every claim exists,
+// features in build order, milestones in order.
+import { z } from 'zod';
+
+const oneLine = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${what} must not be empty`)
+    .refine((s) => !/[\r\n]/.test(s), `${what} must be a single line`);
+
+export const assertionSchema = z.object({
+  id: z.string().regex(/^VAL-\d{3,}$/, 'assertion ids look like VAL-001'),
+  statement: oneLine('an assertion statement').describe('one checkable behaviour, observable from outside the code'),
+});
+
+export const featureSchema = z.object({
+  id: z.string().regex(/^F\d+$/, 'feature ids look like F1'),
+  title: oneLine('a feature title'),
+  description: z.string().trim().min(1),
+  milestone: z.string().regex(/^M\d+$/, 'milestones look like M1'),
+  assertion_ids: z.array(z.string()).describe('the assertions this feature completes'),
+});
+
+export const planSchema = z.object({
+  title: oneLine('the title'),
+  summary: z.string().trim().min(1),
+  assertions: z.array(assertionSchema).min(1),
+  features: z.array(featureSchema).min(1),
+});
+
+export type Assertion = z.infer<typeof assertionSchema>;
+export type Feature = z.infer<typeof featureSchema>;
+export type Plan = z.infer<typeof planSchema>;
+
+const num = (id: string) => Number(id.replace(/^\D+/, ''));
+
+/** Every way `plan` breaks the plan rules, one sentence each; empty when it is valid. */
+export function planProblems(plan: Plan): string[] {
+  const problems: string[] = [];
+  const assertionIds = new Set<string>();
+  for (const a of plan.assertions) {
+    if (assertionIds.has(a.id)) problems.push(`assertion id ${a.id} is used twice`);
+    assertionIds.add(a.id);
+  }
+  const featureIds = new Set<string>();
+  const claims = new Map<string, string[]>();
+  plan.features.forEach((f, i) => {
+    if (featureIds.has(f.id)) problems.push(`feature id ${f.id} is used twice`);
+    featureIds.add(f.id);
+    if (num(f.id) !== i + 1) problems.push(`features must be listed in build order F1, F2, …: position ${i + 1} holds ${f.id}`);
+    for (const id of f.assertion_ids) {
+      if (!assertionIds.has(id)) problems.push(`${f.id} claims ${id}, which is not in assertions`);
+      claims.set(id, [...(claims.get(id) ?? []), f.id]);
+    }
+  });
+  for (const id of assertionIds) {
+    const by = claims.get(id) ?? [];
+    if (by.length === 0) problems.push(`${id} is claimed by no feature: give it to the feature that completes it`);
+    if (by.length > 1) problems.push(`${id} is claimed by ${by.join(' and ')}: only the feature that completes it claims it`);
+  }
+  let previous = 0;
+  for (const f of plan.features) {
+    const m = num(f.milestone);
+    if (m === 0 || (m !== previous && m !== previous + 1)) {
+      problems.push(`milestones must run M1, M2, … in build order: ${f.id} is in ${f.milestone} after M${previous}`);
+    } else {
+      previous = m;
+    }
+  }
+  return problems;
+}
+
+/** The feature that claims each assertion. */
+export function claimsOf(plan: Plan): Map<string, string> {
+  const claims = new Map<string, string>();
+  for (const f of plan.features) for (const id of f.assertion_ids) claims.set(id, f.id);
+  return claims;
+}
+
+/** The plan's assertions in contract order: by the feature that claims them, then as listed. */
+export function contractOrder(plan: Plan): Assertion[] {
+  const byId = new Map(plan.assertions.map((a) => [a.id, a]));
+  const ordered: Assertion[] = [];
+  for (const f of plan.features) for (const id of f.assertion_ids) if (byId.has(id)) ordered.push(byId.get(id)!);
+  for (const a of plan.assertions) if (!ordered.includes(a)) ordered.push(a);
+  return ordered;
+}

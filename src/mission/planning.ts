@@ -1,0 +1,168 @@
+// The planning step of a mission: run the planner over the issue thread and the repository, store
+// the outcome as a revision, then show it. Every outcome a maintainer should see ends up in the
+// mission comment, errors included, and nothing is shown before it is stored.
+import Anthropic from '@anthropic-ai/sdk';
+import { AgentGaveUp } from '../agents/runtime.ts';
+import { runPlanner, type ThreadEntry } from '../agents/planner.ts';
+import { MISSION_MARKER } from '../github/mission-comment.ts';
+import { replies } from '../github/replies.ts';
+import { loadConfig, permissionCache, TRUSTED, type GitHub } from '../github/repository.ts';
+import type { Mission, Revision } from '../store/missions.ts';
+import { CheckoutError } from '../workspace/checkout.ts';
+import type { MissionContext } from './context.ts';
+import { ensureMissionComment, latestPlanView, REPLY_MARKER, showMission } from './mission-comment.ts';
+import type { Plan } from './plan.ts';
+import { describeChange } from './revision-change.ts';
+
+export const QUESTIONS_MARKER = 'missions:questions';
+
+export async function planningStep(ctx: MissionContext, missionId: number): Promise<void> {
+  const { store, log } = ctx;
+  const mission = await store.get(missionId);
+  const gh = await ctx.github(mission.installation_id);
+  // 1. A revision stored by a run that died before showing it is shown now.
+  if (mission.rendered_revision < mission.revision) {
+    await publish(ctx, gh, mission, (await store.revision(mission.id, mission.revision))!);
+  }
+  // 2. Only a mission with planning to do goes on (feedback, an answer, a new mission, /retry).
+  if (mission.state !== 'planning') {
+    log.info({ missionId, state: mission.state }, 'planning step: nothing to plan in this state');
+    return;
+  }
+  try {
+    await plan(ctx, gh, mission);
+  } catch (error) {
+    const what = describeFailure(error);
+    log.error({ err: error, missionId }, `planning failed: ${what}`);
+    await store.fail(mission.id, what);
+    await showMission(gh, store, mission, { kind: 'failed', missionId: mission.id, what, ...(await latestPlanView(store, mission)) });
+  }
+}
+
+async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
+  const { store } = ctx;
+  const ref = { owner: mission.owner, repo: mission.repo };
+  // 3. Config first: an invalid file stops everything with the reason.
+  const config = await loadConfig(gh, ref);
+  if (!config.ok) throw new ConfigInvalid(config.problems);
+  await ensureMissionComment(gh, store, mission);
+  // 4. The thread as it stands, each entry marked trusted or not.
+  const plannedSeq = mission.feedback_seq;
+  const [{ data: repository }, { data: issue }, comments] = await Promise.all([
+    gh.rest.repos.get(ref),
+    gh.rest.issues.get({ ...ref, issue_number: mission.issue_number }),
+    gh.paginate(gh.rest.issues.listComments, { ...ref, issue_number: mission.issue_number, per_page: 100 }),
+  ]);
+  const permission = permissionCache(gh, ref);
+  const trusted = async (login: string) => TRUSTED.includes(await permission(login));
+  const thread: ThreadEntry[] = [];
+  for (const c of comments) {
+    const body = c.body ?? '';
+    const author = c.user?.login ?? 'ghost';
+    if (body.includes(MISSION_MARKER)) continue;
+    if (c.user?.type === 'Bot') {
+      // The app's own questions are context; its other replies, and other bots, are noise or data.
+      if (body.includes(QUESTIONS_MARKER)) thread.push({ author, body: stripMarker(body), trusted: true, fromApp: true });
+      else if (!body.includes(REPLY_MARKER)) thread.push({ author, body, trusted: false });
+      continue;
+    }
+    thread.push({ author, body, trusted: await trusted(author) });
+  }
+  const issueAuthor = issue.user?.login ?? 'ghost';
+  // 5. A checkout of the default branch, cloned with the installation token.
+  const { token } = (await gh.auth({ type: 'installation' })) as { token: string };
+  const checkout = await ctx.workspaces.checkoutDefaultBranch({
+    repoId: repository.id,
+    missionId: mission.id,
+    cloneUrl: repository.clone_url,
+    token,
+  });
+  const previous = await store.latestPlan(mission.id);
+  const outcome = await runPlanner(
+    {
+      owner: mission.owner,
+      repo: mission.repo,
+      issue: { number: issue.number, title: issue.title, body: issue.body ?? '', author: issueAuthor, trusted: await trusted(issueAuthor) },
+      comments: thread,
+      ...(previous ? { previous: { revision: previous.number, plan: previous.body as Plan } } : {}),
+      checkout,
+    },
+    {
+      client: ctx.model,
+      recorder: store,
+      log: ctx.log,
+      missionId: mission.id,
+      model: config.config.models.orchestrator,
+      maxTurns: ctx.limits.plannerTurns,
+      ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
+    },
+  );
+  // 6. Stored, then shown.
+  const revision = await store.addRevision(
+    mission.id,
+    plannedSeq,
+    outcome.kind === 'plan' ?
+      { kind: 'plan', body: outcome.plan, change: describeChange(previous?.body as Plan | undefined, outcome.plan) }
+    : { kind: 'questions', body: { questions: outcome.questions }, change: `asked ${outcome.questions.length} question(s)` },
+  );
+  if (!revision) {
+    ctx.log.info({ missionId: mission.id }, 'mission left planning while the planner ran; its outcome is dropped');
+    return;
+  }
+  const fresh = await store.get(mission.id);
+  await publish(ctx, gh, fresh, revision);
+  // More feedback arrived while planning: its step is already queued and will revise again.
+}
+
+async function publish(ctx: MissionContext, gh: GitHub, mission: Mission, revision: Revision): Promise<void> {
+  const { store } = ctx;
+  if (revision.kind === 'questions') {
+    const commentId = revision.comment_id ?? (await postQuestions(gh, mission, revision));
+    await store.setRevisionComment(mission.id, revision.number, commentId);
+    const url = `https://github.com/${mission.owner}/${mission.repo}/issues/${mission.issue_number}#issuecomment-${commentId}`;
+    await showMission(gh, store, mission, { kind: 'questions', missionId: mission.id, questionsUrl: url, revision: revision.number });
+  } else {
+    await showMission(gh, store, mission, {
+      kind: 'plan',
+      missionId: mission.id,
+      revision: revision.number,
+      change: revision.change,
+      plan: revision.body as Plan,
+    });
+  }
+  await store.markRendered(mission.id, revision.number);
+}
+
+async function postQuestions(gh: GitHub, mission: Mission, revision: Revision): Promise<number> {
+  const ref = { owner: mission.owner, repo: mission.repo, issue_number: mission.issue_number };
+  const marker = `<!-- ${QUESTIONS_MARKER} mission=${mission.id} revision=${revision.number} -->`;
+  const existing = (await gh.paginate(gh.rest.issues.listComments, { ...ref, per_page: 100 })).find((c) => c.body?.includes(marker));
+  if (existing) return existing.id;
+  const body = `${marker}\n${replies.questions((revision.body as { questions: string[] }).questions)}`;
+  return (await gh.rest.issues.createComment({ ...ref, body })).data.id;
+}
+
+function stripMarker(body: string): string {
+  return body.replace(/<!--[\s\S]*?-->\n?/g, '');
+}
+
+class ConfigInvalid extends Error {
+  constructor(problems: string[]) {
+    super(`\`.github/missions.yml\` is invalid: ${problems.join('; ')}`);
+  }
+}
+
+/** One sentence a maintainer can act on; never a stack trace, never a secret. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof ConfigInvalid) return `${error.message}. Fix the file on the default branch.`;
+  if (error instanceof CheckoutError) return `The repository could not be cloned: ${error.message}.`;
+  if (error instanceof AgentGaveUp) return `The planner could not produce a valid plan: ${error.message}.`;
+  if (error instanceof Anthropic.APIConnectionError) return 'The model API could not be reached, even after retries.';
+  if (error instanceof Anthropic.APIError) {
+    const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type ?? 'error';
+    return `The model API failed with ${error.status ?? 'no status'} (${type}), even after retries.`;
+  }
+  const status = (error as { status?: number }).status;
+  if (typeof status === 'number') return `GitHub answered ${status} to a request, even after retries.`;
+  return `Planning stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
+}

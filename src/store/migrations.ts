@@ -1,0 +1,97 @@
+// The schema, as an ordered list of migrations. Applied under an advisory lock so several processes
+// starting against one server do not race; each migration runs once, in its own transaction.
+import type { Database } from './database.ts';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE missions (
+    id               bigserial PRIMARY KEY,
+    installation_id  bigint NOT NULL,
+    repo_id          bigint NOT NULL,
+    owner            text NOT NULL,
+    repo             text NOT NULL,
+    issue_number     integer NOT NULL,
+    state            text NOT NULL,
+    started_by       text NOT NULL,
+    comment_id       bigint,
+    feedback_seq     integer NOT NULL DEFAULT 0,
+    planned_seq      integer NOT NULL DEFAULT -1,
+    revision         integer NOT NULL DEFAULT 0,
+    rendered_revision integer NOT NULL DEFAULT 0,
+    approved_revision integer,
+    approved_by      text,
+    approved_at      timestamptz,
+    contract         jsonb,
+    error            text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+  );
+  -- One mission per issue at a time: a second label on a live mission starts nothing.
+  CREATE UNIQUE INDEX missions_one_live_per_issue ON missions (repo_id, issue_number)
+    WHERE state NOT IN ('cancelled', 'done');
+
+  CREATE TABLE plan_revisions (
+    mission_id  bigint NOT NULL REFERENCES missions(id),
+    number      integer NOT NULL,
+    kind        text NOT NULL,           -- 'plan' | 'questions'
+    body        jsonb NOT NULL,          -- the plan, or { questions }
+    change      text NOT NULL,           -- one line: what this revision changed
+    comment_id  bigint,                  -- for questions: the comment that asked them
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mission_id, number)
+  );
+
+  -- Webhook deliveries and command comments already taken in: GitHub redelivers, we act once.
+  CREATE TABLE processed_events (
+    key         text PRIMARY KEY,
+    created_at  timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE usage (
+    id                  bigserial PRIMARY KEY,
+    mission_id          bigint NOT NULL REFERENCES missions(id),
+    role                text NOT NULL,
+    model               text NOT NULL,
+    input_tokens        bigint NOT NULL,
+    output_tokens       bigint NOT NULL,
+    cache_read_tokens   bigint NOT NULL,
+    cache_write_tokens  bigint NOT NULL,
+    usd                 double precision NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX usage_by_mission ON usage (mission_id);
+
+  CREATE TABLE transcripts (
+    id          bigserial PRIMARY KEY,
+    mission_id  bigint NOT NULL REFERENCES missions(id),
+    role        text NOT NULL,
+    model       text NOT NULL,
+    outcome     text NOT NULL,
+    messages    jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX transcripts_by_mission ON transcripts (mission_id);
+  `,
+];
+
+export async function migrate(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    // Serialises concurrent starts on one server; harmless on the embedded engine.
+    await tx.query('SELECT pg_advisory_xact_lock(727274)');
+    await tx.query('CREATE TABLE IF NOT EXISTS missions_schema (version integer PRIMARY KEY)');
+    const [row] = await tx.query<{ version: number | null }>('SELECT max(version) AS version FROM missions_schema');
+    const applied = row?.version ?? 0;
+    for (let i = applied; i < MIGRATIONS.length; i++) {
+      for (const statement of splitStatements(MIGRATIONS[i]!)) await tx.query(statement);
+      await tx.query('INSERT INTO missions_schema (version) VALUES ($1)', [i + 1]);
+    }
+  });
+}
+
+/** Our migrations hold no semicolons inside statements, so a split on `;` at line ends is exact. */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.replace(/--.*$/gm, '').trim())
+    .filter(Boolean);
+}

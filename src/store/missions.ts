@@ -1,0 +1,229 @@
+// Where a mission's state changes: every write to a mission goes through this module.
+import type { TokenUsage } from '../agents/pricing.ts';
+import type { Role, UsageRecorder } from '../agents/runtime.ts';
+import type { Plan } from '../mission/plan.ts';
+import type { Database } from './database.ts';
+
+export type MissionState =
+  | 'planning' // the planner has work to do (new mission, feedback, an answer)
+  | 'questions' // waiting for the maintainer's answers
+  | 'awaiting_approval' // a plan is shown; /approve or feedback
+  | 'approved' // contract locked
+  | 'failed' // a step failed after retries; /retry or a comment goes on
+  | 'cancelled'
+  | 'done';
+
+/** States in which issue comments by trusted users are feedback to the planner. */
+export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
+
+export interface Mission {
+  id: number;
+  installation_id: number;
+  repo_id: number;
+  owner: string;
+  repo: string;
+  issue_number: number;
+  state: MissionState;
+  started_by: string;
+  comment_id: number | null;
+  feedback_seq: number;
+  planned_seq: number;
+  revision: number;
+  rendered_revision: number;
+  approved_revision: number | null;
+  approved_by: string | null;
+  approved_at: Date | null;
+  contract: Plan | null;
+  error: string | null;
+  created_at: Date;
+}
+
+export interface Revision {
+  mission_id: number;
+  number: number;
+  kind: 'plan' | 'questions';
+  body: Plan | { questions: string[] };
+  change: string;
+  comment_id: number | null;
+}
+
+export interface MissionKey {
+  installationId: number;
+  repoId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+}
+
+export class MissionStore implements UsageRecorder {
+  readonly db: Database;
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  async isProcessed(key: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM processed_events WHERE key = $1', [key])).length > 0;
+  }
+
+  /** True the first time `key` is marked; false when it was marked before (a redelivery). */
+  async markProcessed(key: string): Promise<boolean> {
+    const rows = await this.db.query('INSERT INTO processed_events (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key', [key]);
+    return rows.length > 0;
+  }
+
+  /** A new mission, or null when the issue already has a live one. */
+  async create(key: MissionKey, startedBy: string): Promise<Mission | null> {
+    const rows = await this.db.query<Mission>(
+      `INSERT INTO missions (installation_id, repo_id, owner, repo, issue_number, state, started_by)
+       VALUES ($1, $2, $3, $4, $5, 'planning', $6)
+       ON CONFLICT (repo_id, issue_number) WHERE state NOT IN ('cancelled', 'done') DO NOTHING
+       RETURNING *`,
+      [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy],
+    );
+    return rows[0] ?? null;
+  }
+
+  async get(id: number): Promise<Mission> {
+    const [row] = await this.db.query<Mission>('SELECT * FROM missions WHERE id = $1', [id]);
+    if (!row) throw new Error(`mission ${id} does not exist`);
+    return row;
+  }
+
+  async live(repoId: number, issueNumber: number): Promise<Mission | null> {
+    const [row] = await this.db.query<Mission>(
+      `SELECT * FROM missions WHERE repo_id = $1 AND issue_number = $2 AND state NOT IN ('cancelled', 'done')`,
+      [repoId, issueNumber],
+    );
+    return row ?? null;
+  }
+
+  /** The latest mission of an issue, live or not. */
+  async latest(repoId: number, issueNumber: number): Promise<Mission | null> {
+    const [row] = await this.db.query<Mission>(
+      'SELECT * FROM missions WHERE repo_id = $1 AND issue_number = $2 ORDER BY id DESC LIMIT 1',
+      [repoId, issueNumber],
+    );
+    return row ?? null;
+  }
+
+  /** Trusted feedback or an answer arrived: the planner has work to do. False once past planning. */
+  async requestPlanning(id: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE missions SET feedback_seq = feedback_seq + 1, state = 'planning', error = NULL, updated_at = now()
+       WHERE id = $1 AND state = ANY($2) RETURNING id`,
+      [id, PLANNING_STATES],
+    );
+    return rows.length > 0;
+  }
+
+  async setCommentId(id: number, commentId: number): Promise<void> {
+    await this.db.query('UPDATE missions SET comment_id = $2, updated_at = now() WHERE id = $1', [id, commentId]);
+  }
+
+  /**
+   * Stores a planner outcome as the next revision, unless the mission left planning meanwhile
+   * (approved or cancelled while the planner ran): then it returns null and nothing changes.
+   */
+  async addRevision(
+    id: number,
+    plannedSeq: number,
+    revision: Omit<Revision, 'mission_id' | 'number' | 'comment_id'>,
+  ): Promise<Revision | null> {
+    return this.db.transaction(async (tx) => {
+      const [mission] = await tx.query<Mission>('SELECT * FROM missions WHERE id = $1 FOR UPDATE', [id]);
+      if (!mission || !PLANNING_STATES.includes(mission.state)) return null;
+      const number = mission.revision + 1;
+      const state: MissionState =
+        mission.feedback_seq > plannedSeq ? 'planning' // more feedback arrived while planning
+        : revision.kind === 'plan' ? 'awaiting_approval'
+        : 'questions';
+      await tx.query(
+        'INSERT INTO plan_revisions (mission_id, number, kind, body, change) VALUES ($1, $2, $3, $4, $5)',
+        [id, number, revision.kind, JSON.stringify(revision.body), revision.change],
+      );
+      await tx.query(
+        `UPDATE missions SET revision = $2, planned_seq = $3, state = $4, error = NULL, updated_at = now() WHERE id = $1`,
+        [id, number, plannedSeq, state],
+      );
+      return { mission_id: id, number, ...revision, comment_id: null };
+    });
+  }
+
+  async revision(id: number, number: number): Promise<Revision | null> {
+    const [row] = await this.db.query<Revision>('SELECT * FROM plan_revisions WHERE mission_id = $1 AND number = $2', [id, number]);
+    return row ?? null;
+  }
+
+  /** The newest revision that is a plan (questions revisions carry no plan). */
+  async latestPlan(id: number): Promise<Revision | null> {
+    const [row] = await this.db.query<Revision>(
+      `SELECT * FROM plan_revisions WHERE mission_id = $1 AND kind = 'plan' ORDER BY number DESC LIMIT 1`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  async setRevisionComment(id: number, number: number, commentId: number): Promise<void> {
+    await this.db.query('UPDATE plan_revisions SET comment_id = $3 WHERE mission_id = $1 AND number = $2', [id, number, commentId]);
+  }
+
+  async markRendered(id: number, revision: number): Promise<void> {
+    await this.db.query('UPDATE missions SET rendered_revision = GREATEST(rendered_revision, $2) WHERE id = $1', [id, revision]);
+  }
+
+  /** Locks the contract. False when the mission was no longer awaiting approval. */
+  async approve(id: number, revision: number, contract: Plan, by: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE missions SET state = 'approved', approved_revision = $2, contract = $3, approved_by = $4,
+              approved_at = now(), updated_at = now()
+       WHERE id = $1 AND state = 'awaiting_approval' RETURNING id`,
+      [id, revision, JSON.stringify(contract), by],
+    );
+    return rows.length > 0;
+  }
+
+  async fail(id: number, what: string): Promise<void> {
+    await this.db.query(
+      `UPDATE missions SET state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
+      [id, what],
+    );
+  }
+
+  async cancel(id: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE missions SET state = 'cancelled', updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done') RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  async recordUsage(entry: { missionId: number; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void> {
+    const u = entry.usage;
+    await this.db.query(
+      `INSERT INTO usage (mission_id, role, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [entry.missionId, entry.role, entry.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, entry.usd],
+    );
+  }
+
+  async saveTranscript(entry: { missionId: number; role: Role; model: string; outcome: string; messages: unknown }): Promise<void> {
+    await this.db.query('INSERT INTO transcripts (mission_id, role, model, outcome, messages) VALUES ($1, $2, $3, $4, $5)', [
+      entry.missionId,
+      entry.role,
+      entry.model,
+      entry.outcome,
+      JSON.stringify(entry.messages),
+    ]);
+  }
+
+  /** Tokens and USD so far, by role. */
+  async costByRole(id: number): Promise<(TokenUsage & { role: Role; usd: number })[]> {
+    return this.db.query(
+      `SELECT role, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,
+              sum(cache_read_tokens)::float8 AS cache_read_tokens, sum(cache_write_tokens)::float8 AS cache_write_tokens,
+              sum(usd)::float8 AS usd
+       FROM usage WHERE mission_id = $1 GROUP BY role ORDER BY role`,
+      [id],
+    );
+  }
+}

@@ -1,0 +1,113 @@
+// The job queue: pg-boss over the same database as the store (PGlite adapter when embedded).
+// Two queues, keyed so a mission never runs two jobs of a kind at once, on any number of worker
+// processes:
+//   mission-step     `stately`: at most one running and one waiting per mission. A step re-reads the
+//                    mission's state, so several requests for a step coalesce into one.
+//   mission-intake   `key_strict_fifo`: labels and comments of one issue run one at a time, in order.
+import { PgBoss, fromPglite } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Database } from './database.ts';
+
+export const STEP_QUEUE = 'mission-step';
+export const INTAKE_QUEUE = 'mission-intake';
+
+export interface StepJob {
+  missionId: number;
+}
+
+/** What a webhook handler takes in: verified with GitHub and acted on by the intake job. */
+export type IntakeJob = {
+  installationId: number;
+  repoId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  actor: string;
+} & (
+  | { kind: 'label'; label: string; deliveryId: string }
+  | {
+      kind: 'comment';
+      commentId: number;
+      body: string;
+      /** The revision the mission comment showed when the comment arrived (what `/approve` locks). */
+      shownRevision: number;
+    }
+);
+
+export interface QueueOptions {
+  /** Seconds between polls when LISTEN/NOTIFY is quiet; small in tests. */
+  pollingIntervalSeconds?: number;
+  /** Seconds before a failed job is tried again. */
+  retryDelaySeconds?: number;
+  log: Logger;
+}
+
+export class JobQueue {
+  readonly boss: PgBoss;
+  readonly #db: Database;
+  readonly #options: QueueOptions;
+
+  constructor(db: Database, options: QueueOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.boss =
+      db.pglite ?
+        new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schedule: false, supervise: true })
+      : new PgBoss({ connectionString: db.connectionString!, schedule: false, max: 5 });
+    this.boss.on('error', (error: Error) => options.log.error({ err: error }, 'queue error'));
+  }
+
+  async start(): Promise<void> {
+    await this.boss.start();
+    const common = {
+      retryLimit: 3,
+      retryDelay: this.#options.retryDelaySeconds ?? 30,
+      retryBackoff: true,
+      // A planning run is long; a dead worker's job is found by its missing heartbeat instead.
+      expireInSeconds: 4 * 60 * 60,
+      heartbeatSeconds: 30,
+    };
+    await this.#ensureQueue(STEP_QUEUE, { ...common, policy: 'stately' });
+    await this.#ensureQueue(INTAKE_QUEUE, { ...common, policy: 'key_strict_fifo' });
+  }
+
+  async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, options);
+  }
+
+  /**
+   * The embedded database belongs to this one process, so a job still marked active at start was
+   * running when the process died: hand it back to the queue now rather than after heartbeats lapse.
+   */
+  async recoverInterrupted(): Promise<number> {
+    if (this.#db.kind !== 'embedded') return 0;
+    let recovered = 0;
+    for (const name of [STEP_QUEUE, INTAKE_QUEUE]) {
+      const active = (await this.boss.findJobs(name)).filter((job) => job.state === 'active');
+      if (active.length) {
+        await this.boss.fail(name, active.map((job) => job.id), { reason: 'process restarted' });
+        recovered += active.length;
+      }
+    }
+    return recovered;
+  }
+
+  async requestStep(job: StepJob): Promise<void> {
+    // null means a step for this mission is already waiting: it will see the newest state.
+    await this.boss.send(STEP_QUEUE, job, { singletonKey: String(job.missionId) });
+  }
+
+  async enqueueIntake(job: IntakeJob): Promise<void> {
+    await this.boss.send(INTAKE_QUEUE, job, { singletonKey: `${job.repoId}#${job.issueNumber}` });
+  }
+
+  async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
+    const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1 };
+    await this.boss.work<StepJob>(STEP_QUEUE, options, async ([job]) => handlers.step(job!.data));
+    await this.boss.work<IntakeJob>(INTAKE_QUEUE, options, async ([job]) => handlers.intake(job!.data));
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 5_000, close: true });
+  }
+}

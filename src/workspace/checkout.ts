@@ -1,0 +1,121 @@
+// Checkouts of a repository. One bare cache per repository, fetched before each job and reused
+// between jobs; one working checkout per mission, cloned from the cache, so the checkout's own git
+// config names only the local cache. The installation token travels only in the environment of the
+// git process that talks to GitHub (an http.extraHeader set through GIT_CONFIG_*), never in a URL,
+// a file, or a log line.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+
+export interface CheckoutRequest {
+  repoId: number;
+  missionId: number;
+  cloneUrl: string;
+  /** Installation token; absent for local repositories (tests, the demo). */
+  token?: string;
+}
+
+/** The repository could not be cloned or fetched; the message is safe to show a maintainer. */
+export class CheckoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckoutError';
+  }
+}
+
+/** The environment git runs with: enough to work, none of the app's secrets. */
+export function gitEnv(token?: string): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    LANG: 'C',
+  };
+  if (token) {
+    env.GIT_CONFIG_COUNT = '1';
+    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
+    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+  }
+  return env;
+}
+
+export class Workspaces {
+  readonly root: string;
+  // Jobs of one repository in this process take turns on its cache.
+  #locks = new Map<number, Promise<unknown>>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  cachePath(repoId: number): string {
+    return join(this.root, 'cache', `${repoId}.git`);
+  }
+
+  checkoutPath(missionId: number): string {
+    return join(this.root, 'missions', String(missionId), 'checkout');
+  }
+
+  /** A clean checkout of the default branch's newest commit for the mission; returns its path. */
+  async checkoutDefaultBranch(request: CheckoutRequest): Promise<string> {
+    await this.#withLock(request.repoId, () => this.#refreshCache(request));
+    const dir = this.checkoutPath(request.missionId);
+    const env = gitEnv();
+    if (!existsSync(join(dir, '.git'))) {
+      mkdirSync(dir, { recursive: true });
+      await plainGit().env(env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
+    }
+    const git = plainGit(dir).env(env);
+    await git.fetch(['--quiet', '--prune', 'origin']);
+    await git.raw(['checkout', '--quiet', '--force', '--detach', 'origin/HEAD']);
+    await git.raw(['clean', '-ffdxq']);
+    return dir;
+  }
+
+  async #refreshCache(request: CheckoutRequest): Promise<void> {
+    const cache = this.cachePath(request.repoId);
+    const env = gitEnv(request.token);
+    try {
+      if (!existsSync(join(cache, 'HEAD'))) {
+        mkdirSync(cache, { recursive: true });
+        await authedGit().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
+        return;
+      }
+      await authedGit(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
+    } catch (error) {
+      throw new CheckoutError(`could not clone ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
+    }
+  }
+
+  async #withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(fn);
+    this.#locks.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.#locks.get(key) === next) this.#locks.delete(key);
+    }
+  }
+}
+
+// The token rides in GIT_CONFIG_* (see gitEnv), which simple-git refuses unless told it is meant.
+function authedGit(dir?: string) {
+  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true } });
+}
+
+function plainGit(dir?: string) {
+  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS });
+}
+
+const GIT_ENV_KEYS = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.split('\n').find((l) => /fatal|error/i.test(l)) ?? text.split('\n')[0] ?? '').trim();
+}

@@ -1,0 +1,157 @@
+// A local server that speaks the Anthropic Messages API (JSON and SSE streaming) and plays scripted
+// turns. It simulates prompt caching the way the API reports it: prefixes written at cache_control
+// breakpoints, read back at the longest block boundary already cached.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ScriptedBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown };
+
+export type ScriptedTurn =
+  | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' }
+  | { status: number; error: { type: string; message: string }; retryAfterMs?: number };
+
+/** A turn is given the request the SDK sent, so a script can react to it (and tests can inspect it). */
+export type Script = (request: MessagesRequest, index: number) => ScriptedTurn;
+
+export interface MessagesRequest {
+  model: string;
+  system?: string | { type: 'text'; text: string; cache_control?: unknown }[];
+  tools?: { name: string; cache_control?: unknown }[];
+  messages: { role: 'user' | 'assistant'; content: string | any[] }[];
+  stream?: boolean;
+  cache_control?: unknown;
+  [key: string]: unknown;
+}
+
+export interface ModelServer {
+  url: string;
+  requests: MessagesRequest[];
+  /** Turns still to be played. */
+  pending(): number;
+  enqueue(...turns: (ScriptedTurn | Script)[]): void;
+  close(): Promise<void>;
+}
+
+export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): Promise<ModelServer> {
+  const queue = [...turns];
+  const requests: MessagesRequest[] = [];
+  const cached = new Set<string>();
+  let toolIds = 0;
+  const server: Server = createServer(async (req, res) => {
+    if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: req.url } }));
+      return;
+    }
+    const request = JSON.parse(await readBody(req)) as MessagesRequest;
+    const index = requests.push(request) - 1;
+    const next = queue.shift();
+    const turn: ScriptedTurn =
+      !next ? { status: 500, error: { type: 'api_error', message: 'the script has no more turns' } }
+      : typeof next === 'function' ? next(request, index)
+      : next;
+    if ('status' in turn) {
+      res.writeHead(turn.status, {
+        'content-type': 'application/json',
+        ...(turn.retryAfterMs !== undefined ? { 'retry-after-ms': String(turn.retryAfterMs) } : {}),
+        'x-should-retry': turn.status === 529 || turn.status === 429 || turn.status >= 500 ? 'true' : 'false',
+      });
+      res.end(JSON.stringify({ type: 'error', error: turn.error }));
+      return;
+    }
+    const content = turn.content.map((block) =>
+      block.type === 'tool_use' ? { type: 'tool_use', id: `toolu_${++toolIds}`, name: block.name, input: block.input } : block,
+    );
+    const stop_reason = turn.stop_reason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+    const usage = { ...cacheUsage(request, cached), output_tokens: tokens(JSON.stringify(content)) };
+    const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model: request.model, content, stop_reason, stop_sequence: null, usage };
+    if (!request.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(message));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
+    content.forEach((block: any, i) => {
+      if (block.type === 'text') {
+        send('content_block_start', { type: 'content_block_start', index: i, content_block: { type: 'text', text: '' } });
+        for (const piece of chunks(block.text)) {
+          send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'text_delta', text: piece } });
+        }
+      } else {
+        send('content_block_start', { type: 'content_block_start', index: i, content_block: { ...block, input: {} } });
+        for (const piece of chunks(JSON.stringify(block.input))) {
+          send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'input_json_delta', partial_json: piece } });
+        }
+      }
+      send('content_block_stop', { type: 'content_block_stop', index: i });
+    });
+    send('message_delta', { type: 'message_delta', delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    send('message_stop', { type: 'message_stop' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    pending: () => queue.length,
+    enqueue: (...more) => queue.push(...more),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function chunks(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 40) out.push(text.slice(i, i + 40));
+  return out.length ? out : [''];
+}
+
+const tokens = (text: string) => Math.ceil(text.length / 4);
+
+/**
+ * Prompt order is tools, system, messages. Boundaries are the end of the system prompt and the end
+ * of each message; breakpoints are the boundaries marked with cache_control (the top-level
+ * cache_control marks the last message).
+ */
+function cacheUsage(request: MessagesRequest, cached: Set<string>) {
+  const system = typeof request.system === 'string' ? [{ type: 'text' as const, text: request.system }] : (request.system ?? []);
+  const prefixParts = [JSON.stringify(request.tools ?? []), JSON.stringify(system.map((b) => b.text))];
+  const boundaries: { text: string; breakpoint: boolean }[] = [
+    { text: prefixParts.join(''), breakpoint: system.some((b) => b.cache_control) || (request.tools ?? []).some((t) => t.cache_control) },
+  ];
+  let running = prefixParts.join('');
+  request.messages.forEach((m, i) => {
+    running += JSON.stringify(stripCacheControl(m));
+    const marked = Array.isArray(m.content) && m.content.some((b: any) => b?.cache_control);
+    boundaries.push({ text: running, breakpoint: marked || (i === request.messages.length - 1 && !!request.cache_control) });
+  });
+  const total = tokens(running);
+  const hash = (t: string) => createHash('sha256').update(t).digest('hex');
+  let read = 0;
+  for (const b of boundaries) if (cached.has(hash(b.text))) read = Math.max(read, tokens(b.text));
+  let written = 0;
+  for (const b of boundaries) {
+    if (!b.breakpoint) continue;
+    cached.add(hash(b.text));
+    written = Math.max(written, tokens(b.text));
+  }
+  const creation = Math.max(0, written - read);
+  return { input_tokens: total - read - creation, cache_read_input_tokens: read, cache_creation_input_tokens: creation };
+}
+
+function stripCacheControl(message: unknown): unknown {
+  return JSON.parse(JSON.stringify(message, (key, value) => (key === 'cache_control' ? undefined : value)));
+}
