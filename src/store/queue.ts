@@ -103,8 +103,20 @@ export class JobQueue {
 
   async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
     const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1 };
-    await this.boss.work<StepJob>(STEP_QUEUE, options, async ([job]) => handlers.step(job!.data));
-    await this.boss.work<IntakeJob>(INTAKE_QUEUE, options, async ([job]) => handlers.intake(job!.data));
+    const log = this.#options.log;
+    // A job that throws is retried by pg-boss; the log says why.
+    const logged =
+      <T>(name: string, run: (data: T) => Promise<void>) =>
+      async ([job]: { id: string; data: T }[]) => {
+        try {
+          await run(job!.data);
+        } catch (error) {
+          log.error({ err: error, queue: name, job: job!.id }, 'job failed; the queue will retry it');
+          throw error;
+        }
+      };
+    await this.boss.work<StepJob>(STEP_QUEUE, options, logged(STEP_QUEUE, handlers.step));
+    await this.boss.work<IntakeJob>(INTAKE_QUEUE, options, logged(INTAKE_QUEUE, handlers.intake));
   }
 
   async stop(): Promise<void> {

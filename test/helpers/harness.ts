@@ -1,0 +1,175 @@
+// createTestApp(): the real app (Probot, store, queue, workers, planner) with its network edges
+// replaced: GitHub through nock, the model through a local Messages API server, git through a
+// local bare repository given as the repository's clone_url.
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import Anthropic from '@anthropic-ai/sdk';
+import nock from 'nock';
+import { Probot, ProbotOctokit } from 'probot';
+import pino from 'pino';
+import { missionsApp } from '../../src/app.ts';
+import { Intake } from '../../src/handlers/intake.ts';
+import type { MissionContext } from '../../src/mission/context.ts';
+import { startMissionWorker } from '../../src/mission/worker.ts';
+import { openDatabase, type Database } from '../../src/store/database.ts';
+import { MissionStore } from '../../src/store/missions.ts';
+import { JobQueue } from '../../src/store/queue.ts';
+import { Workspaces } from '../../src/workspace/checkout.ts';
+import { GitHubMock, trackUnmatched } from './github.ts';
+import { startModelServer, type ModelServer, type Script, type ScriptedTurn } from './model-server.ts';
+
+const require = createRequire(import.meta.url);
+const webhookExamples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: any[] }[];
+
+export const OWNER = 'Codertocat';
+export const REPO = 'Hello-World';
+export const REPO_ID = 186853002;
+export const ISSUE = 1;
+export const INSTALLATION = 1;
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+
+/** A real payload from @octokit/webhooks-examples, adjusted for the scenario. */
+export function webhookPayload(name: string, action: string, change: (payload: any) => void = () => {}): any {
+  const example = webhookExamples.find((e) => e.name === name)!.examples.find((e) => e.action === action);
+  const payload = structuredClone(example);
+  payload.installation = { id: INSTALLATION, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' };
+  change(payload);
+  return payload;
+}
+
+export function labeledPayload(options: { label?: string; sender?: string; senderType?: 'User' | 'Bot' } = {}) {
+  return webhookPayload('issues', 'labeled', (p) => {
+    p.label.name = options.label ?? 'mission';
+    p.sender.login = options.sender ?? 'maintainer';
+    p.sender.type = options.senderType ?? 'User';
+  });
+}
+
+export function commentPayload(body: string, options: { author?: string; authorType?: 'User' | 'Bot'; id?: number } = {}) {
+  return webhookPayload('issue_comment', 'created', (p) => {
+    p.comment.body = body;
+    p.comment.id = options.id ?? Math.floor(Math.random() * 1e9);
+    p.comment.user.login = options.author ?? 'maintainer';
+    p.comment.user.type = options.authorType ?? 'User';
+    p.sender.login = p.comment.user.login;
+    p.sender.type = p.comment.user.type;
+    delete p.issue.pull_request;
+  });
+}
+
+/** A bare repository with one commit of the given files, to serve as clone_url. */
+export function bareRepository(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'missions-repo-'));
+  const bare = join(root, 'origin.git');
+  const work = join(root, 'work');
+  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'pipe' });
+  mkdirSync(work);
+  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(work, 'init', '-q', '-b', 'main');
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(work, path)), { recursive: true });
+    writeFileSync(join(work, path), content);
+  }
+  git(work, 'add', '-A');
+  git(work, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'initial');
+  git(work, 'push', '-q', bare, 'main');
+  return bare;
+}
+
+export interface TestApp {
+  probot: Probot;
+  github: GitHubMock;
+  model: ModelServer;
+  db: Database;
+  store: MissionStore;
+  queue: JobQueue;
+  ctx: MissionContext;
+  dataDir: string;
+  unmatched: string[];
+  receive(name: string, payload: any, id?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  turns?: (ScriptedTurn | Script)[];
+  dataDir?: string;
+  /** Start the job workers (default true). */
+  work?: boolean;
+  plannerTurns?: number;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+  const unmatched = trackUnmatched();
+  const github = new GitHubMock().installationTokens(INSTALLATION);
+  const model = await startModelServer(options.turns ?? []);
+  const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, { write: (line: string) => process.stderr.write(line) });
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
+  const db = await openDatabase(options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
+  const store = new MissionStore(db);
+  const queue = new JobQueue(db, { log, pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
+  await queue.start();
+  await queue.recoverInterrupted();
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: 'webhook-secret',
+    log,
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  const intake = new Intake(store, queue);
+  await probot.load(missionsApp(intake));
+  const ctx: MissionContext = {
+    store,
+    queue,
+    github: (id) => probot.auth(id),
+    model: new Anthropic({ apiKey: 'test-key', baseURL: model.url, maxRetries: 2 }),
+    workspaces: new Workspaces(join(dataDir, 'workspaces')),
+    log,
+    limits: { plannerTurns: options.plannerTurns ?? 12 },
+  };
+  if (options.work !== false) await startMissionWorker(ctx);
+  let deliveries = 0;
+  return {
+    probot,
+    github,
+    model,
+    db,
+    store,
+    queue,
+    ctx,
+    dataDir,
+    unmatched,
+    receive: (name, payload, id) => probot.receive({ id: id ?? `delivery-${++deliveries}-${Date.now()}`, name: name as any, payload }),
+    async close() {
+      await queue.stop();
+      await db.close();
+      await model.close();
+      nock.cleanAll();
+      nock.emitter.removeAllListeners('no match');
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

@@ -1,0 +1,107 @@
+// A GitHub issue thread that behaves like one: comments posted and edited through the API are what
+// later reads return. Mounted on a GitHubMock, so every request is still checked against OpenAPI.
+import type { GitHubMock } from './github.ts';
+import { ISSUE, OWNER, REPO, REPO_ID } from './harness.ts';
+
+export interface ThreadComment {
+  id: number;
+  body: string;
+  user: { login: string; type: 'User' | 'Bot' };
+}
+
+export interface RepoSetup {
+  cloneUrl: string;
+  permissions?: Record<string, string>;
+  /** Raw YAML of .github/missions.yml; absent means no file. */
+  config?: string;
+  issue?: { title?: string; body?: string; author?: string };
+}
+
+export class IssueThread {
+  comments: ThreadComment[] = [];
+  reactions: string[] = [];
+  #next = 9000;
+
+  constructor(github: GitHubMock, setup: RepoSetup) {
+    const base = `/repos/${OWNER}/${REPO}`;
+    const permissions = { maintainer: 'write', admin: 'admin', reader: 'read', ...setup.permissions };
+    github
+      .get(`${base}/contents/.github%2Fmissions.yml`)
+      .reply(() => (setup.config === undefined ? [404, { message: 'Not Found' }] : [200, setup.config, { 'content-type': 'application/vnd.github.v3.raw' }]))
+      .persist();
+    // Probot's config loader falls back to the owner's `.github` repository.
+    github.get(`/repos/${OWNER}/.github/contents/.github%2Fmissions.yml`).reply(404, { message: 'Not Found' }).persist();
+    for (const [login, role] of Object.entries(permissions)) {
+      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+      github.get(`${base}/collaborators/${login}/permission`).reply(200, { permission, role_name: role, user: { login } }).persist();
+    }
+    github
+      .get(`${base}`)
+      .reply(200, { id: REPO_ID, name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER }, clone_url: setup.cloneUrl, default_branch: 'main' })
+      .persist();
+    const issue = setup.issue ?? {};
+    github
+      .get(`${base}/issues/${ISSUE}`)
+      .reply(200, {
+        number: ISSUE,
+        title: issue.title ?? 'Add a greeting command',
+        body: issue.body ?? 'The CLI should print a friendly greeting with `hello <name>`.',
+        user: { login: issue.author ?? 'maintainer', type: 'User' },
+        state: 'open',
+      })
+      .persist();
+    github
+      .get(`${base}/issues/${ISSUE}/comments?per_page=100`)
+      .reply(() => [200, this.comments.map((c) => ({ ...c, html_url: `https://github.com/x/${c.id}` }))])
+      .persist();
+    github
+      .post(`${base}/issues/${ISSUE}/reactions`)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        this.reactions.push(body.content);
+        return [201, { id: 1, content: body.content }];
+      })
+      .persist();
+    github
+      .post(`${base}/issues/${ISSUE}/comments`)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
+        this.comments.push(comment);
+        return [201, comment];
+      })
+      .persist();
+    github
+      .intercept('PATCH', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
+        if (!comment) return [404, { message: 'Not Found' }];
+        comment.body = body.body;
+        return [200, comment];
+      })
+      .persist();
+    github
+      .intercept('GET', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
+      .reply((req: Request) => {
+        const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
+        return comment ? [200, comment] : [404, { message: 'Not Found' }];
+      })
+      .persist();
+  }
+
+  /** A comment a person wrote (as GitHub would show it in the thread). */
+  add(body: string, login = 'maintainer'): ThreadComment {
+    const comment = { id: ++this.#next, body, user: { login, type: 'User' as const } };
+    this.comments.push(comment);
+    return comment;
+  }
+
+  missionComment(): ThreadComment | undefined {
+    return this.comments.find((c) => c.body.includes('missions:mission-comment'));
+  }
+
+  replies(): string[] {
+    return this.comments.filter((c) => c.body.includes('missions:reply')).map((c) => c.body);
+  }
+}
