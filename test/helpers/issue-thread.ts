@@ -27,7 +27,7 @@ export class IssueThread {
     const permissions = { maintainer: 'write', admin: 'admin', reader: 'read', ...setup.permissions };
     github
       .get(`${base}/contents/.github%2Fmissions.yml`)
-      .reply(() => (setup.config === undefined ? [404, { message: 'Not Found' }] : [200, setup.config, { 'content-type': 'application/vnd.github.v3.raw' }]))
+      .reply(() => (setup.config === undefined ? [404, { message: 'Not Found' }] : [200, setup.config, { 'content-type': 'text/plain; charset=utf-8' }]))
       .persist();
     // Probot's config loader falls back to the owner's `.github` repository.
     github.get(`/repos/${OWNER}/.github/contents/.github%2Fmissions.yml`).reply(404, { message: 'Not Found' }).persist();

@@ -1,0 +1,166 @@
+// The planning conversation: questions and answers, feedback and revisions, hand edits, approval,
+// and who may do what.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
+import { IssueThread } from '../helpers/issue-thread.ts';
+import { greetingPlan } from '../helpers/plans.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  expect(app.github.violations).toEqual([]);
+  expect(app.unmatched).toEqual([]);
+  await app.close();
+});
+
+const submit = (plan = greetingPlan) => ({ content: [{ type: 'tool_use' as const, name: 'submit_plan', input: plan }] });
+const mission = () => app.store.get(1);
+const until = (state: string, revision?: number) =>
+  waitFor(async () => {
+    const m = await mission();
+    return m.state === state && (revision === undefined || m.rendered_revision === revision) && m;
+  }, `mission ${state}${revision ? ` at revision ${revision}` : ''}`);
+
+async function start(turns: any[], setup: Partial<ConstructorParameters<typeof IssueThread>[1]> = {}) {
+  app = await createTestApp({ turns });
+  const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'cli.js': '' }), ...setup });
+  await app.receive('issues', labeledPayload());
+  return thread;
+}
+
+async function comment(thread: IssueThread, body: string, author = 'maintainer') {
+  const c = thread.add(body, author);
+  await app.receive('issue_comment', commentPayload(body, { author, id: c.id }));
+  return c;
+}
+
+describe('planning thread', () => {
+  it('asks a vague issue questions, and the answer leads to a plan', async () => {
+    const thread = await start([
+      { content: [{ type: 'tool_use', name: 'ask_questions', input: { questions: ['Which command name do you want?', 'Should it print to stderr?'] } }] },
+      (request) => {
+        const prompt = JSON.stringify(request.messages[0]);
+        expect(prompt).toContain('Which command name do you want?');
+        expect(prompt).toContain('Call it hello, print to stdout.');
+        return submit();
+      },
+    ]);
+    await until('questions', 1);
+    const questions = thread.comments.find((c) => c.body.includes('missions:questions'))!;
+    expect(questions.body).toContain('1. Which command name do you want?\n2. Should it print to stderr?');
+    expect(thread.missionComment()!.body).toContain(`#issuecomment-${questions.id}`);
+
+    await comment(thread, 'Call it hello, print to stdout.');
+    await until('awaiting_approval', 2);
+    expect(thread.missionComment()!.body).toContain('**Revision 2** — first plan: 2 features, 3 assertions');
+  });
+
+  it('revises the plan on feedback, with the revision number and what changed', async () => {
+    const revised = {
+      ...greetingPlan,
+      assertions: [...greetingPlan.assertions, { id: 'VAL-004', statement: '`node cli.js hello --shout Ada` prints `HELLO, ADA!`' }],
+      features: [greetingPlan.features[0]!, { ...greetingPlan.features[1]!, assertion_ids: ['VAL-003', 'VAL-004'] }],
+    };
+    const thread = await start([
+      submit(),
+      (request) => {
+        const prompt = JSON.stringify(request.messages[0]);
+        expect(prompt).toContain('The current plan (revision 1)');
+        expect(prompt).toContain('Also support --shout.');
+        return submit(revised);
+      },
+    ]);
+    await until('awaiting_approval', 1);
+    await comment(thread, 'Also support --shout.');
+    await until('awaiting_approval', 2);
+    const body = thread.missionComment()!.body;
+    expect(body).toContain('**Revision 2** — features: changed F2; assertions: added VAL-004');
+    expect(body).toContain('- [ ] **VAL-004** `node cli.js hello --shout Ada` prints `HELLO, ADA!` — _F2_');
+    expect(thread.comments.filter((c) => c.body.includes('missions:mission-comment'))).toHaveLength(1);
+  });
+
+  it('approves the checklist as the comment stands, hand edits included, and records who approved it', async () => {
+    const thread = await start([submit()]);
+    await until('awaiting_approval', 1);
+    const missionComment = thread.missionComment()!;
+    missionComment.body = missionComment.body
+      .replace('prints `Hello, Ada!` and exits 0', 'prints `Hello, Ada!` followed by a newline and exits 0')
+      .replace(/- \[ \] \*\*VAL-003\*\*.*\n/, '')
+      .replace('— _F1_\n\nReply', '— _F1_\n- [ ] `node cli.js hello Ada Lovelace` greets the full name — _F1_\n\nReply')
+      .replace(/(- \[ \] \*\*VAL-002\*\*.*— _F1_)/, '$1\n- [ ] `--help` lists hello');
+
+    await comment(thread, '/approve');
+    const approved = await until('approved');
+    expect(approved.approved_revision).toBe(1);
+    expect(approved.approved_by).toBe('maintainer');
+    expect(approved.contract!.assertions).toEqual([
+      { id: 'VAL-001', statement: '`node cli.js hello Ada` prints `Hello, Ada!` followed by a newline and exits 0' },
+      { id: 'VAL-002', statement: '`node cli.js hello` without a name exits 2 with a usage message on stderr' },
+      { id: 'VAL-004', statement: '`--help` lists hello' },
+      { id: 'VAL-005', statement: '`node cli.js hello Ada Lovelace` greets the full name' },
+    ]);
+    // A new line without a feature goes to the last feature; F2 lost VAL-003.
+    expect(approved.contract!.features.map((f) => f.assertion_ids)).toEqual([['VAL-001', 'VAL-002', 'VAL-005'], ['VAL-004']]);
+    await waitFor(() => thread.replies().some((r) => r.includes('approved **revision 1**')), 'the approval reply');
+    expect(thread.replies().find((r) => r.includes('approved'))).toContain('Lines you added got ids VAL-004, VAL-005.');
+    expect(thread.missionComment()!.body).toContain('✅ **Approved** revision 1 by @maintainer');
+    // Once approved, comments are no longer plan feedback.
+    await comment(thread, 'Actually, make it say Hi.');
+    await comment(thread, '/status');
+    await waitFor(() => thread.replies().some((r) => r.includes('Mission status')), 'the status reply');
+    expect((await mission()).state).toBe('approved');
+    expect(app.model.requests).toHaveLength(1);
+  });
+
+  it('ignores /approve from a read-only user, labels by bots, and redelivered webhooks', async () => {
+    app = await createTestApp({ turns: [submit()] });
+    const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'cli.js': '' }) });
+    // A bot's label starts nothing.
+    await app.receive('issues', labeledPayload({ sender: 'dependabot[bot]', senderType: 'Bot' }));
+    // A read-only user's label starts nothing either.
+    await app.receive('issues', labeledPayload({ sender: 'reader' }));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await app.store.latest(186853002, 1)).toBeNull();
+    expect(thread.comments).toEqual([]);
+
+    // The maintainer's label, delivered twice, starts one mission with one comment.
+    await app.receive('issues', labeledPayload(), 'same-delivery');
+    await app.receive('issues', labeledPayload(), 'same-delivery');
+    await until('awaiting_approval', 1);
+
+    const c = thread.add('/approve', 'reader');
+    await app.receive('issue_comment', commentPayload('/approve', { author: 'reader', id: c.id }), 'approve-delivery');
+    await app.receive('issue_comment', commentPayload('/approve', { author: 'reader', id: c.id }), 'approve-delivery');
+    await waitFor(() => thread.replies().length === 1, 'the refusal');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(thread.replies()).toEqual([expect.stringContaining('@reader `/approve` needs write access to this repository; nothing changed.')]);
+    expect((await mission()).state).toBe('awaiting_approval');
+    // The app's own comment, delivered back to it, changes nothing.
+    await app.receive('issue_comment', commentPayload('/approve', { author: 'missions[bot]', authorType: 'Bot' }));
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await mission()).state).toBe('awaiting_approval');
+    expect(thread.comments.filter((x) => x.body.includes('missions:mission-comment'))).toHaveLength(1);
+    expect(thread.reactions).toEqual(['eyes']);
+    expect(app.model.requests).toHaveLength(1);
+  });
+
+  it('answers unknown commands with the list, and /cancel stops the mission', async () => {
+    const thread = await start([submit()]);
+    await until('awaiting_approval', 1);
+    await comment(thread, '/frobnicate now');
+    await waitFor(() => thread.replies().some((r) => r.includes('is not a Missions command')), 'the help reply');
+    expect(thread.replies()[0]).toContain('`/approve`');
+    await comment(thread, '/cancel');
+    await until('cancelled');
+    await waitFor(() => thread.missionComment()!.body.includes('Mission cancelled by @maintainer'), 'the cancelled banner');
+  });
+
+  it('explains an invalid config, naming the key and what is allowed, and runs nothing', async () => {
+    const thread = await start([], { config: 'label: mission\nbudget:\n  max_dollars: 5\napprovers: [owner]\n' });
+    await waitFor(() => thread.replies().length === 1, 'the config reply');
+    const reply = thread.replies()[0]!;
+    expect(reply).toContain('`budget.max_dollars`: unknown key; allowed here: `max_usd`, `max_hours`');
+    expect(reply).toContain('`approvers.0`: must be one of `admin`, `maintain`, `write`, `triage`, `read`');
+    expect(await app.store.latest(186853002, 1)).toBeNull();
+    expect(app.model.requests).toHaveLength(0);
+  });
+});
