@@ -1,0 +1,106 @@
+// The store and the queue, on every database target: embedded PGlite always, a PostgreSQL server
+// when MISSIONS_TEST_DATABASE_URL is set (.ci/run sets it).
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.ts';
+import { MissionStore } from '../../src/store/missions.ts';
+import { JobQueue } from '../../src/store/queue.ts';
+import { greetingPlan } from '../helpers/plans.ts';
+import { databaseTargets } from '../helpers/databases.ts';
+import { waitFor } from '../helpers/harness.ts';
+
+const log = pino({ level: 'silent' });
+const key = { installationId: 1, repoId: 42, owner: 'o', repo: 'r', issueNumber: 7 };
+
+for (const target of databaseTargets()) {
+  describe(target.name, () => {
+    afterAll(() => target.drop());
+
+    it('migrates once, however often it is opened', async () => {
+      const url = await target.create();
+      const first = await openDatabase(url ? { databaseUrl: url } : {});
+      if (!url) {
+        // In memory there is nothing to reopen; migrating again must still be a no-op.
+        const { migrate } = await import('../../src/store/migrations.ts');
+        await migrate(first);
+      } else {
+        const second = await openDatabase({ databaseUrl: url });
+        await second.close();
+      }
+      const versions = await first.query<{ version: number }>('SELECT version FROM missions_schema ORDER BY version');
+      expect(versions.map((v) => v.version)).toEqual([1]);
+      await first.close();
+    });
+
+    it('keeps one live mission per issue, takes each event once, and stores revisions', async () => {
+      const url = await target.create();
+      const db = await openDatabase(url ? { databaseUrl: url } : {});
+      const store = new MissionStore(db);
+      const mission = (await store.create(key, 'alice'))!;
+      expect(mission.id).toBeTypeOf('number');
+      expect(await store.create(key, 'bob')).toBeNull();
+      expect(await store.markProcessed('delivery:1')).toBe(true);
+      expect(await store.markProcessed('delivery:1')).toBe(false);
+
+      const revision = await store.addRevision(mission.id, 0, { kind: 'plan', body: greetingPlan, change: 'first plan' });
+      expect(revision!.number).toBe(1);
+      expect((await store.get(mission.id)).state).toBe('awaiting_approval');
+      // Feedback arriving while the planner ran leaves the mission planning.
+      await store.requestPlanning(mission.id);
+      await store.requestPlanning(mission.id);
+      await store.addRevision(mission.id, 1, { kind: 'plan', body: greetingPlan, change: 'again' });
+      expect((await store.get(mission.id)).state).toBe('planning');
+      await store.addRevision(mission.id, 2, { kind: 'plan', body: greetingPlan, change: 'again' });
+      expect((await store.get(mission.id)).state).toBe('awaiting_approval');
+
+      expect(await store.approve(mission.id, 3, greetingPlan, 'alice')).toBe(true);
+      expect(await store.approve(mission.id, 3, greetingPlan, 'alice')).toBe(false);
+      // Approved: a late planner outcome is dropped.
+      expect(await store.addRevision(mission.id, 3, { kind: 'plan', body: greetingPlan, change: 'late' })).toBeNull();
+      expect((await store.get(mission.id)).contract).toEqual(greetingPlan);
+
+      await store.recordUsage({ missionId: mission.id, role: 'planner', model: 'm', usage: { input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20 }, usd: 0.5 });
+      expect(await store.costByRole(mission.id)).toEqual([
+        { role: 'planner', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, usd: 0.5 },
+      ]);
+      await store.cancel(mission.id);
+      expect(await store.create(key, 'bob')).not.toBeNull();
+      await db.close();
+    });
+
+    it('never runs two steps of one mission at once, even with two workers', async () => {
+      const url = await target.create();
+      // Two workers need two processes' worth of connections: only a server gives that.
+      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5 }));
+      for (const q of queues) await q.start();
+      let running = 0;
+      let most = 0;
+      let done = 0;
+      for (const q of queues) {
+        await q.work({
+          intake: async () => {},
+          step: async () => {
+            running++;
+            most = Math.max(most, running);
+            await new Promise((r) => setTimeout(r, 300));
+            running--;
+            done++;
+          },
+        });
+      }
+      // Requests before the first step starts coalesce into it.
+      await queues[0]!.requestStep({ missionId: 1 });
+      await queues[queues.length - 1]!.requestStep({ missionId: 1 });
+      await waitFor(() => running === 1, 'the first step to start');
+      // Requests while it runs coalesce into one waiting step, which runs after it.
+      for (let i = 0; i < 3; i++) await queues[i % queues.length]!.requestStep({ missionId: 1 });
+      await waitFor(() => done === 2 && running === 0, 'the waiting step to run');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(most).toBe(1);
+      expect(done).toBe(2);
+      for (const q of queues) await q.stop();
+      for (const db of dbs) await db.close().catch(() => {});
+    });
+  });
+}
