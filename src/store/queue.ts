@@ -85,7 +85,10 @@ export class JobQueue {
     for (const name of [STEP_QUEUE, INTAKE_QUEUE]) {
       const active = (await this.boss.findJobs(name)).filter((job) => job.state === 'active');
       if (active.length) {
-        await this.boss.fail(name, active.map((job) => job.id), { reason: 'process restarted' });
+        const ids = active.map((job) => job.id);
+        await this.boss.fail(name, ids, { reason: 'process restarted' });
+        // Due now, not after the retry delay: nothing is wrong with the job itself.
+        await this.#db.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [name, ids]);
         recovered += active.length;
       }
     }
