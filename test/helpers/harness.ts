@@ -159,13 +159,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 }
 
 /** Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | '' | 0>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Exclude<T, false | null | undefined | '' | 0>;
     } catch (error) {
       last = error;
     }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { greetingPlan } from '../helpers/plans.ts';
+import type { Script, ScriptedTurn } from '../helpers/model-server.ts';
 
 let app: TestApp;
 afterEach(async () => {
@@ -20,7 +21,7 @@ const until = (state: string, revision?: number) =>
     return m.state === state && (revision === undefined || m.rendered_revision === revision) && m;
   }, `mission ${state}${revision ? ` at revision ${revision}` : ''}`);
 
-async function start(turns: any[], setup: Partial<ConstructorParameters<typeof IssueThread>[1]> = {}) {
+async function start(turns: (ScriptedTurn | Script)[], setup: Partial<ConstructorParameters<typeof IssueThread>[1]> = {}) {
   app = await createTestApp({ turns });
   const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'cli.js': '' }), ...setup });
   await app.receive('issues', labeledPayload());
