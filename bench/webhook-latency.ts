@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createNodeMiddleware, Probot, type ApplicationFunction } from 'probot';
 import { missionsApp } from '../src/app.ts';
-import { Intake } from '../src/handlers/intake.ts';
+import { IntakeQueue } from '../src/handlers/intake-queue.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { MissionStore } from '../src/store/missions.ts';
 import { JobQueue } from '../src/store/queue.ts';
@@ -48,10 +48,10 @@ const bare = await measure(() => {});
 const db = await openDatabase({});
 const store = new MissionStore(db);
 // A live mission on the issue, so comments take the full path (lookup + enqueue).
-await store.create({ installationId: 1, repoId: 186853002, owner: 'Codertocat', repo: 'Hello-World', issueNumber: 1 }, 'maintainer');
+await store.create({ installationId: 1, repoId: 186853002, owner: 'Codertocat', repo: 'Hello-World', issueNumber: 1 }, 'maintainer', 'label:bench');
 const queue = new JobQueue(db, { log });
 await queue.start();
-const missions = await measure(missionsApp(new Intake(store, queue)));
+const missions = await measure(missionsApp(new IntakeQueue(store, queue)));
 await queue.stop();
 await db.close();
 

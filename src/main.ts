@@ -6,7 +6,7 @@ import { getPrivateKey } from '@probot/get-private-key';
 import { Probot, run } from 'probot';
 import { createModelClient } from './agents/client.ts';
 import { missionsApp } from './app.ts';
-import { Intake } from './handlers/intake.ts';
+import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
 import { githubBaseUrl, readSettings } from './settings.ts';
@@ -46,7 +46,7 @@ if (!process.env.APP_ID || !privateKey) {
     const baseUrl = githubBaseUrl(process.env);
     await startWorker(new Probot({ appId: process.env.APP_ID, privateKey, log, ...(baseUrl ? { baseUrl } : {}) }));
   } else {
-    const intake = new Intake(store, queue);
+    const intake = new IntakeQueue(store, queue);
     await run(
       async (app, options) => {
         await missionsApp(intake)(app, options);

@@ -69,8 +69,8 @@ function planSection(plan: Plan, revision: number, change: string, awaitingAppro
   return lines;
 }
 
-export function contractLine(a: Assertion, featureId: string, passed = false): string {
-  return `- [${passed ? 'x' : ' '}] **${a.id}** ${a.statement} — _${featureId}_`;
+export function contractLine(a: Assertion, featureId: string): string {
+  return `- [ ] **${a.id}** ${a.statement} — _${featureId}_`;
 }
 
 export interface MissionCommentState {

@@ -43,8 +43,10 @@ export async function loadConfig(gh: GitHub, ref: RepoRef): Promise<ConfigResult
     const { config } = await gh.config.get({ ...ref, path: CONFIG_PATH });
     return parseConfig(config && Object.keys(config).length ? config : null);
   } catch (error) {
-    // The loader throws on YAML it cannot parse.
-    if ((error as { status?: number }).status) throw error;
-    return { ok: false, problems: [`the file is not valid YAML: ${(error as Error).message.split('\n')[0]}`] };
+    // The loader's own errors (YAML it cannot parse, a directory at the path) are the file's fault;
+    // anything else (GitHub down) is not, and goes to the caller's retry.
+    const message = (error as Error).message ?? '';
+    if (!message.startsWith('[@probot/octokit-plugin-config]')) throw error;
+    return { ok: false, problems: [message.replace('[@probot/octokit-plugin-config] ', '').split('\n')[0]!] };
   }
 }

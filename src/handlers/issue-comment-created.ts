@@ -1,9 +1,9 @@
 // issue_comment.created: verify, record, enqueue. The comment may be a command or plan feedback;
 // the intake job checks the author's permission with GitHub and acts.
 import type { Context } from 'probot';
-import type { Intake } from './intake.ts';
+import type { IntakeQueue } from './intake-queue.ts';
 
-export async function handleIssueCommentCreated(context: Context<'issue_comment.created'>, intake: Intake): Promise<void> {
+export async function handleIssueCommentCreated(context: Context<'issue_comment.created'>, intake: IntakeQueue): Promise<void> {
   const { payload } = context;
   // 1. Bots, this app's own comments included, change nothing.
   if (payload.sender.type === 'Bot' || payload.comment.user?.type === 'Bot') {

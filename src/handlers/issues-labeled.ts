@@ -1,9 +1,9 @@
 // issues.labeled: verify, record, enqueue. Who labelled it and whether the label is the mission
 // label is checked with GitHub by the intake job, off the webhook path.
 import type { Context } from 'probot';
-import type { Intake } from './intake.ts';
+import type { IntakeQueue } from './intake-queue.ts';
 
-export async function handleIssuesLabeled(context: Context<'issues.labeled'>, intake: Intake): Promise<void> {
+export async function handleIssuesLabeled(context: Context<'issues.labeled'>, intake: IntakeQueue): Promise<void> {
   const { payload } = context;
   // 1. Bots (this app included) start nothing.
   if (payload.sender.type === 'Bot') return context.log.info({ sender: payload.sender.login }, 'labeled: ignored, sender is a bot');

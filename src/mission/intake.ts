@@ -3,7 +3,7 @@
 // plan feedback. Every path ends in a visible answer or a logged reason for doing nothing.
 import { applyContractEdits } from './contract.ts';
 import { parseContract, readMissionMarker, renderMissionComment } from '../github/mission-comment.ts';
-import { describeState, formatDuration, replies } from '../github/replies.ts';
+import { formatDuration, replies } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
 import { PLANNING_STATES } from '../store/missions.ts';
@@ -14,18 +14,20 @@ import { ensureMissionComment, latestPlanView, reply, showMission } from './miss
 import type { Plan } from './plan.ts';
 
 export async function intake(ctx: MissionContext, job: IntakeJob): Promise<void> {
-  const key = job.kind === 'label' ? `label:${job.deliveryId}` : `comment:${job.commentId}`;
+  const key = intakeKey(job);
   if (await ctx.store.isProcessed(key)) {
     ctx.log.info({ key }, 'intake: already handled (redelivered)');
     return;
   }
   const gh = await ctx.github(job.installationId);
-  if (job.kind === 'label') await onLabel(ctx, gh, job);
+  if (job.kind === 'label') await onLabel(ctx, gh, job, key);
   else await onComment(ctx, gh, job);
   await ctx.store.markProcessed(key);
 }
 
-async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'label' }>): Promise<void> {
+const intakeKey = (job: IntakeJob) => (job.kind === 'label' ? `label:${job.deliveryId}` : `comment:${job.commentId}`);
+
+async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'label' }>, origin: string): Promise<void> {
   const ref = { owner: job.owner, repo: job.repo };
   // 1. The config says which label starts a mission; an invalid file is answered, and nothing runs.
   const config = await loadConfig(gh, ref);
@@ -40,12 +42,10 @@ async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, 
     ctx.log.info({ actor: job.actor, permission }, 'label ignored: the user has no write access');
     return;
   }
-  // 3. One mission per issue at a time. A retried job finds the mission it created itself.
-  const mission =
-    (await ctx.store.create({ ...job, installationId: job.installationId, repoId: job.repoId, issueNumber: job.issueNumber }, job.actor)) ??
-    (await ctx.store.live(job.repoId, job.issueNumber));
+  // 3. One mission per issue at a time. A retry of this job finds the mission it created itself.
+  const mission = (await ctx.store.create(job, job.actor, origin)) ?? (await ctx.store.live(job.repoId, job.issueNumber));
   if (!mission) return;
-  if (mission.comment_id || mission.started_by !== job.actor || mission.revision > 0) {
+  if (mission.origin !== origin) {
     ctx.log.info({ missionId: mission.id }, 'label ignored: the issue already has a live mission');
     return;
   }
@@ -59,13 +59,13 @@ async function onComment(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob
   if (!mission) return;
   const ref = { owner: job.owner, repo: job.repo };
   const command = parseCommand(job.body);
+  // A plain comment once the plan is closed is conversation, not feedback: nothing to check.
+  if (!command && !PLANNING_STATES.includes(mission.state)) return;
   const permission = await permissionOf(gh, ref, job.actor);
   const trusted = TRUSTED.includes(permission);
   if (!command) {
     // Feedback (or an answer) from a trusted user while the plan is open sends the planner back.
-    if (trusted && PLANNING_STATES.includes(mission.state) && (await ctx.store.requestPlanning(mission.id))) {
-      await ctx.queue.requestStep({ missionId: mission.id });
-    }
+    if (trusted && (await ctx.store.requestPlanning(mission.id))) await ctx.queue.requestStep({ missionId: mission.id });
     return;
   }
   if (!trusted) {
@@ -145,5 +145,5 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
     body: renderMissionComment({ kind: 'approved', missionId: mission.id, revision: shown.number, change: shown.change, plan: contract, approvedBy: job.actor }),
   });
   await say(replies.approved(job.actor, shown.number, contract.features.length, contract.assertions.length, added));
-  ctx.log.info({ missionId: mission.id, revision: shown.number, state: describeState({ ...mission, state: 'approved' }) }, 'contract approved');
+  ctx.log.info({ missionId: mission.id, revision: shown.number, by: job.actor }, 'contract approved');
 }

@@ -162,7 +162,10 @@ export function describeFailure(error: unknown): string {
     const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type ?? 'error';
     return `The model API failed with ${error.status ?? 'no status'} (${type}), even after retries.`;
   }
-  const status = (error as { status?: number }).status;
-  if (typeof status === 'number') return `GitHub answered ${status} to a request, even after retries.`;
+  const { status, request } = error as { status?: number; request?: { method?: string; url?: string } };
+  if (typeof status === 'number') {
+    const what = request?.url ? `${request.method} ${new URL(request.url).pathname}` : 'a request';
+    return `GitHub answered ${status} to ${what}, even after retries.`;
+  }
   return `Planning stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
 }

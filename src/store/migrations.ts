@@ -13,6 +13,7 @@ const MIGRATIONS: string[] = [
     issue_number     integer NOT NULL,
     state            text NOT NULL,
     started_by       text NOT NULL,
+    origin           text NOT NULL,           -- the event that started it (a label delivery)
     comment_id       bigint,
     feedback_seq     integer NOT NULL DEFAULT 0,
     planned_seq      integer NOT NULL DEFAULT -1,

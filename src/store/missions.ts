@@ -25,6 +25,7 @@ export interface Mission {
   issue_number: number;
   state: MissionState;
   started_by: string;
+  origin: string;
   comment_id: number | null;
   feedback_seq: number;
   planned_seq: number;
@@ -72,13 +73,13 @@ export class MissionStore implements UsageRecorder {
   }
 
   /** A new mission, or null when the issue already has a live one. */
-  async create(key: MissionKey, startedBy: string): Promise<Mission | null> {
+  async create(key: MissionKey, startedBy: string, origin: string): Promise<Mission | null> {
     const rows = await this.db.query<Mission>(
-      `INSERT INTO missions (installation_id, repo_id, owner, repo, issue_number, state, started_by)
-       VALUES ($1, $2, $3, $4, $5, 'planning', $6)
+      `INSERT INTO missions (installation_id, repo_id, owner, repo, issue_number, state, started_by, origin)
+       VALUES ($1, $2, $3, $4, $5, 'planning', $6, $7)
        ON CONFLICT (repo_id, issue_number) WHERE state NOT IN ('cancelled', 'done') DO NOTHING
        RETURNING *`,
-      [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy],
+      [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy, origin],
     );
     return rows[0] ?? null;
   }

@@ -88,7 +88,7 @@ export class JobQueue {
         const ids = active.map((job) => job.id);
         await this.boss.fail(name, ids, { reason: 'process restarted' });
         // Due now, not after the retry delay: nothing is wrong with the job itself.
-        await this.#db.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [name, ids]);
+        for (const id of ids) await this.boss.update({ name, options: { id, startAfter: new Date() } });
         recovered += active.length;
       }
     }

@@ -12,7 +12,7 @@ import nock from 'nock';
 import { Probot, ProbotOctokit } from 'probot';
 import pino from 'pino';
 import { missionsApp } from '../../src/app.ts';
-import { Intake } from '../../src/handlers/intake.ts';
+import { IntakeQueue } from '../../src/handlers/intake-queue.ts';
 import type { MissionContext } from '../../src/mission/context.ts';
 import { startMissionWorker } from '../../src/mission/worker.ts';
 import { openDatabase, type Database } from '../../src/store/database.ts';
@@ -101,6 +101,8 @@ export interface TestAppOptions {
   /** Start the job workers (default true). */
   work?: boolean;
   plannerTurns?: number;
+  /** A model server started elsewhere (another process's test), instead of a new one. */
+  modelUrl?: string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -108,7 +110,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
   const unmatched = trackUnmatched();
   const github = new GitHubMock().installationTokens(INSTALLATION);
-  const model = await startModelServer(options.turns ?? []);
+  const model: ModelServer = options.modelUrl ? remoteModel(options.modelUrl) : await startModelServer(options.turns ?? []);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, { write: (line: string) => process.stderr.write(line) });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
   const db = await openDatabase(options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
@@ -123,7 +125,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     log,
     Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
   });
-  const intake = new Intake(store, queue);
+  const intake = new IntakeQueue(store, queue);
   await probot.load(missionsApp(intake));
   const ctx: MissionContext = {
     store,
@@ -156,6 +158,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function remoteModel(url: string): ModelServer {
+  const elsewhere = () => {
+    throw new Error('this model server is scripted by another process');
+  };
+  return { url, requests: [], scriptErrors: [], pending: elsewhere, enqueue: elsewhere, close: async () => {} };
 }
 
 /** Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). */

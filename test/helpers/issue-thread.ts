@@ -1,5 +1,6 @@
 // A GitHub issue thread that behaves like one: comments posted and edited through the API are what
 // later reads return. Mounted on a GitHubMock, so every request is still checked against OpenAPI.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { GitHubMock } from './github.ts';
 import { ISSUE, OWNER, REPO, REPO_ID } from './harness.ts';
 
@@ -15,6 +16,8 @@ export interface RepoSetup {
   /** Raw YAML of .github/missions.yml; absent means no file. */
   config?: string;
   issue?: { title?: string; body?: string; author?: string };
+  /** Keeps the thread in this file, so a thread outlives a process that is killed. */
+  stateFile?: string;
 }
 
 export class IssueThread {
@@ -22,7 +25,14 @@ export class IssueThread {
   reactions: string[] = [];
   #next = 9000;
 
+  readonly #stateFile: string | undefined;
+
   constructor(github: GitHubMock, setup: RepoSetup) {
+    this.#stateFile = setup.stateFile;
+    if (setup.stateFile && existsSync(setup.stateFile)) {
+      Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));
+      this.#next = Math.max(this.#next, ...this.comments.map((c) => c.id));
+    }
     const base = `/repos/${OWNER}/${REPO}`;
     const permissions = { maintainer: 'write', admin: 'admin', reader: 'read', ...setup.permissions };
     github
@@ -59,6 +69,7 @@ export class IssueThread {
       .reply(async (req: Request) => {
         const body = await req.json();
         this.reactions.push(body.content);
+        this.#save();
         return [201, { id: 1, content: body.content }];
       })
       .persist();
@@ -68,6 +79,7 @@ export class IssueThread {
         const body = await req.json();
         const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
         this.comments.push(comment);
+        this.#save();
         return [201, comment];
       })
       .persist();
@@ -78,6 +90,7 @@ export class IssueThread {
         const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
         if (!comment) return [404, { message: 'Not Found' }];
         comment.body = body.body;
+        this.#save();
         return [200, comment];
       })
       .persist();
@@ -88,6 +101,10 @@ export class IssueThread {
         return comment ? [200, comment] : [404, { message: 'Not Found' }];
       })
       .persist();
+  }
+
+  #save() {
+    if (this.#stateFile) writeFileSync(this.#stateFile, JSON.stringify({ comments: this.comments, reactions: this.reactions }));
   }
 
   /** A comment a person wrote (as GitHub would show it in the thread). */

@@ -9,6 +9,8 @@ export type ScriptedBlock = { type: 'text'; text: string } | { type: 'tool_use';
 
 export type ScriptedTurn =
   | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' }
+  /** Never answer: the request hangs until the client goes away (a process killed mid-turn). */
+  | { hang: true }
   | { status: number; error: { type: string; message: string }; retryAfterMs?: number };
 
 /** A turn is given the request the SDK sent, so a script can react to it (and tests can inspect it). */
@@ -27,6 +29,8 @@ export interface MessagesRequest {
 export interface ModelServer {
   url: string;
   requests: MessagesRequest[];
+  /** Assertions a script made that failed; the request got a 500 naming them. */
+  scriptErrors: string[];
   /** Turns still to be played. */
   pending(): number;
   enqueue(...turns: (ScriptedTurn | Script)[]): void;
@@ -36,6 +40,7 @@ export interface ModelServer {
 export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): Promise<ModelServer> {
   const queue = [...turns];
   const requests: MessagesRequest[] = [];
+  const scriptErrors: string[] = [];
   const cached = new Set<string>();
   let toolIds = 0;
   const server: Server = createServer(async (req, res) => {
@@ -47,10 +52,18 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     const request = JSON.parse(await readBody(req)) as MessagesRequest;
     const index = requests.push(request) - 1;
     const next = queue.shift();
-    const turn: ScriptedTurn =
-      !next ? { status: 500, error: { type: 'api_error', message: 'the script has no more turns' } }
-      : typeof next === 'function' ? next(request, index)
-      : next;
+    let turn: ScriptedTurn;
+    try {
+      turn =
+        !next ? { status: 500, error: { type: 'api_error', message: 'the script has no more turns' } }
+        : typeof next === 'function' ? next(request, index)
+        : next;
+    } catch (error) {
+      // A script's failed expectation answers at once, so the test fails fast and says why.
+      scriptErrors.push(String(error));
+      turn = { status: 400, error: { type: 'invalid_request_error', message: `script assertion failed: ${String(error)}` } };
+    }
+    if ('hang' in turn) return;
     if ('status' in turn) {
       res.writeHead(turn.status, {
         'content-type': 'application/json',
@@ -97,9 +110,14 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    scriptErrors,
     pending: () => queue.length,
     enqueue: (...more) => queue.push(...more),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

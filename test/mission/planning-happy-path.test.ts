@@ -7,6 +7,7 @@ let app: TestApp;
 afterEach(async () => {
   expect(app.github.violations).toEqual([]);
   expect(app.unmatched).toEqual([]);
+  expect(app.model.scriptErrors).toEqual([]);
   await app.close();
 });
 

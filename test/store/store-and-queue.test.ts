@@ -36,9 +36,9 @@ for (const target of databaseTargets()) {
       const url = await target.create();
       const db = await openDatabase(url ? { databaseUrl: url } : {});
       const store = new MissionStore(db);
-      const mission = (await store.create(key, 'alice'))!;
+      const mission = (await store.create(key, 'alice', 'label:a'))!;
       expect(mission.id).toBeTypeOf('number');
-      expect(await store.create(key, 'bob')).toBeNull();
+      expect(await store.create(key, 'bob', 'label:b')).toBeNull();
       expect(await store.markProcessed('delivery:1')).toBe(true);
       expect(await store.markProcessed('delivery:1')).toBe(false);
 
@@ -64,7 +64,7 @@ for (const target of databaseTargets()) {
         { role: 'planner', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, usd: 0.5 },
       ]);
       await store.cancel(mission.id);
-      expect(await store.create(key, 'bob')).not.toBeNull();
+      expect(await store.create(key, 'bob', 'label:c')).not.toBeNull();
       await db.close();
     });
 

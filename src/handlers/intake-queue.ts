@@ -2,7 +2,7 @@
 import type { MissionStore } from '../store/missions.ts';
 import type { IntakeJob, JobQueue } from '../store/queue.ts';
 
-export class Intake {
+export class IntakeQueue {
   readonly store: MissionStore;
   readonly #queue: JobQueue;
 
