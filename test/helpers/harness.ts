@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
 import nock from 'nock';
+import { expect } from 'vitest';
 import { Probot, ProbotOctokit } from 'probot';
 import pino from 'pino';
 import { missionsApp } from '../../src/app.ts';
@@ -165,6 +166,13 @@ function remoteModel(url: string): ModelServer {
     throw new Error('this model server is scripted by another process');
   };
   return { url, requests: [], scriptErrors: [], pending: elsewhere, enqueue: elsewhere, close: async () => {} };
+}
+
+/** Every GitHub request matched a mock and GitHub's OpenAPI description; every model script held. */
+export function expectCleanEdges(app: TestApp): void {
+  expect(app.github.violations).toEqual([]);
+  expect(app.unmatched).toEqual([]);
+  expect(app.model.scriptErrors).toEqual([]);
 }
 
 /** Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). */

@@ -1,14 +1,12 @@
 // What a maintainer sees when the model misbehaves or is down: corrections, retries, clear errors.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/harness.ts';
+import { waitFor, expectCleanEdges } from '../helpers/harness.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 
 let s: Scenario;
 afterEach(async () => {
-  expect(s.app.github.violations).toEqual([]);
-  expect(s.app.unmatched).toEqual([]);
-  expect(s.app.model.scriptErrors).toEqual([]);
+  expectCleanEdges(s.app);
   await s.app.close();
 });
 

@@ -1,13 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, createTestApp, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, createTestApp, labeledPayload, waitFor, type TestApp, expectCleanEdges } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expect(app.github.violations).toEqual([]);
-  expect(app.unmatched).toEqual([]);
-  expect(app.model.scriptErrors).toEqual([]);
+  expectCleanEdges(app);
   await app.close();
 });
 

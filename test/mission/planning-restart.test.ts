@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { bareRepository, createTestApp, waitFor, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, createTestApp, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { greetingPlan } from '../helpers/plans.ts';
@@ -46,6 +46,5 @@ it('finishes a planning job after the process running it was killed', async () =
   expect(thread.reactions).toEqual(['eyes']);
   expect(model.requests).toHaveLength(2);
   expect(model.scriptErrors).toEqual([]);
-  expect(app.github.violations).toEqual([]);
-  expect(app.unmatched).toEqual([]);
+  expectCleanEdges(app);
 });

@@ -1,7 +1,7 @@
 // The planning conversation: questions and answers, feedback and revisions, hand edits, approval,
 // and who may do what.
 import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp, expectCleanEdges } from '../helpers/harness.ts';
 import { IssueThread, type RepoSetup } from '../helpers/issue-thread.ts';
 import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import type { Mission } from '../../src/store/missions.ts';
@@ -10,9 +10,7 @@ import type { Script, ScriptedTurn } from '../helpers/model-server.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expect(app.github.violations).toEqual([]);
-  expect(app.unmatched).toEqual([]);
-  expect(app.model.scriptErrors).toEqual([]);
+  expectCleanEdges(app);
   await app.close();
 });
 
