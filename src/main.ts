@@ -31,16 +31,24 @@ if (!process.env.APP_ID || !privateKey) {
   const recovered = await queue.recoverInterrupted();
   if (recovered) log.info({ recovered }, 'jobs interrupted by the last shutdown were handed back to the queue');
 
-  const startWorker = (probot: Probot) =>
-    startMissionWorker({
+  const startWorker = (probot: Probot) => {
+    let slug: Promise<string> | undefined;
+    return startMissionWorker({
       store,
       queue,
       github: (installationId) => probot.auth(installationId),
+      appSlug: () => {
+        slug ??= probot.auth().then(async (app) => (await app.rest.apps.getAuthenticated()).data!.slug!);
+        slug.catch(() => (slug = undefined));
+        return slug;
+      },
       model: createModelClient(),
       workspaces: new Workspaces(join(settings.dataDir, 'workspaces')),
       log,
-      limits: { plannerTurns: settings.plannerTurns },
+      limits: { plannerTurns: settings.plannerTurns, workerTurns: settings.workerTurns },
+      hiddenPaths: [settings.dataDir],
     });
+  };
 
   if (settings.role === 'worker') {
     const baseUrl = githubBaseUrl(process.env);

@@ -8,6 +8,7 @@ const settingsSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   MISSIONS_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   MISSIONS_PLANNER_TURNS: z.coerce.number().int().positive().default(60),
+  MISSIONS_WORKER_TURNS: z.coerce.number().int().positive().default(200),
 });
 
 export interface Settings {
@@ -15,6 +16,7 @@ export interface Settings {
   databaseUrl?: string;
   role: 'all' | 'web' | 'worker';
   plannerTurns: number;
+  workerTurns: number;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -28,6 +30,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(s.DATABASE_URL ? { databaseUrl: s.DATABASE_URL } : {}),
     role: s.MISSIONS_ROLE,
     plannerTurns: s.MISSIONS_PLANNER_TURNS,
+    workerTurns: s.MISSIONS_WORKER_TURNS,
   };
 }
 

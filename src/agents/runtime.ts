@@ -32,6 +32,8 @@ export interface AgentRunOptions {
   maxTokens?: number;
   /** Turn prompt caching off (for measuring what it saves). */
   caching?: boolean;
+  /** Asked after each turn: a reason to stop now (the mission was cancelled), or null to go on. */
+  interrupted?: () => Promise<string | null>;
 }
 
 export interface AgentResult {
@@ -39,6 +41,14 @@ export interface AgentResult {
   usage: TokenUsage;
   usd: number;
   turns: number;
+}
+
+/** The run was stopped from outside (the mission was cancelled) before it finished. */
+export class AgentStopped extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'AgentStopped';
+  }
 }
 
 /** The agent stopped without a valid finish call: the message says why, in a maintainer's words. */
@@ -92,6 +102,11 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       // loop without another request.
       await runner.generateToolResponse();
       if (finish) break;
+      const stop = await options.interrupted?.();
+      if (stop) {
+        outcome = 'stopped';
+        throw new AgentStopped(stop);
+      }
       if (message.stop_reason === 'max_tokens') {
         options.log.warn({ role, turns }, 'agent turn hit max_tokens');
       }

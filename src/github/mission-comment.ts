@@ -11,7 +11,32 @@ export type MissionView =
   | { kind: 'plan'; missionId: number; revision: number; change: string; plan: Plan }
   | { kind: 'approved'; missionId: number; revision: number; change: string; plan: Plan; approvedBy: string }
   | { kind: 'failed'; missionId: number; what: string; revision?: number; change?: string; plan?: Plan }
-  | { kind: 'cancelled'; missionId: number; by: string; revision?: number; change?: string; plan?: Plan };
+  | { kind: 'cancelled'; missionId: number; by: string; revision?: number; change?: string; plan?: Plan }
+  | BoardView;
+
+/** One feature of the stack as the board and the pull request show it. */
+export interface StackEntry {
+  id: string;
+  title: string;
+  milestone: string;
+  state: 'pending' | 'building' | 'committed';
+  commit: string | null;
+}
+
+/** The status board a building mission's comment becomes (PRODUCT.md §1 step 5). */
+export interface BoardView {
+  kind: 'board';
+  missionId: number;
+  revision: number;
+  plan: Plan;
+  approvedBy: string;
+  features: StackEntry[];
+  /** One line on where the mission stands, and what to do about it when it is stopped. */
+  status: string;
+  banner?: { level: 'WARNING' | 'NOTE'; text: string };
+  pullRequest?: { number: number; url: string };
+  branch?: string;
+}
 
 export function renderMissionComment(view: MissionView): string {
   const revision = 'revision' in view ? (view.revision ?? 0) : 0;
@@ -47,8 +72,41 @@ export function renderMissionComment(view: MissionView): string {
     case 'plan':
       lines.push(...planSection(view.plan, view.revision, view.change, true));
       return lines.join('\n');
+    case 'board':
+      return [lines[0]!, ...boardSection(view)].join('\n');
   }
 }
+
+const STATE_ICON: Record<StackEntry['state'], string> = { pending: '⏳', building: '🔨', committed: '✅' };
+
+function boardSection(view: BoardView): string[] {
+  const lines: string[] = [];
+  if (view.banner) lines.push(`> [!${view.banner.level}]`, ...view.banner.text.split('\n').map((l) => `> ${l}`), '');
+  lines.push(`## Mission: ${view.plan.title}`, '', `**Status:** ${view.status}`, '');
+  const where = [
+    view.pullRequest ? `Draft pull request: [#${view.pullRequest.number}](${view.pullRequest.url})` : undefined,
+    view.branch ? `branch \`${view.branch}\`` : undefined,
+    `contract revision ${view.revision}, approved by @${view.approvedBy}`,
+  ].filter(Boolean);
+  lines.push(where.join(' · '), '', '### Features', '', ...stackTable(view.features), '', '### Validation contract', '', ...contractChecklist(view.plan));
+  return lines;
+}
+
+/** The stack as a table: feature → commit → state. */
+export function stackTable(features: StackEntry[]): string[] {
+  return [
+    '| | Feature | Milestone | Commit |',
+    '| --- | --- | --- | --- |',
+    ...features.map((f) => `| ${STATE_ICON[f.state]} | **${f.id}** ${escapeCell(f.title)} | ${f.milestone} | ${f.commit ? f.commit.slice(0, 7) : '—'} |`),
+  ];
+}
+
+export function contractChecklist(plan: Plan): string[] {
+  const claims = claimsOf(plan);
+  return contractOrder(plan).map((a) => contractLine(a, claims.get(a.id) ?? '?'));
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
 
 function planSection(plan: Plan, revision: number, change: string, awaitingApproval: boolean): string[] {
   const claims = claimsOf(plan);

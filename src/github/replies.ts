@@ -1,4 +1,5 @@
 // Every reply the app posts in a thread, in one place: the words a maintainer reads.
+import type { Handoff } from '../agents/worker.ts';
 import type { Mission } from '../store/missions.ts';
 
 export const COMMAND_HELP = [
@@ -19,7 +20,8 @@ export const replies = {
     `@${actor} \`/${command}\` is not a Missions command. The commands are:\n\n${COMMAND_HELP.map((l) => `- ${l}`).join('\n')}`,
   approved: (actor: string, revision: number, features: number, assertions: number, added: string[]) =>
     `@${actor} approved **revision ${revision}**: the contract (${assertions} assertions over ${features} features) is locked.` +
-    (added.length ? ` Lines you added got ids ${added.join(', ')}.` : ''),
+    (added.length ? ` Lines you added got ids ${added.join(', ')}.` : '') +
+    ' Building starts now, one feature at a time; the mission comment shows where it stands.',
   approveRejectedEdits: (actor: string, problems: string[]) =>
     `@${actor} the contract in the mission comment cannot be approved as it stands:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the checklist (or reply with what should change), then \`/approve\` again.`,
   nothingToApprove: (actor: string, mission: Mission) => `@${actor} there is nothing to approve: ${describeState(mission)}.`,
@@ -27,12 +29,32 @@ export const replies = {
   alreadyOver: (actor: string, command: string, mission: Mission) =>
     `@${actor} \`/${command}\` changes nothing: ${describeState(mission)}.`,
   retrying: (actor: string) => `@${actor} retrying planning.`,
+  retryingBuild: (actor: string, feature: string) => `@${actor} going on: building **${feature}** from the last pushed commit.`,
+  paused: (actor: string) => `@${actor} the mission will hold before its next step. \`/resume\` goes on.`,
+  resumed: (actor: string, feature: string) => `@${actor} resuming: **${feature}** is next.`,
+  notPaused: (actor: string, command: string, mission: Mission) => `@${actor} \`/${command}\` changes nothing: ${describeState(mission)}.`,
+  approveOnIssue: (actor: string) => `@${actor} \`/approve\` works on the mission's issue, while a plan awaits approval.`,
+  workerStopped: (feature: string, title: string, handoff: Handoff, tip: string) =>
+    [
+      `⏸️ **Mission paused.** The worker of **${feature}** ${title} handed off \`${handoff.status}\`. In its words:`,
+      '',
+      quote(handoff.summary),
+      ...(handoff.left_undone.length ? ['', '**Left undone:**', ...handoff.left_undone.map((l) => `- ${oneLine(l)}`)] : []),
+      ...(handoff.issues_found.length ? ['', '**Issues found:**', ...handoff.issues_found.map((i) => `- (${i.severity}) ${oneLine(i.description)}`)] : []),
+      '',
+      `Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from the last pushed commit (${tip.slice(0, 7)}), or \`/cancel\`.`,
+    ].join('\n'),
+  workerGaveUp: (feature: string, title: string, why: string, tip: string) =>
+    `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from the last pushed commit (${tip.slice(0, 7)}), or \`/cancel\`.`,
+  budgetReached: (kind: 'usd' | 'hours', spent: number, hours: number, budget: { max_usd: number; max_hours: number }, next: string) =>
+    `⏸️ **Mission paused: ${kind === 'usd' ? 'budget' : 'time budget'} reached.** It has spent $${spent.toFixed(2)} of its $${budget.max_usd} budget (\`budget.max_usd\`) and run ${hours.toFixed(1)} of ${budget.max_hours} hours (\`budget.max_hours\`). ${next} is next and was not started. To go on, raise \`${kind === 'usd' ? 'budget.max_usd' : 'budget.max_hours'}\` in \`.github/missions.yml\` on the default branch, then reply \`/retry\`.`,
   nothingToRetry: (actor: string, mission: Mission) => `@${actor} nothing has failed, so there is nothing to retry: ${describeState(mission)}.`,
   notWhilePlanning: (actor: string, command: string, mission: Mission) =>
     `@${actor} \`/${command}\` applies once a mission is building; ${describeState(mission)}.`,
+  fixNotYet: (actor: string) => `@${actor} \`/fix\` will add fix features once validation is part of Missions; this version builds the approved features only. Nothing changed.`,
   fixOnPullRequest: (actor: string) => `@${actor} \`/fix\` works on the mission's pull request, once building has opened it.`,
-  status: (actor: string, mission: Mission, elapsed: string, cost: string) =>
-    `@${actor} **Mission status**\n\n- State: ${mission.state}\n- Now: ${describeState(mission)}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,
+  status: (actor: string, mission: Mission, now: string, elapsed: string, cost: string) =>
+    `@${actor} **Mission status**\n\n- State: ${mission.state}\n- Now: ${now}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,
   invalidConfig: (problems: string[]) =>
     `⚠️ Missions cannot start: \`.github/missions.yml\` is invalid.\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the file on the default branch, then label the issue again (or reply \`/retry\` on a running mission). Nothing ran.`,
   questions: (questions: string[]) =>
@@ -48,7 +70,12 @@ export function describeState(mission: Mission): string {
     case 'awaiting_approval':
       return `revision ${mission.rendered_revision} of the plan awaits \`/approve\``;
     case 'approved':
-      return `revision ${mission.approved_revision} was approved by @${mission.approved_by}; the contract is locked`;
+    case 'building':
+      return `revision ${mission.approved_revision} was approved by @${mission.approved_by}; the features are being built`;
+    case 'paused':
+      return `the mission is paused (${mission.stop_note ?? 'held'})`;
+    case 'built':
+      return 'every feature is built and pushed';
     case 'failed':
       return `the last step failed (${mission.error ?? 'unknown error'}); \`/retry\` tries again`;
     case 'cancelled':
@@ -57,6 +84,9 @@ export function describeState(mission: Mission): string {
       return 'the mission is done';
   }
 }
+
+const quote = (text: string) => text.trim().split('\n').map((l) => `> ${l}`).join('\n');
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 export function formatDuration(ms: number): string {
   const minutes = Math.floor(ms / 60_000);

@@ -11,10 +11,14 @@ export interface MissionContext {
   queue: JobQueue;
   /** An Octokit authenticated as the installation. */
   github(installationId: number): Promise<GitHub>;
+  /** The app's slug (from GET /app), which names its bot account and so its commits' author. */
+  appSlug(): Promise<string>;
   model: Anthropic;
   workspaces: Workspaces;
   log: Logger;
-  limits: { plannerTurns: number };
+  limits: { plannerTurns: number; workerTurns: number };
+  /** Paths agent commands must never see (the data directory with the database). */
+  hiddenPaths: string[];
   /** Prompt caching on (default) or off, for measuring what it saves. */
   caching?: boolean;
 }

@@ -2,11 +2,12 @@
 // permission, under which config) and acted on. Labels start missions; comments are commands or
 // plan feedback. Every path ends in a visible answer or a logged reason for doing nothing.
 import { applyContractEdits } from './contract.ts';
-import { parseContract, readMissionMarker, renderMissionComment } from '../github/mission-comment.ts';
-import { formatDuration, replies } from '../github/replies.ts';
+import { parseContract, readMissionMarker } from '../github/mission-comment.ts';
+import { describeState, formatDuration, replies } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
-import { PLANNING_STATES } from '../store/missions.ts';
+import { isPlanning } from '../store/missions.ts';
+import { buildStatus, showBoard } from './board.ts';
 import type { IntakeJob } from '../store/queue.ts';
 import { parseCommand, type ParsedCommand } from './commands.ts';
 import type { MissionContext } from './context.ts';
@@ -55,12 +56,14 @@ async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, 
 }
 
 async function onComment(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'comment' }>): Promise<void> {
-  const mission = await ctx.store.latest(job.repoId, job.issueNumber);
+  // The thread is the mission's issue or its pull request.
+  const onIssue = await ctx.store.latest(job.repoId, job.issueNumber);
+  const mission = onIssue ?? (await ctx.store.byPullRequest(job.repoId, job.issueNumber));
   if (!mission) return;
   const ref = { owner: job.owner, repo: job.repo };
   const command = parseCommand(job.body);
-  // A plain comment once the plan is closed is conversation, not feedback: nothing to check.
-  if (!command && !PLANNING_STATES.includes(mission.state)) return;
+  // A plain comment once the plan is closed (or on the PR) is conversation, not feedback.
+  if (!command && (!onIssue || !isPlanning(mission))) return;
   const permission = await permissionOf(gh, ref, job.actor);
   const trusted = TRUSTED.includes(permission);
   if (!command) {
@@ -72,7 +75,7 @@ async function onComment(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob
     await reply(gh, ref, job.issueNumber, replies.untrusted(job.actor, command.name));
     return;
   }
-  await runCommand(ctx, gh, mission, job, command, permission);
+  await runCommand(ctx, gh, mission, job, command, permission, !onIssue);
 }
 
 async function runCommand(
@@ -82,20 +85,31 @@ async function runCommand(
   job: Extract<IntakeJob, { kind: 'comment' }>,
   command: ParsedCommand,
   permission: string,
+  onPullRequest: boolean,
 ): Promise<void> {
   const ref = { owner: job.owner, repo: job.repo };
   const say = (body: string) => reply(gh, ref, job.issueNumber, body);
   if (!command.known) return say(replies.unknown(job.actor, command.name));
   const over = mission.state === 'cancelled' || mission.state === 'done';
+  const nextFeature = async () => (await ctx.store.features(mission.id)).find((f) => f.state !== 'committed')?.id ?? 'the next step';
   switch (command.name) {
     case 'approve':
+      if (onPullRequest) return say(replies.approveOnIssue(job.actor));
       return approve(ctx, gh, mission, job, permission);
     case 'cancel': {
       if (over || !(await ctx.store.cancel(mission.id))) return say(replies.alreadyOver(job.actor, 'cancel', mission));
-      await showMission(gh, ctx.store, mission, { kind: 'cancelled', missionId: mission.id, by: job.actor, ...(await latestPlanView(ctx.store, mission)) });
+      if (mission.contract) await showBoard(gh, ctx.store, mission.id);
+      else await showMission(gh, ctx.store, mission, { kind: 'cancelled', missionId: mission.id, by: job.actor, ...(await latestPlanView(ctx.store, mission)) });
       return say(replies.cancelled(job.actor));
     }
     case 'retry': {
+      if (mission.contract) {
+        // A failed build step, a blocked worker or the budget: go on from the last pushed commit.
+        if (!(await ctx.store.resume(mission.id))) return say(replies.nothingToRetry(job.actor, mission));
+        await ctx.queue.requestStep({ missionId: mission.id });
+        await showBoard(gh, ctx.store, mission.id);
+        return say(replies.retryingBuild(job.actor, await nextFeature()));
+      }
       if (mission.state !== 'failed') return say(replies.nothingToRetry(job.actor, mission));
       await ctx.store.requestPlanning(mission.id);
       await ctx.queue.requestStep({ missionId: mission.id });
@@ -106,14 +120,24 @@ async function runCommand(
       const usd = costs.reduce((sum, c) => sum + c.usd, 0);
       const tokens = costs.reduce((sum, c) => sum + c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens, 0);
       const cost = `$${usd.toFixed(2)} (${tokens.toLocaleString('en-US')} tokens${costs.length ? `; ${costs.map((c) => `${c.role} $${c.usd.toFixed(2)}`).join(', ')}` : ''})`;
-      return say(replies.status(job.actor, mission, formatDuration(Date.now() - new Date(mission.created_at).getTime()), cost));
+      const now = mission.contract ? buildStatus(mission, await ctx.store.features(mission.id)) : describeState(mission);
+      return say(replies.status(job.actor, mission, now, formatDuration(Date.now() - new Date(mission.created_at).getTime()), cost));
     }
     case 'pause':
+      if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
+      if (!mission.contract) return say(replies.notWhilePlanning(job.actor, command.name, mission));
+      if (!(await ctx.store.pause(mission.id, 'user', `paused by @${job.actor}`))) return say(replies.notPaused(job.actor, command.name, mission));
+      await showBoard(gh, ctx.store, mission.id);
+      return say(replies.paused(job.actor));
     case 'resume':
       if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
-      return say(replies.notWhilePlanning(job.actor, command.name, mission));
+      if (!mission.contract) return say(replies.notWhilePlanning(job.actor, command.name, mission));
+      if (!(await ctx.store.resume(mission.id))) return say(replies.notPaused(job.actor, command.name, mission));
+      await ctx.queue.requestStep({ missionId: mission.id });
+      await showBoard(gh, ctx.store, mission.id);
+      return say(replies.resumed(job.actor, await nextFeature()));
     case 'fix':
-      return say(replies.fixOnPullRequest(job.actor));
+      return say(onPullRequest ? replies.fixNotYet(job.actor) : replies.fixOnPullRequest(job.actor));
   }
 }
 
@@ -139,11 +163,8 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
   if (!(await ctx.store.approve(mission.id, shown.number, contract, job.actor))) {
     return say(replies.nothingToApprove(job.actor, await ctx.store.get(mission.id)));
   }
-  await gh.rest.issues.updateComment({
-    ...ref,
-    comment_id: mission.comment_id!,
-    body: renderMissionComment({ kind: 'approved', missionId: mission.id, revision: shown.number, change: shown.change, plan: contract, approvedBy: job.actor }),
-  });
+  await ctx.queue.requestStep({ missionId: mission.id });
+  await showBoard(gh, ctx.store, mission.id);
   await say(replies.approved(job.actor, shown.number, contract.features.length, contract.assertions.length, added));
   ctx.log.info({ missionId: mission.id, revision: shown.number, by: job.actor }, 'contract approved');
 }

@@ -1,14 +1,12 @@
 // The planning step of a mission: run the planner over the issue thread and the repository, store
 // the outcome as a revision, then show it. Every outcome a maintainer should see ends up in the
 // mission comment, errors included, and nothing is shown before it is stored.
-import Anthropic from '@anthropic-ai/sdk';
-import { AgentGaveUp } from '../agents/runtime.ts';
 import { runPlanner, type ThreadEntry } from '../agents/planner.ts';
 import { MISSION_MARKER } from '../github/mission-comment.ts';
 import { replies } from '../github/replies.ts';
 import { loadConfig, permissionCache, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission, Revision } from '../store/missions.ts';
-import { CheckoutError } from '../workspace/checkout.ts';
+import { ConfigInvalid, describeFailure } from './failures.ts';
 import type { MissionContext } from './context.ts';
 import { ensureMissionComment, latestPlanView, REPLY_MARKER, showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
@@ -32,7 +30,7 @@ export async function planningStep(ctx: MissionContext, missionId: number): Prom
   try {
     await plan(ctx, gh, mission);
   } catch (error) {
-    const what = describeFailure(error);
+    const what = describeFailure(error, 'planning');
     log.error({ err: error, missionId }, `planning failed: ${what}`);
     await store.fail(mission.id, what);
     await showMission(gh, store, mission, { kind: 'failed', missionId: mission.id, what, ...(await latestPlanView(store, mission)) });
@@ -146,26 +144,3 @@ function stripMarker(body: string): string {
   return body.replace(/<!--[\s\S]*?-->\n?/g, '');
 }
 
-class ConfigInvalid extends Error {
-  constructor(problems: string[]) {
-    super(`\`.github/missions.yml\` is invalid: ${problems.join('; ')}`);
-  }
-}
-
-/** One sentence a maintainer can act on; never a stack trace, never a secret. */
-export function describeFailure(error: unknown): string {
-  if (error instanceof ConfigInvalid) return `${error.message}. Fix the file on the default branch.`;
-  if (error instanceof CheckoutError) return `The repository could not be cloned: ${error.message}.`;
-  if (error instanceof AgentGaveUp) return `The planner could not produce a valid plan: ${error.message}.`;
-  if (error instanceof Anthropic.APIConnectionError) return 'The model API could not be reached, even after retries.';
-  if (error instanceof Anthropic.APIError) {
-    const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type ?? 'error';
-    return `The model API failed with ${error.status ?? 'no status'} (${type}), even after retries.`;
-  }
-  const { status, request } = error as { status?: number; request?: { method?: string; url?: string } };
-  if (typeof status === 'number') {
-    const what = request?.url ? `${request.method} ${new URL(request.url).pathname}` : 'a request';
-    return `GitHub answered ${status} to ${what}, even after retries.`;
-  }
-  return `Planning stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
-}

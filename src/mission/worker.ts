@@ -1,11 +1,13 @@
 // Runs mission jobs from the queue: intake jobs (labels, comments) and mission steps.
 import type { MissionContext } from './context.ts';
 import { intake } from './intake.ts';
+import { buildStep } from './build.ts';
 import { planningStep } from './planning.ts';
 
 export async function startMissionWorker(ctx: MissionContext): Promise<void> {
   await ctx.queue.work({
     intake: (job) => intake(ctx, job),
-    step: ({ missionId }) => planningStep(ctx, missionId),
+    // A mission with a locked contract builds; before that, it plans.
+    step: async ({ missionId }) => ((await ctx.store.get(missionId)).contract ? buildStep(ctx, missionId) : planningStep(ctx, missionId)),
   });
 }

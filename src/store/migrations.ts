@@ -73,6 +73,33 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX transcripts_by_mission ON transcripts (mission_id);
   `,
+  `
+  -- Building: the branch, its base, the draft pull request, and why a mission is paused.
+  ALTER TABLE missions ADD COLUMN branch text;
+  ALTER TABLE missions ADD COLUMN base_sha text;
+  ALTER TABLE missions ADD COLUMN pr_number integer;
+  ALTER TABLE missions ADD COLUMN pause_reason text;
+  ALTER TABLE missions ADD COLUMN stop_note text;
+  CREATE INDEX missions_by_pr ON missions (repo_id, pr_number);
+
+  -- The features of an approved contract, in build order. The pushed branch is the truth about
+  -- which are committed (their trailers); this table mirrors it and keeps the handoffs.
+  CREATE TABLE features (
+    mission_id     bigint NOT NULL REFERENCES missions(id),
+    id             text NOT NULL,              -- F1, F2, ...
+    position       integer NOT NULL,
+    title          text NOT NULL,
+    description    text NOT NULL,
+    milestone      text NOT NULL,
+    assertion_ids  jsonb NOT NULL,
+    state          text NOT NULL DEFAULT 'pending', -- pending | building | committed
+    attempts       integer NOT NULL DEFAULT 0,
+    commit_sha     text,
+    handoff        jsonb,
+    committed_at   timestamptz,
+    PRIMARY KEY (mission_id, id)
+  );
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

@@ -8,13 +8,22 @@ export type MissionState =
   | 'planning' // the planner has work to do (new mission, feedback, an answer)
   | 'questions' // waiting for the maintainer's answers
   | 'awaiting_approval' // a plan is shown; /approve or feedback
-  | 'approved' // contract locked
-  | 'failed' // a step failed after retries; /retry or a comment goes on
+  | 'approved' // contract locked (a moment before building starts)
+  | 'building' // workers build the features, one step per feature
+  | 'paused' // held before the next step: /pause, a blocked worker, the budget; /resume or /retry goes on
+  | 'built' // every feature is committed and pushed
+  | 'failed' // a step failed after retries; /retry (or, while planning, a comment) goes on
   | 'cancelled'
   | 'done';
 
-/** States in which issue comments by trusted users are feedback to the planner. */
+/** States in which issue comments by trusted users are feedback to the planner (before approval). */
 export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
+
+/** Why a building mission holds before its next step. */
+export type PauseReason = 'user' | 'worker' | 'budget';
+
+/** True while the plan is still open to feedback: never once a contract is locked. */
+export const isPlanning = (mission: Mission) => PLANNING_STATES.includes(mission.state) && !mission.contract;
 
 export interface Mission {
   id: number;
@@ -36,7 +45,30 @@ export interface Mission {
   approved_at: Date | null;
   contract: Plan | null;
   error: string | null;
+  branch: string | null;
+  base_sha: string | null;
+  pr_number: number | null;
+  pause_reason: PauseReason | null;
+  /** What stopped the mission, in words for the maintainer (a worker's handoff, the budget). */
+  stop_note: string | null;
   created_at: Date;
+}
+
+export type FeatureState = 'pending' | 'building' | 'committed';
+
+export interface FeatureRow {
+  mission_id: number;
+  id: string;
+  position: number;
+  title: string;
+  description: string;
+  milestone: string;
+  assertion_ids: string[];
+  state: FeatureState;
+  attempts: number;
+  commit_sha: string | null;
+  handoff: unknown;
+  committed_at: Date | null;
 }
 
 export interface Revision {
@@ -111,7 +143,7 @@ export class MissionStore implements UsageRecorder {
   async requestPlanning(id: number): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE missions SET feedback_seq = feedback_seq + 1, state = 'planning', error = NULL, updated_at = now()
-       WHERE id = $1 AND state = ANY($2) RETURNING id`,
+       WHERE id = $1 AND state = ANY($2) AND contract IS NULL RETURNING id`,
       [id, PLANNING_STATES],
     );
     return rows.length > 0;
@@ -172,15 +204,89 @@ export class MissionStore implements UsageRecorder {
     await this.db.query('UPDATE missions SET rendered_revision = GREATEST(rendered_revision, $2) WHERE id = $1', [id, revision]);
   }
 
-  /** Locks the contract. False when the mission was no longer awaiting approval. */
+  /** Locks the contract and its features, ready to build. False when the mission was no longer awaiting approval. */
   async approve(id: number, revision: number, contract: Plan, by: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE missions SET state = 'building', approved_revision = $2, contract = $3, approved_by = $4,
+                approved_at = now(), updated_at = now()
+         WHERE id = $1 AND state = 'awaiting_approval' RETURNING id`,
+        [id, revision, JSON.stringify(contract), by],
+      );
+      if (!rows.length) return false;
+      for (const [position, f] of contract.features.entries()) {
+        await tx.query(
+          `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [id, f.id, position, f.title, f.description, f.milestone, JSON.stringify(f.assertion_ids)],
+        );
+      }
+      return true;
+    });
+  }
+
+  async features(id: number): Promise<FeatureRow[]> {
+    return this.db.query<FeatureRow>('SELECT * FROM features WHERE mission_id = $1 ORDER BY position', [id]);
+  }
+
+  /** The branch and the commit it starts from, fixed by the first build step. */
+  async setBranch(id: number, branch: string, baseSha: string): Promise<void> {
+    await this.db.query('UPDATE missions SET branch = $2, base_sha = $3, updated_at = now() WHERE id = $1 AND branch IS NULL', [id, branch, baseSha]);
+  }
+
+  async setPullRequest(id: number, number: number): Promise<void> {
+    await this.db.query('UPDATE missions SET pr_number = $2, updated_at = now() WHERE id = $1', [id, number]);
+  }
+
+  /** The mission whose draft pull request this is. */
+  async byPullRequest(repoId: number, prNumber: number): Promise<Mission | null> {
+    const [row] = await this.db.query<Mission>('SELECT * FROM missions WHERE repo_id = $1 AND pr_number = $2 ORDER BY id DESC LIMIT 1', [repoId, prNumber]);
+    return row ?? null;
+  }
+
+  async startFeature(id: number, featureId: string): Promise<void> {
+    await this.db.query(`UPDATE features SET state = 'building', attempts = attempts + 1 WHERE mission_id = $1 AND id = $2`, [id, featureId]);
+  }
+
+  /** A feature's commit is on the pushed branch. The handoff is null when only the branch knew (a crash after the push). */
+  async commitFeature(id: number, featureId: string, sha: string, handoff: unknown): Promise<void> {
+    await this.db.query(
+      `UPDATE features SET state = 'committed', commit_sha = $3, handoff = COALESCE($4, handoff), committed_at = COALESCE(committed_at, now())
+       WHERE mission_id = $1 AND id = $2`,
+      [id, featureId, sha, handoff === null ? null : JSON.stringify(handoff)],
+    );
+  }
+
+  /** Holds a building mission before its next step. False when it was not building. */
+  async pause(id: number, reason: PauseReason, note: string | null): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE missions SET state = 'approved', approved_revision = $2, contract = $3, approved_by = $4,
-              approved_at = now(), updated_at = now()
-       WHERE id = $1 AND state = 'awaiting_approval' RETURNING id`,
-      [id, revision, JSON.stringify(contract), by],
+      `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now()
+       WHERE id = $1 AND state = 'building' RETURNING id`,
+      [id, reason, note],
     );
     return rows.length > 0;
+  }
+
+  /** Back to building from a pause or a failed build step. False when there was nothing to go on from. */
+  async resume(id: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL, updated_at = now()
+       WHERE id = $1 AND state IN ('paused', 'failed') AND contract IS NOT NULL RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Every feature is committed and pushed. */
+  async markBuilt(id: number): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE missions SET state = 'built', updated_at = now() WHERE id = $1 AND state = 'building' RETURNING id`, [id]);
+    return rows.length > 0;
+  }
+
+  /** USD spent so far on the mission, every role. */
+  async spent(id: number): Promise<number> {
+    const [row] = await this.db.query<{ usd: number }>('SELECT COALESCE(sum(usd), 0)::float8 AS usd FROM usage WHERE mission_id = $1', [id]);
+    return row?.usd ?? 0;
   }
 
   async fail(id: number, what: string): Promise<void> {

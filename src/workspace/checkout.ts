@@ -30,6 +30,8 @@ export function gitEnv(token?: string): Record<string, string> {
     HOME: process.env.HOME ?? '/tmp',
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
+    // Nor the user's: a checkout's worker may have been able to write it (without bubblewrap).
+    GIT_CONFIG_GLOBAL: '/dev/null',
     LANG: 'C',
   };
   if (token) {
@@ -59,7 +61,7 @@ export class Workspaces {
 
   /** A clean checkout of the default branch's newest commit for the mission; returns its path. */
   async checkoutDefaultBranch(request: CheckoutRequest): Promise<string> {
-    await this.#withLock(request.repoId, () => this.#refreshCache(request));
+    await this.refresh(request);
     const dir = this.checkoutPath(request.missionId);
     const env = gitEnv();
     if (!existsSync(join(dir, '.git'))) {
@@ -71,6 +73,11 @@ export class Workspaces {
     await git.raw(['checkout', '--quiet', '--force', '--detach', 'origin/HEAD']);
     await git.raw(['clean', '-ffdxq']);
     return dir;
+  }
+
+  /** Fetches the repository's branches into its cache (cloning it the first time). */
+  refresh(request: CheckoutRequest): Promise<void> {
+    return this.withLock(request.repoId, () => this.#refreshCache(request));
   }
 
   async #refreshCache(request: CheckoutRequest): Promise<void> {
@@ -88,7 +95,7 @@ export class Workspaces {
     }
   }
 
-  async #withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
     const previous = this.#locks.get(key) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(fn);
     this.#locks.set(key, next);
@@ -101,21 +108,22 @@ export class Workspaces {
 }
 
 // The token rides in GIT_CONFIG_* (see gitEnv), which simple-git refuses unless told it is meant.
-function authedGit(dir?: string) {
-  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true } });
+// GIT_CONFIG_GLOBAL points at /dev/null (no config at all), which simple-git also asks to be told.
+export function authedGit(dir?: string) {
+  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } });
 }
 
-function plainGit(dir?: string) {
-  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS });
+export function plainGit(dir?: string) {
+  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } });
 }
 
-const GIT_ENV_KEYS = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+const GIT_ENV_KEYS = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
 }
 
-function firstLine(error: unknown): string {
+export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return (text.split('\n').find((l) => /fatal|error/i.test(l)) ?? text.split('\n')[0] ?? '').trim();
 }

@@ -104,6 +104,13 @@ export class GitHubMock {
     return this;
   }
 
+  /** The app itself (GET /app, for its slug) and its bot account, whose id makes the commit author's address. */
+  appIdentity(slug = 'missions', botId = 41898282) {
+    this.get('/app').reply(200, { id: 1, slug, name: 'Missions', owner: { login: 'Codertocat' } }).persist();
+    this.get(`/users/${encodeURIComponent(`${slug}[bot]`)}`).reply(200, { login: `${slug}[bot]`, id: botId, type: 'Bot' }).persist();
+    return this;
+  }
+
   /** What was posted or patched with a body, in order. */
   bodies(method: string, pathPart: string): any[] {
     return this.requests.filter((r) => r.method === method && r.path.includes(pathPart)).map((r) => r.body);

@@ -102,6 +102,7 @@ export interface TestAppOptions {
   /** Start the job workers (default true). */
   work?: boolean;
   plannerTurns?: number;
+  workerTurns?: number;
   /** A model server started elsewhere (another process's test), instead of a new one. */
   modelUrl?: string;
 }
@@ -110,7 +111,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
   const unmatched = trackUnmatched();
-  const github = new GitHubMock().installationTokens(INSTALLATION);
+  const github = new GitHubMock().installationTokens(INSTALLATION).appIdentity();
   const model: ModelServer = options.modelUrl ? remoteModel(options.modelUrl) : await startModelServer(options.turns ?? []);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, { write: (line: string) => process.stderr.write(line) });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
@@ -124,7 +125,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     privateKey,
     secret: 'webhook-secret',
     log,
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    // A function, so it wins over the throttle options Probot passes per installation (which would
+    // space every write a second apart, as GitHub asks of real clients).
+    Octokit: ProbotOctokit.defaults((options: object) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
   });
   const intake = new IntakeQueue(store, queue);
   await probot.load(missionsApp(intake));
@@ -132,10 +135,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     store,
     queue,
     github: (id) => probot.auth(id),
+    appSlug: async () => (await (await probot.auth()).rest.apps.getAuthenticated()).data!.slug!,
     model: new Anthropic({ apiKey: 'test-key', baseURL: model.url, maxRetries: 2 }),
     workspaces: new Workspaces(join(dataDir, 'workspaces')),
     log,
-    limits: { plannerTurns: options.plannerTurns ?? 12 },
+    limits: { plannerTurns: options.plannerTurns ?? 12, workerTurns: options.workerTurns ?? 12 },
+    hiddenPaths: [dataDir],
   };
   if (options.work !== false) await startMissionWorker(ctx);
   let deliveries = 0;

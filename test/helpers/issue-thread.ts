@@ -20,9 +20,24 @@ export interface RepoSetup {
   stateFile?: string;
 }
 
+export interface FakePullRequest {
+  number: number;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  draft: boolean;
+  /** Comments on the pull request's conversation (replies to commands given there). */
+  comments: ThreadComment[];
+}
+
+/** The number GitHub gives the mission's pull request in these tests. */
+export const PR_NUMBER = 2;
+
 export class IssueThread {
   comments: ThreadComment[] = [];
   reactions: string[] = [];
+  pulls: FakePullRequest[] = [];
   #next = 9000;
 
   readonly #stateFile: string | undefined;
@@ -94,6 +109,7 @@ export class IssueThread {
         return [200, comment];
       })
       .persist();
+    this.#mockPulls(github, base);
     github
       .intercept('GET', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
       .reply((req: Request) => {
@@ -104,7 +120,54 @@ export class IssueThread {
   }
 
   #save() {
-    if (this.#stateFile) writeFileSync(this.#stateFile, JSON.stringify({ comments: this.comments, reactions: this.reactions }));
+    if (this.#stateFile) writeFileSync(this.#stateFile, JSON.stringify({ comments: this.comments, reactions: this.reactions, pulls: this.pulls }));
+  }
+
+  /** Pull requests: listed by head, created (as draft), updated; comments on the PR thread. */
+  #mockPulls(github: GitHubMock, base: string) {
+    github
+      .intercept('GET', `${base}/pulls?head=x&state=all&per_page=10`, /\/pulls\?/)
+      .reply((req: Request) => {
+        const head = new URL(req.url).searchParams.get('head')!.split(':')[1];
+        return [200, this.pulls.filter((p) => p.head === head).map((p) => this.#pullJson(p))];
+      })
+      .persist();
+    github
+      .post(`${base}/pulls`)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        if (this.pulls.some((p) => p.head === body.head)) return [422, { message: 'Validation Failed', errors: [{ message: `A pull request already exists for ${body.head}.` }] }];
+        const pull = { number: PR_NUMBER + this.pulls.length, title: body.title, body: body.body ?? '', head: body.head, base: body.base, draft: !!body.draft, comments: [] };
+        this.pulls.push(pull);
+        this.#save();
+        return [201, this.#pullJson(pull)];
+      })
+      .persist();
+    github
+      .intercept('PATCH', `${base}/pulls/${PR_NUMBER}`, /\/pulls\/\d+$/)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        const pull = this.pulls.find((p) => new URL(req.url).pathname.endsWith(`/pulls/${p.number}`));
+        if (!pull) return [404, { message: 'Not Found' }];
+        Object.assign(pull, Object.fromEntries(Object.entries(body).filter(([k]) => ['title', 'body'].includes(k))));
+        this.#save();
+        return [200, this.#pullJson(pull)];
+      })
+      .persist();
+    github
+      .post(`${base}/issues/${PR_NUMBER}/comments`)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
+        this.pulls[0]!.comments.push(comment);
+        this.#save();
+        return [201, comment];
+      })
+      .persist();
+  }
+
+  #pullJson(p: FakePullRequest) {
+    return { number: p.number, title: p.title, body: p.body, draft: p.draft, state: 'open', html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`, head: { ref: p.head }, base: { ref: p.base } };
   }
 
   /** A comment a person wrote (as GitHub would show it in the thread). */

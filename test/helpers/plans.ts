@@ -14,3 +14,19 @@ export const greetingPlan: Plan = {
     { id: 'F2', title: 'tests for hello', description: 'Add tests under test/ for both cases.', milestone: 'M1', assertion_ids: ['VAL-003'] },
   ],
 };
+
+/** Three features over two milestones, for building. */
+export const stackPlan: Plan = {
+  title: 'Greeting command',
+  summary: 'A `hello <name>` command, its tests, and a `--shout` flag.',
+  assertions: [
+    { id: 'VAL-001', statement: '`node cli.js hello Ada` prints `Hello, Ada!`' },
+    { id: 'VAL-002', statement: '`node test.js` passes' },
+    { id: 'VAL-003', statement: '`node cli.js hello Ada --shout` prints `HELLO, ADA!`' },
+  ],
+  features: [
+    { id: 'F1', title: 'hello command', description: 'Print the greeting.', milestone: 'M1', assertion_ids: ['VAL-001'] },
+    { id: 'F2', title: 'tests for hello', description: 'A test script.', milestone: 'M1', assertion_ids: ['VAL-002'] },
+    { id: 'F3', title: 'shout flag', description: 'Upper-case with --shout.', milestone: 'M2', assertion_ids: ['VAL-003'] },
+  ],
+};

@@ -1,0 +1,44 @@
+// The mission's draft pull request: its title and body are rendered here (PRODUCT.md §1 step 5),
+// and found again by head branch, so a run that died after opening it never opens a second.
+import { contractChecklist, stackTable, type StackEntry } from './mission-comment.ts';
+import type { GitHub, RepoRef } from './repository.ts';
+import type { Plan } from '../mission/plan.ts';
+
+export const PULL_REQUEST_MARKER = 'missions:pull-request';
+
+export interface PullRequestView {
+  missionId: number;
+  issueNumber: number;
+  plan: Plan;
+  features: StackEntry[];
+  status: string;
+}
+
+export const pullRequestTitle = (issueNumber: number, title: string) => `Mission #${issueNumber}: ${title}`;
+
+export function renderPullRequestBody(view: PullRequestView): string {
+  return [
+    `<!-- ${PULL_REQUEST_MARKER} mission=${view.missionId} -->`,
+    view.plan.summary.trim(),
+    '',
+    `**Status:** ${view.status}`,
+    '',
+    '### Stack',
+    '',
+    'One commit per feature, in build order.',
+    '',
+    ...stackTable(view.features),
+    '',
+    '### Validation contract',
+    '',
+    ...contractChecklist(view.plan),
+    '',
+    `Closes #${view.issueNumber}`,
+  ].join('\n');
+}
+
+/** The open or closed pull request whose head is `branch`, if one exists. */
+export async function findPullRequest(gh: GitHub, ref: RepoRef, branch: string): Promise<{ number: number; html_url: string } | null> {
+  const { data } = await gh.rest.pulls.list({ ...ref, head: `${ref.owner}:${branch}`, state: 'all', per_page: 10 });
+  return data[0] ? { number: data[0].number, html_url: data[0].html_url } : null;
+}

@@ -1,0 +1,228 @@
+// The build step of a mission: one feature per step, in plan order. The code holds what must never
+// bend (order, one commit per feature, budgets, who may go on); how a feature is approached lives in
+// the worker's skill. The pushed branch is the truth about what is built: every step starts by
+// reading it, so a step that died anywhere is simply run again.
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
+import { runWorker, type Handoff } from '../agents/worker.ts';
+import { findPullRequest, pullRequestTitle, renderPullRequestBody } from '../github/pull-request.ts';
+import { replies } from '../github/replies.ts';
+import { loadConfig, type GitHub } from '../github/repository.ts';
+import { secretValues } from '../secrets.ts';
+import type { Mission } from '../store/missions.ts';
+import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
+import { repoCommands } from '../workspace/repo-commands.ts';
+import { Sandbox } from '../workspace/sandbox.ts';
+import { buildStatus, showBoard, stackOf } from './board.ts';
+import type { MissionContext } from './context.ts';
+import { ConfigInvalid, describeFailure, SetupFailed } from './failures.ts';
+import { reply } from './mission-comment.ts';
+import type { Plan } from './plan.ts';
+
+const SETUP_TIMEOUT_MS = 20 * 60_000;
+
+export async function buildStep(ctx: MissionContext, missionId: number): Promise<void> {
+  const mission = await ctx.store.get(missionId);
+  // Only a building mission goes on; paused, cancelled and built ones wait for a command.
+  if (mission.state !== 'building') {
+    ctx.log.info({ missionId, state: mission.state }, 'build step: nothing to build in this state');
+    return;
+  }
+  ctx.log.debug({ missionId }, 'build step');
+  const gh = await ctx.github(mission.installation_id);
+  try {
+    await build(ctx, gh, mission);
+  } catch (error) {
+    if (error instanceof AgentStopped) {
+      ctx.log.info({ missionId, reason: error.message }, 'worker stopped');
+      await showBoard(gh, ctx.store, missionId);
+      return;
+    }
+    const what = describeFailure(error, 'building');
+    ctx.log.error({ err: error, missionId }, `build step failed: ${what}`);
+    await ctx.store.fail(missionId, what);
+    await showBoard(gh, ctx.store, missionId);
+  }
+}
+
+async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise<void> {
+  const { store, log } = ctx;
+  const id = initial.id;
+  const ref = { owner: initial.owner, repo: initial.repo };
+  const plan = initial.contract as Plan;
+  // 1. The config of the moment: models, commands, budget and sandbox may change between steps.
+  const loaded = await loadConfig(gh, ref);
+  if (!loaded.ok) throw new ConfigInvalid(loaded.problems);
+  const config = loaded.config;
+  // 2. The branch, fixed on the first step: its name and the default-branch commit it starts from.
+  const { data: repository } = await gh.rest.repos.get(ref);
+  const { token } = (await gh.auth({ type: 'installation' })) as { token: string };
+  const request = { repoId: repository.id, missionId: id, cloneUrl: repository.clone_url, token };
+  const branch = new MissionBranch(ctx.workspaces, request, initial.branch ?? branchName(initial.issue_number, plan.title));
+  const defaultTip = await branch.refresh();
+  if (!initial.branch) await store.setBranch(id, branch.branch, defaultTip);
+  let mission = await store.get(id);
+  const base = mission.base_sha!;
+  // 3. What the pushed branch holds is committed, whatever the store last knew (a step may have
+  //    died between its push and its record).
+  const pushed = await branch.stack(base);
+  const features = await store.features(id);
+  for (const commit of pushed) {
+    const row = features.find((f) => f.id === commit.featureId);
+    if (row && row.commit_sha !== commit.sha) await store.commitFeature(id, row.id, commit.sha, null);
+  }
+  // 4. The draft pull request exists as soon as a commit does.
+  if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission);
+  mission = await store.get(id);
+  const next = (await store.features(id)).find((f) => f.state !== 'committed');
+  if (!next) {
+    await store.markBuilt(id);
+    await showBoard(gh, store, id);
+    log.info({ missionId: id }, 'every feature is built');
+    return;
+  }
+  // 5. The budget is checked before every feature, never in the middle of one.
+  const over = await budgetReached(ctx, mission, config.budget, next.id);
+  if (over) {
+    if (await store.pause(id, 'budget', over.status)) {
+      await showBoard(gh, store, id);
+      await reply(gh, ref, mission.issue_number, over.message);
+    }
+    return;
+  }
+  // 6. A clean checkout of the pushed tip, set up once per checkout.
+  const identity = await botIdentity(ctx, gh);
+  const checkout = await branch.checkoutTip(base, identity);
+  const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
+  const commands = repoCommands(checkout.dir, config.commands);
+  await setUp(sandbox, commands.setup, checkout.fresh);
+  // 7. A fresh worker for the feature.
+  await store.startFeature(id, next.id);
+  await showBoard(gh, store, id, { pullRequest: false });
+  const done = (await store.features(id)).filter((f) => f.state === 'committed');
+  let handoff: Handoff;
+  try {
+    ({ handoff } = await runWorker(
+      {
+        owner: mission.owner,
+        repo: mission.repo,
+        issueNumber: mission.issue_number,
+        contract: plan,
+        featureId: next.id,
+        previous: done.map((f) => ({ featureId: f.id, title: f.title, handoff: (f.handoff as Handoff | null) ?? null })),
+        commands,
+        network: config.sandbox.network,
+        sandbox,
+      },
+      {
+        client: ctx.model,
+        recorder: store,
+        log,
+        missionId: id,
+        model: config.models.worker,
+        maxTurns: ctx.limits.workerTurns,
+        ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
+        interrupted: async () => ((await store.get(id)).state === 'cancelled' ? 'the mission was cancelled' : null),
+      },
+    ));
+  } catch (error) {
+    if (!(error instanceof AgentGaveUp)) throw error;
+    const words = `the worker of ${next.id} stopped without a handoff (${error.message})`;
+    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, checkout.head));
+    return;
+  }
+  // 8. Only a complete handoff is committed; anything else pauses with the worker's own words.
+  if (handoff.status !== 'complete') {
+    await pauseForWorker(ctx, gh, mission, next.id, `${next.id}'s worker handed off \`${handoff.status}\``, replies.workerStopped(next.id, next.title, handoff, checkout.head));
+    return;
+  }
+  if ((await store.get(id)).state === 'cancelled') {
+    log.info({ missionId: id, feature: next.id }, 'cancelled while the worker ran: nothing is committed');
+    return;
+  }
+  const sha = await branch.commit(
+    checkout.head,
+    { featureId: next.id, title: next.title, summary: handoff.summary, assertionIds: next.assertion_ids },
+    identity,
+    secretValues(process.env, [token]),
+  );
+  await branch.push();
+  await store.commitFeature(id, next.id, sha, handoff);
+  log.info({ missionId: id, feature: next.id, sha }, 'feature committed and pushed');
+  // 9. The stack on GitHub, then the next feature unless the mission was paused or cancelled meanwhile.
+  mission = await store.get(id);
+  if (!mission.pr_number) await openPullRequest(ctx, gh, mission);
+  await showBoard(gh, store, id);
+  if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
+}
+
+/** Opens the draft pull request, or adopts the one a run that died had already opened. */
+async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
+  const ref = { owner: mission.owner, repo: mission.repo };
+  const plan = mission.contract as Plan;
+  let pr = await findPullRequest(gh, ref, mission.branch!);
+  if (!pr) {
+    const { data: repository } = await gh.rest.repos.get(ref);
+    const features = await ctx.store.features(mission.id);
+    const { data } = await gh.rest.pulls.create({
+      ...ref,
+      title: pullRequestTitle(mission.issue_number, plan.title),
+      head: mission.branch!,
+      base: repository.default_branch,
+      draft: true,
+      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features), status: buildStatus(mission, features) }),
+    });
+    pr = { number: data.number, html_url: data.html_url };
+  }
+  await ctx.store.setPullRequest(mission.id, pr.number);
+}
+
+async function pauseForWorker(ctx: MissionContext, gh: GitHub, mission: Mission, featureId: string, status: string, message: string): Promise<void> {
+  if (!(await ctx.store.pause(mission.id, 'worker', status))) return;
+  ctx.log.info({ missionId: mission.id, feature: featureId }, 'mission paused by its worker');
+  await showBoard(gh, ctx.store, mission.id);
+  await reply(gh, mission, mission.issue_number, message);
+}
+
+async function budgetReached(
+  ctx: MissionContext,
+  mission: Mission,
+  budget: { max_usd: number; max_hours: number },
+  nextFeature: string,
+): Promise<{ status: string; message: string } | null> {
+  const spent = await ctx.store.spent(mission.id);
+  const hours = (Date.now() - new Date(mission.approved_at!).getTime()) / 3_600_000;
+  if (spent >= budget.max_usd) {
+    return { status: `budget reached ($${spent.toFixed(2)} of $${budget.max_usd})`, message: replies.budgetReached('usd', spent, hours, budget, nextFeature) };
+  }
+  if (hours >= budget.max_hours) {
+    return { status: `time budget reached (${hours.toFixed(1)} of ${budget.max_hours} hours)`, message: replies.budgetReached('hours', spent, hours, budget, nextFeature) };
+  }
+  return null;
+}
+
+/** The repository's setup command, once per checkout, with the network (it installs dependencies). */
+async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean): Promise<void> {
+  const marker = join(dirname(sandbox.checkout), 'setup.done');
+  if (fresh) rmSync(marker, { force: true });
+  if (!command || existsSync(marker)) return;
+  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network: true });
+  if (result.exitCode !== 0) throw new SetupFailed(command, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'));
+  writeFileSync(marker, command);
+}
+
+const identities = new Map<string, Promise<GitIdentity>>();
+
+/** `<slug>[bot]` with its noreply address, as GitHub attributes commits to an app. */
+function botIdentity(ctx: MissionContext, gh: GitHub): Promise<GitIdentity> {
+  return ctx.appSlug().then((slug) => {
+    if (!identities.has(slug)) {
+      const login = `${slug}[bot]`;
+      const lookup = gh.rest.users.getByUsername({ username: login }).then(({ data }) => ({ name: login, email: `${data.id}+${login}@users.noreply.github.com` }));
+      lookup.catch(() => identities.delete(slug));
+      identities.set(slug, lookup);
+    }
+    return identities.get(slug)!;
+  });
+}

@@ -1,0 +1,184 @@
+// The mission branch: one commit per feature, stacked, pushed after each. The app makes each commit
+// itself from what the worker left in the checkout, and pushes from the repository cache, so git
+// never runs a hook, filter or config the worker could have written while holding the token.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
+
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+export interface StackCommit {
+  sha: string;
+  featureId: string;
+  subject: string;
+}
+
+export interface FeatureCommit {
+  featureId: string;
+  title: string;
+  summary: string;
+  assertionIds: string[];
+}
+
+export const FEATURE_TRAILER = 'Mission-Feature';
+export const ASSERTIONS_TRAILER = 'Mission-Assertions';
+
+/** `missions/<issue-number>-<slug>` (PRODUCT.md §1 step 5). */
+export function branchName(issueNumber: number, title: string): string {
+  const slug = title
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return `missions/${issueNumber}-${slug || 'mission'}`;
+}
+
+export function commitMessage(feature: FeatureCommit): string {
+  const trailers = [`${FEATURE_TRAILER}: ${feature.featureId}`];
+  if (feature.assertionIds.length) trailers.push(`${ASSERTIONS_TRAILER}: ${feature.assertionIds.join(', ')}`);
+  const body = feature.summary.trim();
+  return `feat(${feature.featureId}): ${feature.title}\n\n${body ? `${body}\n\n` : ''}${trailers.join('\n')}\n`;
+}
+
+export class MissionBranch {
+  readonly #workspaces: Workspaces;
+  readonly #request: CheckoutRequest;
+  readonly branch: string;
+
+  constructor(workspaces: Workspaces, request: CheckoutRequest, branch: string) {
+    this.#workspaces = workspaces;
+    this.#request = request;
+    this.branch = branch;
+  }
+
+  get dir(): string {
+    return this.#workspaces.checkoutPath(this.#request.missionId);
+  }
+
+  get #cache(): string {
+    return this.#workspaces.cachePath(this.#request.repoId);
+  }
+
+  /** Refreshes the cache; returns the default branch's newest commit (where a new branch starts). */
+  async refresh(): Promise<string> {
+    await this.#workspaces.refresh(this.#request);
+    return (await plainGit(this.#cache).env(gitEnv()).raw(['rev-parse', 'HEAD'])).trim();
+  }
+
+  /** The pushed tip of the branch, or null before the first push. */
+  async pushedTip(): Promise<string | null> {
+    const out = await plainGit(this.#cache).env(gitEnv()).raw(['for-each-ref', '--format=%(objectname)', `refs/heads/${this.branch}`]);
+    return out.trim() || null;
+  }
+
+  /** The feature commits on the pushed branch since `base`, oldest first, read from their trailers. */
+  async stack(base: string): Promise<StackCommit[]> {
+    const tip = await this.pushedTip();
+    if (!tip) return [];
+    const out = await plainGit(this.#cache)
+      .env(gitEnv())
+      .raw(['log', '--reverse', `--format=%H%x1f%s%x1f%(trailers:key=${FEATURE_TRAILER},valueonly,separator=%x2c)%x1e`, `${base}..${tip}`]);
+    return out
+      .split('\x1e')
+      .map((r) => r.trim())
+      .filter(Boolean)
+      .map((r) => {
+        const [sha, subject, feature] = r.split('\x1f') as [string, string, string];
+        return { sha, subject, featureId: feature.trim() };
+      });
+  }
+
+  /**
+   * A clean checkout of the branch as pushed (or of `base` before the first push), on which the
+   * next feature is built. Whatever an interrupted run left is discarded; ignored files (installed
+   * dependencies) stay, so `setup` need not run again.
+   */
+  async checkoutTip(base: string, identity: GitIdentity): Promise<{ dir: string; head: string; fresh: boolean }> {
+    const dir = this.dir;
+    const env = gitEnv();
+    const fresh = !existsSync(join(dir, '.git'));
+    if (fresh) {
+      mkdirSync(dir, { recursive: true });
+      await plainGit().env(env).clone(this.#cache, dir, ['--quiet', '--shared', '--no-checkout']);
+    }
+    this.#trustConfig(identity);
+    const git = plainGit(dir).env(env);
+    await git.fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    const target = (await this.pushedTip()) ?? base;
+    await git.raw(['checkout', '--quiet', '--force', '-B', this.branch, target]);
+    await git.raw(['clean', '-ffdq']);
+    return { dir, head: target, fresh };
+  }
+
+  /**
+   * Makes the feature's one commit on top of `base` from everything in the checkout: the worker's
+   * uncommitted changes and any commits it made itself, folded into one. Returns its sha.
+   */
+  async commit(base: string, feature: FeatureCommit, identity: GitIdentity, secrets: string[]): Promise<string> {
+    this.#trustConfig(identity);
+    const git = plainGit(this.dir).env(gitEnv());
+    await git.raw(['add', '--all']);
+    // The worker's own commits become staged changes on top of base.
+    await git.raw(['reset', '--quiet', '--soft', base]);
+    const staged = await git.raw(['diff', '--cached', '--binary', base]);
+    const leaked = secrets.filter((s) => s.length >= 8 && staged.includes(s));
+    if (leaked.length) {
+      await git.raw(['reset', '--quiet', '--hard', base]);
+      throw new SecretInCommit();
+    }
+    // The message goes through a file beside the checkout, outside anything the worker can edit later.
+    const messageFile = join(dirname(this.dir), 'COMMIT_MSG');
+    writeFileSync(messageFile, commitMessage(feature));
+    await git.raw(['commit', '--quiet', '--allow-empty', '--no-verify', '-F', messageFile]);
+    return (await git.raw(['rev-parse', 'HEAD'])).trim();
+  }
+
+  /** Pushes the checkout's HEAD as the branch: into the cache, then from the cache to GitHub (fast-forward only). */
+  async push(): Promise<void> {
+    const cache = plainGit(this.#cache).env(gitEnv());
+    await cache.raw(['fetch', '--quiet', this.dir, `+HEAD:refs/heads/${this.branch}`]);
+    try {
+      await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', '--quiet', 'origin', `refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+    } catch (error) {
+      throw new CheckoutError(`could not push ${this.branch}: ${firstLine(error)}`);
+    }
+  }
+
+  /** The checkout's git config, rewritten by the app: no hooks, filters or helpers a worker set. */
+  #trustConfig(identity: GitIdentity): void {
+    const quote = (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`;
+    writeFileSync(
+      join(this.dir, '.git', 'config'),
+      [
+        '[core]',
+        '\trepositoryformatversion = 0',
+        '\tfilemode = true',
+        '\tbare = false',
+        '\thooksPath = /dev/null',
+        '\tfsmonitor = false',
+        '[remote "origin"]',
+        `\turl = ${quote(this.#cache)}`,
+        '\tfetch = +refs/heads/*:refs/remotes/origin/*',
+        '[user]',
+        `\tname = ${quote(identity.name)}`,
+        `\temail = ${quote(identity.email)}`,
+        '[commit]',
+        '\tgpgsign = false',
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+/** Something secret was found in what the worker left; nothing was committed. */
+export class SecretInCommit extends Error {
+  constructor() {
+    super("the feature's changes contain one of the app's secrets; nothing was committed or pushed");
+    this.name = 'SecretInCommit';
+  }
+}

@@ -1,0 +1,136 @@
+// Where agent commands run. With bubblewrap: the checkout writable, the rest of the filesystem
+// read-only, the app's own files (data dir, working directory, home, private key) hidden, a private
+// /tmp, its own PID namespace (so a timeout kills the whole tree) and no network unless allowed.
+// Without it the command still gets an environment built from an allow-list, never the app's.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+
+export interface CommandResult {
+  exitCode: number | null;
+  output: string;
+  timedOut: boolean;
+  truncated: boolean;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  /** May the command reach the network (setup always may; agents per `sandbox.network`). */
+  network: boolean;
+}
+
+const OUTPUT_LIMIT = 100 * 1024;
+
+let detected: boolean | undefined;
+
+/** Whether bubblewrap is installed and can make namespaces here; checked once per process. */
+export function hasBubblewrap(): boolean {
+  detected ??= spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-net', '--unshare-pid', '--dev', '/dev', '--proc', '/proc', 'true'], { stdio: 'ignore' }).status === 0;
+  return detected;
+}
+
+let warned = false;
+
+export class Sandbox {
+  readonly checkout: string;
+  readonly #hidden: string[];
+  readonly #readOnly: string[];
+  readonly #bubblewrap: boolean;
+
+  /**
+   * `hide`: paths the command must not see (the app's data directory, its key file); the app's
+   * working directory and home are always hidden. `readOnly`: paths inside hidden ones it may read
+   * (the repository cache the checkout borrows its objects from).
+   */
+  constructor(checkout: string, options: { hide?: string[]; readOnly?: string[]; log: Logger; bubblewrap?: boolean }) {
+    this.checkout = resolve(checkout);
+    this.#bubblewrap = options.bubblewrap ?? hasBubblewrap();
+    if (!this.#bubblewrap && !warned) {
+      warned = true;
+      options.log.warn(
+        'bubblewrap (bwrap) is not available: agent commands run with a scrubbed environment but can read the filesystem and reach the network. Install bubblewrap to sandbox them.',
+      );
+    }
+    const hide = [...(options.hide ?? []), process.cwd(), homedir(), ...(process.env.PRIVATE_KEY_PATH ? [process.env.PRIVATE_KEY_PATH] : [])];
+    // A hidden directory that holds the checkout is still hidden: the checkout is mounted after it.
+    this.#hidden = [...new Set(hide.map((p) => resolve(p)))].filter((p) => p !== '/' && existsSync(p)).sort((a, b) => a.length - b.length);
+    this.#readOnly = (options.readOnly ?? []).map((p) => resolve(p)).filter((p) => existsSync(p));
+  }
+
+  get confined(): boolean {
+    return this.#bubblewrap;
+  }
+
+  /** The environment a command sees: an allow-list, nothing inherited. */
+  env(): Record<string, string> {
+    const scratch = this.#bubblewrap ? '/tmp' : join(dirname(this.checkout), 'scratch');
+    return {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: join(scratch, 'home'),
+      TMPDIR: scratch,
+      LANG: 'C.UTF-8',
+      TERM: 'dumb',
+      CI: 'true',
+    };
+  }
+
+  run(command: string, options: RunOptions): Promise<CommandResult> {
+    const env = this.env();
+    const [file, args] = this.#bubblewrap ? ['bwrap', [...this.#bubblewrapArgs(options, env), '/bin/bash', '--noprofile', '--norc', '-c', command]] : ['/bin/bash', ['--noprofile', '--norc', '-c', command]];
+    if (!this.#bubblewrap) {
+      mkdirSync(env.HOME!, { recursive: true });
+    }
+    return new Promise((resolvePromise) => {
+      const child = spawn(file, args as string[], { cwd: this.checkout, env: this.#bubblewrap ? {} : env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let output = '';
+      let truncated = false;
+      let timedOut = false;
+      const append = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.length > OUTPUT_LIMIT) {
+          output = output.slice(output.length - OUTPUT_LIMIT);
+          truncated = true;
+        }
+      };
+      child.stdout.on('data', append);
+      child.stderr.on('data', append);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // The process group; under bubblewrap the PID namespace dies with it, children included.
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }, options.timeoutMs);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolvePromise({ exitCode: code, output: truncated ? `[output truncated]\n${output}` : output, timedOut, truncated });
+      });
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        resolvePromise({ exitCode: null, output: String(error), timedOut, truncated });
+      });
+    });
+  }
+
+  #bubblewrapArgs(options: RunOptions, env: Record<string, string>): string[] {
+    const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+    if (!options.network) args.push('--unshare-net');
+    args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
+    for (const path of this.#hidden) {
+      if (statSync(path).isDirectory()) args.push('--tmpfs', path);
+      else args.push('--ro-bind', '/dev/null', path);
+    }
+    for (const path of this.#readOnly) args.push('--ro-bind', path, path);
+    args.push('--bind', this.checkout, this.checkout, '--dir', env.HOME!);
+    // Hidden directories stay empty and read-only around the mounts made inside them.
+    for (const path of this.#hidden) if (statSync(path).isDirectory()) args.push('--remount-ro', path);
+    args.push('--chdir', this.checkout, '--clearenv');
+    for (const [key, value] of Object.entries(env)) args.push('--setenv', key, value);
+    args.push('--');
+    return args;
+  }
+}

@@ -1,0 +1,100 @@
+// Building: an approved plan becomes one commit per feature, stacked on the mission branch and
+// pushed after each feature, with a draft pull request that shows the stack.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { branchExists, git, pushedCommits } from '../helpers/git.ts';
+import { PR_NUMBER } from '../helpers/issue-thread.ts';
+import { stackPlan } from '../helpers/plans.ts';
+import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { buildsFeature, handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  expectCleanEdges(app);
+  await app.close();
+});
+
+const BRANCH = 'missions/1-greeting-command';
+const BOT = 'missions[bot] <41898282+missions[bot]@users.noreply.github.com>';
+const submitPlan = toolTurn({ name: 'submit_plan', input: stackPlan });
+
+async function approved(scenario: Scenario) {
+  app = scenario.app;
+  await missionReaches(app, 'awaiting_approval', 1);
+  await commentOn(scenario, '/approve');
+}
+
+describe('building', () => {
+  it('turns an approved three-feature plan into three stacked, pushed commits and a draft pull request', async () => {
+    const origin = bareRepository({ 'cli.js': '// the CLI\n', 'AGENTS.md': 'Keep it small.\n' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        submitPlan,
+        ...buildsFeature('F1', { 'cli.js': 'console.log(`Hello, ${process.argv[3]}!`);\n' }, 'Added the hello command to cli.js.'),
+        // F2's worker commits on its own, twice; the app folds both into the feature's one commit.
+        (request) => {
+          // A fresh context that knows F1's handoff and the repository's AGENTS.md.
+          expect(request.messages).toHaveLength(1);
+          expect(taskOf(request)).toContain('# Your feature: F2 tests for hello');
+          expect(taskOf(request)).toContain('Added the hello command to cli.js.');
+          expect(taskOf(request)).toContain('Keep it small.');
+          return toolTurn(
+            { name: 'write', input: { file_path: 'test.js', content: 'require("assert").ok(true);\n' } },
+            { name: 'bash', input: { command: 'git add -A && git -c user.name=w -c user.email=w@example.com commit -qm "wip 1" && echo more >> test.js && git -c user.name=w -c user.email=w@example.com commit -qam "wip 2" && git log --oneline | wc -l' } },
+          );
+        },
+        (request) => {
+          const result = JSON.stringify(request.messages.at(-1)!.content);
+          expect(result).not.toContain('is_error":true');
+          return handoffTurn('Added test.js.');
+        },
+        ...buildsFeature('F3', { 'shout.js': 'module.exports = (s) => s.toUpperCase();\n' }, 'Added --shout.'),
+      ],
+    });
+    const { thread } = scenario;
+    await approved(scenario);
+
+    const mission = await missionReaches(app, 'built');
+    expect(mission.branch).toBe(BRANCH);
+    // Three linear commits on main, one per feature, authored by the app, with the trailers.
+    const commits = pushedCommits(origin, BRANCH);
+    expect(commits.map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): tests for hello', 'feat(F3): shout flag']);
+    expect(commits[0]!.parents).toEqual([git(origin, 'rev-parse', 'main')]);
+    expect(commits[1]!.parents).toEqual([commits[0]!.sha]);
+    expect(commits[2]!.parents).toEqual([commits[1]!.sha]);
+    expect(commits.map((c) => c.author)).toEqual([BOT, BOT, BOT]);
+    expect(commits[0]!.message).toBe('feat(F1): hello command\n\nAdded the hello command to cli.js.\n\nMission-Feature: F1\nMission-Assertions: VAL-001');
+    expect(commits[1]!.message).toContain('Added test.js.\n\nMission-Feature: F2\nMission-Assertions: VAL-002');
+    expect(commits.map((c) => c.files)).toEqual([['cli.js'], ['test.js'], ['shout.js']]);
+    expect(git(origin, 'show', `${BRANCH}:test.js`)).toBe('require("assert").ok(true);\nmore');
+    expect(git(origin, 'show', `${BRANCH}:cli.js`)).toContain('Hello, ${process.argv[3]}!');
+
+    // One draft pull request, opened after the first commit, showing the whole stack now.
+    expect(thread.pulls).toHaveLength(1);
+    const pr = thread.pulls[0]!;
+    expect(pr).toMatchObject({ number: PR_NUMBER, title: 'Mission #1: Greeting command', head: BRANCH, base: 'main', draft: true });
+    await waitFor(() => pr.body.includes('✅ all 3 features are built'), 'the pull request to show the mission built');
+    for (const c of commits) expect(pr.body).toContain(c.sha.slice(0, 7));
+    expect(pr.body).toContain('| ✅ | **F3** shout flag | M2 |');
+    expect(pr.body).toContain('- [ ] **VAL-003** `node cli.js hello Ada --shout` prints `HELLO, ADA!` — _F3_');
+    expect(pr.body).toMatch(/Closes #1$/);
+    const opened = app.github.bodies('POST', '/pulls');
+    expect(opened).toHaveLength(1);
+    expect(opened[0].body).toContain('| ✅ | **F1** hello command | M1 |');
+    expect(opened[0].body).toContain('| ⏳ | **F3** shout flag | M2 |');
+
+    // The mission comment is the status board, edited in place: still one comment, plus the approval reply.
+    const board = await waitFor(() => thread.missionComment()!.body.includes('**Status:** ✅ all 3 features are built and pushed') && thread.missionComment()!.body, 'the board to show the mission built');
+    expect(board).toContain(`Draft pull request: [#${PR_NUMBER}](https://github.com/Codertocat/Hello-World/pull/${PR_NUMBER})`);
+    expect(board).toContain(`| ✅ | **F2** tests for hello | M1 | ${commits[1]!.sha.slice(0, 7)} |`);
+    expect(thread.comments.filter((c) => c.user.type === 'Bot')).toHaveLength(2);
+
+    // Workers had the repository tools; every role's usage is on the mission.
+    const workerRequest = app.model.requests[1]!;
+    expect(workerRequest.tools!.map((t) => t.name).sort()).toEqual(['bash', 'edit', 'glob', 'grep', 'read', 'submit_handoff', 'write']);
+    expect((await app.store.costByRole(1)).map((c) => c.role)).toEqual(['planner', 'worker']);
+    const features = await app.store.features(1);
+    expect(features.map((f) => [f.id, f.state, f.commit_sha, f.attempts])).toEqual(commits.map((c, i) => [`F${i + 1}`, 'committed', c.sha, 1]));
+  });
+});

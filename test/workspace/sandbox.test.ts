@@ -1,0 +1,108 @@
+// The sandbox agent commands run in: no app secret in its environment, nothing writable but the
+// checkout, no network unless allowed, and a timeout that kills the whole process tree.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasBubblewrap, Sandbox } from '../../src/workspace/sandbox.ts';
+
+const log = pino({ level: 'silent' });
+const secrets = {
+  WEBHOOK_SECRET: 'webhook-secret-for-sandbox-test',
+  ANTHROPIC_API_KEY: 'sk-ant-api-key-for-sandbox-test',
+  DATABASE_URL: 'postgres://user:db-password-for-sandbox-test@db/missions',
+  PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\nprivate-key-body-for-sandbox-test\n-----END RSA PRIVATE KEY-----',
+};
+
+let root: string;
+let dataDir: string;
+let checkout: string;
+let listener: Server;
+let port: number;
+
+beforeAll(async () => {
+  Object.assign(process.env, secrets);
+  root = mkdtempSync(join(tmpdir(), 'missions-sandbox-'));
+  dataDir = join(root, 'data');
+  checkout = join(dataDir, 'workspaces', 'missions', '1', 'checkout');
+  mkdirSync(checkout, { recursive: true });
+  writeFileSync(join(dataDir, 'db-file'), 'the embedded database');
+  listener = createServer((socket) => socket.end('hello from the host\n'));
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  port = (listener.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  for (const key of Object.keys(secrets)) delete process.env[key];
+  await new Promise((resolve) => listener.close(resolve));
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sandbox = (bubblewrap?: boolean) => new Sandbox(checkout, { hide: [dataDir], log, ...(bubblewrap === undefined ? {} : { bubblewrap }) });
+
+describe('the sandbox', () => {
+  it('is bubblewrap on this machine (CI installs it)', () => {
+    expect(hasBubblewrap()).toBe(true);
+  });
+
+  for (const bubblewrap of [true, false]) {
+    it(`shows none of the app's secrets in the environment (${bubblewrap ? 'bubblewrap' : 'without bubblewrap'})`, async () => {
+      const result = await sandbox(bubblewrap).run('env', { timeoutMs: 10_000, network: false });
+      expect(result.exitCode).toBe(0);
+      expect(result.output).toContain('PATH=');
+      for (const value of Object.values(secrets)) expect(result.output).not.toContain(value.split('\n')[0]);
+      expect(result.output).not.toMatch(/WEBHOOK_SECRET|ANTHROPIC|DATABASE_URL|PRIVATE_KEY|GIT_CONFIG/);
+    });
+  }
+
+  it('lets a command write the checkout and nothing else, and hides the data directory', async () => {
+    const result = await sandbox().run(
+      [
+        'echo built > result.txt && echo checkout-ok',
+        `touch /etc/missions-escape 2>/dev/null && echo etc-writable || echo etc-refused`,
+        `touch ${dataDir}/escape 2>/dev/null && echo data-writable || echo data-refused`,
+        `cat ${dataDir}/db-file 2>/dev/null || echo db-hidden`,
+        `ls ${process.cwd()}/package.json 2>/dev/null || echo app-hidden`,
+        'touch /tmp/private && echo tmp-ok',
+      ].join('; '),
+      { timeoutMs: 10_000, network: false },
+    );
+    expect(result.output.trim().split('\n')).toEqual(['checkout-ok', 'etc-refused', 'data-refused', 'db-hidden', 'app-hidden', 'tmp-ok']);
+    expect(readFileSync(join(checkout, 'result.txt'), 'utf8')).toBe('built\n');
+    expect(existsSync('/etc/missions-escape')).toBe(false);
+    expect(existsSync(join(dataDir, 'escape'))).toBe(false);
+    expect(existsSync('/tmp/private')).toBe(false);
+  });
+
+  it('cannot reach a loopback listener without network, and can with it', async () => {
+    const probe = `exec 3<>/dev/tcp/127.0.0.1/${port} && head -n1 <&3`;
+    const closed = await sandbox().run(probe, { timeoutMs: 10_000, network: false });
+    expect(closed.exitCode).not.toBe(0);
+    expect(closed.output).not.toContain('hello from the host');
+    const open = await sandbox().run(probe, { timeoutMs: 10_000, network: true });
+    expect(open.output).toContain('hello from the host');
+  });
+
+  for (const bubblewrap of [true, false]) {
+    it(`kills a command past its timeout together with its children (${bubblewrap ? 'bubblewrap' : 'without bubblewrap'})`, async () => {
+      const beat = join(checkout, `beat-${bubblewrap}`);
+      const started = Date.now();
+      const result = await sandbox(bubblewrap).run(`(while true; do date +%s%N > ${beat}; sleep 0.05; done) & sleep 60`, { timeoutMs: 700, network: false });
+      expect(result.timedOut).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const last = statSync(beat).mtimeMs;
+      await new Promise((r) => setTimeout(r, 600));
+      // The background loop died with the command: its file stopped changing.
+      expect(statSync(beat).mtimeMs).toBe(last);
+    });
+  }
+
+  it('caps the output it keeps', async () => {
+    const result = await sandbox().run('head -c 300000 /dev/zero | tr "\\0" x', { timeoutMs: 10_000, network: false });
+    expect(result.truncated).toBe(true);
+    expect(result.output.length).toBeLessThan(110 * 1024);
+  });
+});
