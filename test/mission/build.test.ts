@@ -2,7 +2,7 @@
 // pushed after each feature, with a draft pull request that shows the stack.
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
-import { branchExists, git, pushedCommits } from '../helpers/git.ts';
+import { git, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';

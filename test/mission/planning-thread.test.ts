@@ -72,7 +72,8 @@ describe('planning thread', () => {
   });
 
   it('approves the checklist as the comment stands, hand edits included, and records who approved it', async () => {
-    const thread = await start([submit()]);
+    // A budget the planner alone exhausts: the mission holds before its first feature.
+    const thread = await start([submit()], { config: 'budget:\n  max_usd: 0.0001\n' });
     await until('awaiting_approval', 1);
     const missionComment = thread.missionComment()!;
     missionComment.body = missionComment.body
@@ -82,7 +83,7 @@ describe('planning thread', () => {
       .replace(/(- \[ \] \*\*VAL-002\*\*.*— _F1_)/, '$1\n- [ ] `--help` lists hello');
 
     await comment(thread, '/approve');
-    const approved = await until('approved');
+    const approved = await until('paused');
     expect(approved.approved_revision).toBe(1);
     expect(approved.approved_by).toBe('maintainer');
     expect(approved.contract!.assertions).toEqual([
@@ -95,12 +96,17 @@ describe('planning thread', () => {
     expect(approved.contract!.features.map((f) => f.assertion_ids)).toEqual([['VAL-001', 'VAL-002', 'VAL-005'], ['VAL-004']]);
     await waitFor(() => thread.replies().some((r) => r.includes('approved **revision 1**')), 'the approval reply');
     expect(thread.replies().find((r) => r.includes('approved'))).toContain('Lines you added got ids VAL-004, VAL-005.');
-    expect(thread.missionComment()!.body).toContain('✅ **Approved** revision 1 by @maintainer');
+    await waitFor(() => thread.missionComment()!.body.includes('paused before **F1**'), 'the board to show the pause');
+    expect(thread.missionComment()!.body).toContain('contract revision 1, approved by @maintainer');
+    expect(thread.missionComment()!.body).toContain('- [ ] **VAL-005** `node cli.js hello Ada Lovelace` greets the full name — _F1_');
+    await waitFor(() => thread.replies().some((r) => r.includes('budget reached')), 'the budget reply');
     // Once approved, comments are no longer plan feedback.
     await comment(thread, 'Actually, make it say Hi.');
     await comment(thread, '/status');
-    await waitFor(() => thread.replies().some((r) => r.includes('Mission status')), 'the status reply');
-    expect((await mission()).state).toBe('approved');
+    const status = await waitFor(() => thread.replies().find((r) => r.includes('Mission status')), 'the status reply');
+    expect(status).toContain('- State: paused');
+    expect(status).toContain('paused before **F1** hello command (1 of 2): budget reached');
+    expect((await mission()).state).toBe('paused');
     expect(app.model.requests).toHaveLength(1);
   });
 
