@@ -1,0 +1,81 @@
+// What a worker leaves in the checkout cannot make the app run anything or commit a secret: the app
+// rewrites the checkout's git config before committing (no hooks, no filters), and refuses a change
+// that holds one of its secrets.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { branchExists, pushedCommits } from '../helpers/git.ts';
+import { stackPlan } from '../helpers/plans.ts';
+import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { handoffTurn, toolTurn } from '../helpers/workers.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  expectCleanEdges(app);
+  await app.close();
+});
+
+const BRANCH = 'missions/1-greeting-command';
+const oneFeature = { ...stackPlan, features: stackPlan.features.slice(0, 1), assertions: stackPlan.assertions.slice(0, 1) };
+
+async function approve(scenario: Scenario) {
+  app = scenario.app;
+  await missionReaches(app, 'awaiting_approval', 1);
+  await commentOn(scenario, '/approve');
+}
+
+describe('what a worker leaves behind', () => {
+  it('cannot make the app run a git hook or filter when it commits', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'missions-outside-'));
+    const hookMarker = join(outside, 'hook-ran');
+    const filterMarker = join(outside, 'filter-ran');
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        toolTurn({
+          name: 'bash',
+          input: {
+            command: [
+              `printf '#!/bin/sh\\ntouch ${hookMarker}\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit`,
+              `git config core.hooksPath .git/hooks`,
+              `git config filter.evil.clean 'touch ${filterMarker}; cat'`,
+              `echo '* filter=evil' > .gitattributes`,
+              `echo 'console.log(1)' > cli.js`,
+            ].join(' && '),
+          },
+        }),
+        handoffTurn('Changed cli.js.'),
+      ],
+    });
+    await approve(scenario);
+    await missionReaches(app, 'built');
+    expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['.gitattributes', 'cli.js']]);
+    expect(existsSync(hookMarker)).toBe(false);
+    expect(existsSync(filterMarker)).toBe(false);
+  });
+
+  it('refuses to commit a change that holds one of the app’s secrets', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        // The installation token of the moment, however the model came by it.
+        toolTurn({ name: 'write', input: { file_path: 'leak.txt', content: 'token=ghs_installation_token_for_tests\n' } }),
+        handoffTurn('Wrote leak.txt.'),
+      ],
+    });
+    const { thread } = scenario;
+    await approve(scenario);
+    const failed = await missionReaches(app, 'failed');
+    expect(failed.error).toContain("the feature's changes contain one of the app's secrets; nothing was committed or pushed");
+    expect(branchExists(origin, BRANCH)).toBe(false);
+    const board = await waitFor(() => thread.missionComment()!.body.includes('⚠️ stopped') && thread.missionComment()!.body, 'the board to show the stop');
+    expect(board).not.toContain('ghs_installation_token_for_tests');
+    expect(board).toContain('`/retry` goes on');
+  });
+});
