@@ -93,6 +93,11 @@ export interface TestApp {
   dataDir: string;
   unmatched: string[];
   receive(name: string, payload: any, id?: string): Promise<void>;
+  /**
+   * Another worker on the same database, as a second worker process would be: its own connection
+   * (on a server), queue and workspaces; the same GitHub and model. Returns its workspaces root.
+   */
+  addWorker(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -105,6 +110,8 @@ export interface TestAppOptions {
   workerTurns?: number;
   /** A model server started elsewhere (another process's test), instead of a new one. */
   modelUrl?: string;
+  /** A PostgreSQL server database instead of the embedded one. */
+  databaseUrl?: string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -115,7 +122,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const model: ModelServer = options.modelUrl ? remoteModel(options.modelUrl) : await startModelServer(options.turns ?? []);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, { write: (line: string) => process.stderr.write(line) });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
-  const db = await openDatabase(options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
+  const db = await openDatabase(options.databaseUrl ? { databaseUrl: options.databaseUrl } : options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log, pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
   await queue.start();
@@ -144,6 +151,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   if (options.work !== false) await startMissionWorker(ctx);
   let deliveries = 0;
+  const extra: { queue: JobQueue; db: Database }[] = [];
   return {
     probot,
     github,
@@ -155,7 +163,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     dataDir,
     unmatched,
     receive: (name, payload, id) => probot.receive({ id: id ?? `delivery-${++deliveries}-${Date.now()}`, name: name as any, payload }),
+    async addWorker() {
+      const otherDb = options.databaseUrl ? await openDatabase({ databaseUrl: options.databaseUrl }) : db;
+      const otherQueue = new JobQueue(otherDb, { log, pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
+      await otherQueue.start();
+      const root = join(dataDir, `workspaces-${extra.length + 2}`);
+      extra.push({ queue: otherQueue, db: otherDb });
+      await startMissionWorker({ ...ctx, store: new MissionStore(otherDb), queue: otherQueue, workspaces: new Workspaces(root) });
+      return root;
+    },
     async close() {
+      for (const w of extra) {
+        await w.queue.stop();
+        if (w.db !== db) await w.db.close();
+      }
       await queue.stop();
       await db.close();
       await model.close();

@@ -68,6 +68,46 @@ for (const target of databaseTargets()) {
       await db.close();
     });
 
+    it('keeps the features of an approved contract, their commits and handoffs, and the pauses', async () => {
+      const url = await target.create();
+      const db = await openDatabase(url ? { databaseUrl: url } : {});
+      const store = new MissionStore(db);
+      const mission = (await store.create({ ...key, issueNumber: 8 }, 'alice', 'label:f'))!;
+      await store.addRevision(mission.id, 0, { kind: 'plan', body: greetingPlan, change: 'first plan' });
+      expect(await store.approve(mission.id, 1, greetingPlan, 'alice')).toBe(true);
+      expect((await store.get(mission.id)).state).toBe('building');
+      expect((await store.features(mission.id)).map((f) => [f.id, f.position, f.assertion_ids, f.state])).toEqual([
+        ['F1', 0, ['VAL-001', 'VAL-002'], 'pending'],
+        ['F2', 1, ['VAL-003'], 'pending'],
+      ]);
+      // Comments are no longer plan feedback once the contract is locked.
+      expect(await store.requestPlanning(mission.id)).toBe(false);
+
+      await store.setBranch(mission.id, 'missions/8-greeting', 'abc');
+      await store.setBranch(mission.id, 'missions/8-other', 'def');
+      await store.setPullRequest(mission.id, 12);
+      expect((await store.byPullRequest(42, 12))!.id).toBe(mission.id);
+      await store.startFeature(mission.id, 'F1');
+      await store.commitFeature(mission.id, 'F1', 'sha1', { status: 'complete', summary: 'done' });
+      // Found on the branch after a crash: the handoff already kept is not lost.
+      await store.commitFeature(mission.id, 'F1', 'sha1', null);
+      const [f1] = await store.features(mission.id);
+      expect(f1).toMatchObject({ state: 'committed', commit_sha: 'sha1', attempts: 1, handoff: { status: 'complete', summary: 'done' } });
+      const built = await store.get(mission.id);
+      expect([built.branch, built.base_sha, built.pr_number]).toEqual(['missions/8-greeting', 'abc', 12]);
+
+      expect(await store.pause(mission.id, 'budget', 'budget reached')).toBe(true);
+      expect(await store.pause(mission.id, 'user', 'again')).toBe(false);
+      expect(await store.get(mission.id)).toMatchObject({ state: 'paused', pause_reason: 'budget', stop_note: 'budget reached' });
+      expect(await store.resume(mission.id)).toBe(true);
+      expect(await store.resume(mission.id)).toBe(false);
+      expect(await store.get(mission.id)).toMatchObject({ state: 'building', pause_reason: null, stop_note: null });
+      await store.recordUsage({ missionId: mission.id, role: 'worker', model: 'm', usage: { input_tokens: 1, output_tokens: 1, cache_read_tokens: 0, cache_write_tokens: 0 }, usd: 0.25 });
+      expect(await store.spent(mission.id)).toBe(0.25);
+      expect(await store.markBuilt(mission.id)).toBe(true);
+      await db.close();
+    });
+
     it('never runs two steps of one mission at once, even with two workers', async () => {
       const url = await target.create();
       // Two workers need two processes' worth of connections: only a server gives that.
