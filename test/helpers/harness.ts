@@ -138,11 +138,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const intake = new IntakeQueue(store, queue);
   await probot.load(missionsApp(intake));
+  let slug: string | undefined;
   const ctx: MissionContext = {
     store,
     queue,
     github: (id) => probot.auth(id),
-    appSlug: async () => (await (await probot.auth()).rest.apps.getAuthenticated()).data!.slug!,
+    appSlug: async () => (slug ??= (await (await probot.auth()).rest.apps.getAuthenticated()).data!.slug!),
     model: new Anthropic({ apiKey: 'test-key', baseURL: model.url, maxRetries: 2 }),
     workspaces: new Workspaces(join(dataDir, 'workspaces')),
     log,

@@ -1,0 +1,100 @@
+// A ten-feature mission from /approve to its last push, with a model server that answers at once
+// and GitHub answering from local mocks: the wall time, against the time the same git work takes
+// alone (the same workspace module, no model, GitHub, queue or store) in the same run, and the
+// GitHub REST calls each feature costs.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bareRepository, createTestApp, labeledPayload, waitFor } from '../test/helpers/harness.ts';
+import { IssueThread } from '../test/helpers/issue-thread.ts';
+import { commentOn } from '../test/helpers/scenario.ts';
+import type { ScriptedTurn } from '../test/helpers/model-server.ts';
+import type { Plan } from '../src/mission/plan.ts';
+import { MissionBranch } from '../src/workspace/branch.ts';
+import { Workspaces } from '../src/workspace/checkout.ts';
+
+const FEATURES = Number(process.env.BENCH_FEATURES ?? 10);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const identity = { name: 'missions[bot]', email: '1+missions[bot]@users.noreply.github.com' };
+
+const plan: Plan = {
+  title: 'Ten small modules',
+  summary: 'One module per feature.',
+  assertions: Array.from({ length: FEATURES }, (_, i) => ({ id: `VAL-${String(i + 1).padStart(3, '0')}`, statement: `module ${i + 1} exports ${i + 1}` })),
+  features: Array.from({ length: FEATURES }, (_, i) => ({
+    id: `F${i + 1}`,
+    title: `module ${i + 1}`,
+    description: `Write module${i + 1}.js.`,
+    milestone: i < FEATURES / 2 ? 'M1' : 'M2',
+    assertion_ids: [`VAL-${String(i + 1).padStart(3, '0')}`],
+  })),
+};
+
+const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type: 'tool_use', name, input }] });
+const files = (i: number) => ({ [`module${i}.js`]: `export const value = ${i};\n` });
+
+async function mission(): Promise<{ ms: number; restCalls: number; byCall: Map<string, number> }> {
+  const turns: ScriptedTurn[] = [tool('submit_plan', plan)];
+  for (let i = 1; i <= FEATURES; i++) {
+    turns.push(tool('write', { file_path: `module${i}.js`, content: files(i)[`module${i}.js`] }));
+    turns.push(tool('submit_handoff', { status: 'complete', summary: `Module ${i}.`, commands_run: [], left_undone: [], issues_found: [] }));
+  }
+  const app = await createTestApp({ turns });
+  const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'README.md': '# bench\n' }) });
+  await app.receive('issues', labeledPayload());
+  await waitFor(async () => (await app.store.get(1)).rendered_revision === 1, 'the plan', 60_000);
+  const before = app.github.requests.length;
+  const started = performance.now();
+  await commentOn({ app, thread }, '/approve');
+  await waitFor(async () => (await app.store.get(1)).state === 'built', 'the mission to be built', 600_000);
+  const ms = performance.now() - started;
+  // Calls after the approval, the tokens for the installation included.
+  const calls = app.github.requests.slice(before);
+  const byCall = new Map<string, number>();
+  for (const r of calls) {
+    const key = `${r.method} ${r.path.split('?')[0]!.replace(/\/\d+(?=\/|$)/g, '/{n}').replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{o}/{r}')}`;
+    byCall.set(key, (byCall.get(key) ?? 0) + 1);
+  }
+  await app.close();
+  return { ms, restCalls: calls.length, byCall };
+}
+
+/** The same git work the app does per feature, through the same module, and nothing else. */
+async function gitAlone(): Promise<number> {
+  const origin = bareRepository({ 'README.md': '# bench\n' });
+  const root = mkdtempSync(join(tmpdir(), 'missions-bench-git-'));
+  const workspaces = new Workspaces(root);
+  const started = performance.now();
+  const branch = new MissionBranch(workspaces, { repoId: 1, missionId: 1, cloneUrl: origin }, 'missions/1-ten-small-modules');
+  const base = await branch.refresh();
+  for (let i = 1; i <= FEATURES; i++) {
+    await branch.refresh();
+    await branch.stack(base);
+    const { dir, head } = await branch.checkoutTip(base, identity);
+    for (const [path, content] of Object.entries(files(i))) writeFileSync(join(dir, path), content);
+    await branch.commit(head, { featureId: `F${i}`, title: `module ${i}`, summary: `Module ${i}.`, assertionIds: [] }, identity, []);
+    await branch.push();
+  }
+  const ms = performance.now() - started;
+  rmSync(root, { recursive: true, force: true });
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const missions: { ms: number; restCalls: number; byCall: Map<string, number> }[] = [];
+const gits: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  missions.push(await mission());
+  gits.push(await gitAlone());
+}
+const m = median(missions.map((x) => x.ms));
+const g = median(gits);
+console.log(`${FEATURES}-feature mission, /approve to last push (median of ${RUNS}): ${(m / 1000).toFixed(2)} s; runs ${missions.map((x) => (x.ms / 1000).toFixed(2)).join(', ')} s`);
+console.log(`the same git work alone (median of ${RUNS}): ${(g / 1000).toFixed(2)} s; runs ${gits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
+console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per feature ${((m - g) / FEATURES).toFixed(0)} ms`);
+const last = missions.at(-1)!;
+console.log(`GitHub REST calls per feature: ${(last.restCalls / FEATURES).toFixed(1)} (${last.restCalls} for ${FEATURES} features, approval and PR included)`);
+for (const [call, n] of [...last.byCall].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${call}`);
+const writes = [...last.byCall].filter(([k]) => !k.startsWith('GET') && !k.includes('access_tokens')).reduce((s, [, n]) => s + n, 0);
+console.log(`writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes 1 s apart per installation on GitHub, so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
+process.exit(0);
