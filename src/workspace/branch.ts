@@ -145,7 +145,11 @@ export class MissionBranch {
     try {
       await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', '--quiet', 'origin', `refs/heads/${this.branch}:refs/heads/${this.branch}`]);
     } catch (error) {
-      throw new CheckoutError(`could not push ${this.branch}: ${firstLine(error)}`);
+      // GitHub's reason is on the rejected ref's line (a workflow file without the workflows
+      // permission, someone else's commit on the branch); git's own summary line says less.
+      const text = error instanceof Error ? error.message : String(error);
+      const rejected = text.split('\n').find((l) => /\[(remote )?rejected\]/.test(l));
+      throw new CheckoutError(`could not push ${this.branch}: ${rejected ? rejected.replace(/^\s*!\s*/, '').trim() : firstLine(error)}`);
     }
   }
 

@@ -1,6 +1,10 @@
 // Building under control: a worker that cannot finish pauses the mission in its own words, /retry
 // goes on from the last pushed commit, the budget holds the mission before the next feature, and
 // /pause /resume /cancel /status answer trusted users (on the issue or the PR) and no one else.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { bareRepository, commentPayload, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
@@ -191,5 +195,40 @@ describe('building under control', () => {
     expect((await app.store.get(1)).state).toBe('cancelled');
     await commentOn(scenario, '/resume');
     await waitFor(() => thread.replies().some((r) => r.includes('`/resume` changes nothing: the mission was cancelled')), 'the reply to /resume after cancel');
+  });
+
+  it('stops when someone else pushed to the mission branch meanwhile, and /retry builds on top of their commit', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const human = () => {
+      const work = mkdtempSync(join(tmpdir(), 'missions-human-'));
+      const run = (...args: string[]) => execFileSync('git', args, { cwd: work, stdio: 'pipe' });
+      run('clone', '-q', '-b', BRANCH, origin, '.');
+      run('-c', 'user.name=Human', '-c', 'user.email=h@example.com', 'commit', '-q', '--allow-empty', '-m', 'a maintainer’s note');
+      run('push', '-q', 'origin', BRANCH);
+    };
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: twoFeatures }),
+        ...buildsFeature('F1', { 'cli.js': '// 1\n' }),
+        () => {
+          // While F2's worker is at work, a maintainer pushes to the mission branch.
+          human();
+          return toolTurn({ name: 'write', input: { file_path: 'test.js', content: '// 2\n' } });
+        },
+        handoffTurn('F2 done.'),
+      ],
+    });
+    const { thread } = scenario;
+    await approve(scenario);
+    const failed = await missionReaches(app, 'failed');
+    expect(failed.error).toMatch(/Git failed: could not push missions\/1-greeting-command: \[rejected\].*\(fetch first\)/);
+    await waitFor(() => thread.missionComment()!.body.includes('⚠️ stopped at **F2**'), 'the board to show the stop');
+    expect((await app.store.features(1)).map((f) => f.state)).toEqual(['committed', 'building']);
+
+    app.model.enqueue(...buildsFeature('F2', { 'test.js': '// 2\n' }));
+    await commentOn(scenario, '/retry');
+    await missionReaches(app, 'built');
+    expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'a maintainer’s note', 'feat(F2): tests for hello']);
   });
 });
