@@ -231,4 +231,51 @@ describe('building under control', () => {
     await missionReaches(app, 'built');
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'a maintainer’s note', 'feat(F2): tests for hello']);
   });
+
+  it('runs the repository’s setup once per checkout, and pauses with the reason when a worker runs out of turns', async () => {
+    const origin = bareRepository({ 'cli.js': '', '.gitignore': 'setup.log\n' });
+    const scenario = await startMission({
+      workerTurns: 2,
+      repo: { cloneUrl: origin, config: 'commands:\n  setup: echo ran >> setup.log\n  test: node cli.js\n' },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: twoFeatures }),
+        (request) => {
+          // The repository's commands are in the worker's task.
+          expect(taskOf(request)).toContain('- setup: `echo ran >> setup.log`');
+          expect(taskOf(request)).toContain('- test: `node cli.js`');
+          return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: '// 1\n' } });
+        },
+        handoffTurn('F1 done.'),
+        // F2's worker explores and never hands off: two turns, then the cap.
+        toolTurn({ name: 'bash', input: { command: 'cat setup.log' } }),
+        (request) => {
+          expect(JSON.stringify(request.messages.at(-1)!.content)).toContain('ran');
+          expect(JSON.stringify(request.messages.at(-1)!.content)).not.toMatch(/ran\\nran/);
+          return toolTurn({ name: 'read', input: { file_path: 'cli.js' } });
+        },
+      ],
+    });
+    const { thread } = scenario;
+    await approve(scenario);
+    const paused = await missionReaches(app, 'paused');
+    expect(paused.pause_reason).toBe('worker');
+    const words = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused')), 'the pause reply');
+    expect(words).toContain('The worker of **F2** tests for hello stopped without a handoff: the worker used all 2 turns without a valid submit_handoff');
+    expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['cli.js']]);
+  });
+
+  it('stops with the end of its output when the setup command fails', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin, config: 'commands:\n  setup: echo "cannot find lockfile" && exit 3\n' },
+      turns: [toolTurn({ name: 'submit_plan', input: twoFeatures })],
+    });
+    const { thread } = scenario;
+    await approve(scenario);
+    const failed = await missionReaches(app, 'failed');
+    expect(failed.error).toContain('The repository could not be set up: the setup command `echo "cannot find lockfile" && exit 3` exited 3');
+    expect(failed.error).toContain('cannot find lockfile');
+    await waitFor(() => thread.missionComment()!.body.includes('⚠️ stopped at **F1**'), 'the board to show the stop');
+    expect(app.model.requests).toHaveLength(1);
+  });
 });

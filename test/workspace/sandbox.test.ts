@@ -105,4 +105,14 @@ describe('the sandbox', () => {
     expect(result.truncated).toBe(true);
     expect(result.output.length).toBeLessThan(110 * 1024);
   });
+
+  it('says once in the log when bubblewrap is missing', async () => {
+    const { Sandbox: Fresh } = await import('../../src/workspace/sandbox.ts?missing' as string);
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    new Fresh(checkout, { log: logger, bubblewrap: false });
+    new Fresh(checkout, { log: logger, bubblewrap: false });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).msg).toContain('bubblewrap (bwrap) is not available');
+  });
 });
