@@ -1,7 +1,5 @@
 // The planner (orchestrator role): reads the issue, its thread and the repository with read-only
 // tools, and finishes with submit_plan or ask_questions.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
 import { z } from 'zod';
 import { planProblems, planSchema, type Plan } from '../mission/plan.ts';
@@ -9,6 +7,7 @@ import { quoteUntrusted } from '../github/untrusted.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
+import { checkoutFiles } from '../workspace/repo-files.ts';
 
 export interface ThreadEntry {
   author: string;
@@ -54,16 +53,17 @@ export async function runPlanner(
   // Read-only file tools confined to the checkout; bash is not among them. An empty env keeps the
   // app's secrets away from anything the toolset spawns.
   const tools = betaAgentToolset20260401({ workdir: input.checkout, env: {} }).filter((t) => READ_ONLY_TOOLS.includes(t.name));
+  const files = checkoutFiles(input.checkout);
   const system = [
     'You are the planner of Missions, a GitHub App that runs long autonomous coding missions from issues.',
     `The repository ${input.owner}/${input.repo} is checked out at your working directory; paths are relative to it.`,
-    renderSkills(loadSkills('planner', input.checkout)),
+    renderSkills(await loadSkills('planner', files)),
   ].join('\n\n');
   const result = await runAgent({
     ...runtime,
     role: 'planner',
     system,
-    prompt: planningPrompt(input),
+    prompt: await planningPrompt(input),
     tools,
     finishTools: [submitPlan, askQuestions],
   });
@@ -73,7 +73,7 @@ export async function runPlanner(
     : { kind: 'questions', questions: (finish.value as { questions: string[] }).questions, usd: result.usd };
 }
 
-export function planningPrompt(input: PlanningInput): string {
+export async function planningPrompt(input: PlanningInput): Promise<string> {
   const parts: string[] = [];
   const { issue } = input;
   if (issue.trusted) {
@@ -94,8 +94,8 @@ export function planningPrompt(input: PlanningInput): string {
     }
   }
   for (const name of CONTEXT_FILES) {
-    const path = join(input.checkout, name);
-    if (existsSync(path)) parts.push(`# ${name} (from the repository)\n\n${readFileSync(path, 'utf8').slice(0, MAX_CONTEXT_FILE)}`);
+    const text = await checkoutFiles(input.checkout).read(name);
+    if (text !== null) parts.push(`# ${name} (from the repository)\n\n${text.slice(0, MAX_CONTEXT_FILE)}`);
   }
   if (input.previous) {
     parts.push(

@@ -78,7 +78,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     // conversation so each turn reads the previous turn's prefix.
     system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
     ...(cache ? { cache_control: cache } : {}),
-    tools: [...options.tools, ...finishTools],
+    tools: [...options.tools, ...finishTools].map(oneAtATime()),
     messages: [{ role: 'user', content: options.prompt }],
     stream: true,
     // The full history each turn: what the Messages API and our local test server both speak.
@@ -128,6 +128,22 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(runner.params.messages) })
       .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
   }
+}
+
+/**
+ * The runner runs a turn's tool calls concurrently; ours take turns, so a file tool never checks a
+ * path while a bash command swaps it for a link (and bash's background processes die with it).
+ */
+function oneAtATime() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (tool: BetaRunnableTool): BetaRunnableTool => ({
+    ...tool,
+    run: (input: any, context?: any) => {
+      const result = tail.catch(() => {}).then(() => tool.run(input, context));
+      tail = result;
+      return result;
+    },
+  }) as BetaRunnableTool;
 }
 
 function tokenUsage(usage: BetaUsage): TokenUsage {

@@ -1,7 +1,5 @@
 // The worker role: a fresh context per feature with the repository tools (file tools confined to
 // the checkout, bash in the sandbox), finishing with submit_handoff.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
 import { z } from 'zod';
 import type { Plan } from '../mission/plan.ts';
@@ -11,6 +9,7 @@ import { sandboxedBash } from './bash-tool.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
+import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
 
 export const handoffSchema = z.object({
   status: z.enum(['complete', 'partial', 'blocked']),
@@ -39,6 +38,8 @@ export interface WorkerInput {
   commands: RepoCommands;
   network: boolean;
   sandbox: Sandbox;
+  /** The repository as the mission branch started (skills come from there, not from the checkout). */
+  base: RepoFiles;
 }
 
 const FILE_TOOLS = ['read', 'write', 'edit', 'glob', 'grep'];
@@ -55,20 +56,20 @@ export async function runWorker(
   const system = [
     'You are a worker of Missions, a GitHub App that runs long autonomous coding missions from issues.',
     `The repository ${input.owner}/${input.repo} is checked out at your working directory; paths are relative to it.`,
-    renderSkills(loadSkills('worker', checkout)),
+    renderSkills(await loadSkills('worker', input.base)),
   ].join('\n\n');
   const result = await runAgent({
     ...runtime,
     role: 'worker',
     system,
-    prompt: workerPrompt(input),
+    prompt: await workerPrompt(input),
     tools: [...fileTools, sandboxedBash(input.sandbox, { network: input.network })],
     finishTools: [submitHandoff],
   });
   return { handoff: result.finish.value as Handoff, usd: result.usd, turns: result.turns };
 }
 
-export function workerPrompt(input: WorkerInput): string {
+export async function workerPrompt(input: WorkerInput): Promise<string> {
   const { contract } = input;
   const feature = contract.features.find((f) => f.id === input.featureId)!;
   const statement = new Map(contract.assertions.map((a) => [a.id, a.statement]));
@@ -98,8 +99,8 @@ export function workerPrompt(input: WorkerInput): string {
   parts.push('# The repository\'s commands', commands.length ? commands.map(([k, v]) => `- ${k}: \`${v}\``).join('\n') : '(none configured or detected)');
   if (input.commands.setup) parts.push('`setup` has already run in this checkout.');
   for (const name of CONTEXT_FILES) {
-    const path = join(input.sandbox.checkout, name);
-    if (existsSync(path)) parts.push(`# ${name} (from the repository)\n\n${readFileSync(path, 'utf8').slice(0, MAX_CONTEXT_FILE)}`);
+    const text = await checkoutFiles(input.sandbox.checkout).read(name);
+    if (text !== null) parts.push(`# ${name} (from the repository)\n\n${text.slice(0, MAX_CONTEXT_FILE)}`);
   }
   parts.push(`Build ${feature.id} now, then call submit_handoff.`);
   return parts.join('\n\n');

@@ -114,6 +114,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
         commands,
         network: config.sandbox.network,
         sandbox,
+        base: branch.files(base),
       },
       {
         client: ctx.model,

@@ -1,8 +1,10 @@
 // The mission branch: one commit per feature, stacked, pushed after each. The app makes each commit
-// itself from what the worker left in the checkout, and pushes from the repository cache, so git
-// never runs a hook, filter or config the worker could have written while holding the token.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// itself from what the worker left in the checkout, through a git directory of its own outside the
+// checkout (the worker gets a separate repository in the checkout for its own use), and pushes from
+// the repository cache: git never runs a hook, filter or config a worker could have written.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitFiles, type RepoFiles } from './repo-files.ts';
 import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
 
 export interface GitIdentity {
@@ -70,6 +72,11 @@ export class MissionBranch {
     return (await plainGit(this.#cache).env(gitEnv()).raw(['rev-parse', 'HEAD'])).trim();
   }
 
+  /** The repository's files at a commit, read from the app's cache. */
+  files(commit: string): RepoFiles {
+    return commitFiles(this.#cache, commit);
+  }
+
   /** The pushed tip of the branch, or null before the first push. */
   async pushedTip(): Promise<string | null> {
     const out = await plainGit(this.#cache).env(gitEnv()).raw(['for-each-ref', '--format=%(objectname)', `refs/heads/${this.branch}`]);
@@ -93,55 +100,78 @@ export class MissionBranch {
       });
   }
 
+  get #gitDir(): string {
+    return this.#workspaces.gitDirPath(this.#request.missionId);
+  }
+
+  /** git on the checkout's files through the app's own git directory; nothing in the checkout configures it. */
+  #appGit() {
+    return plainGit(this.dir).env({ ...gitEnv(), GIT_DIR: this.#gitDir, GIT_WORK_TREE: this.dir });
+  }
+
   /**
    * A clean checkout of the branch as pushed (or of `base` before the first push), on which the
    * next feature is built. Whatever an interrupted run left is discarded; ignored files (installed
-   * dependencies) stay, so `setup` need not run again.
+   * dependencies) stay, so `setup` need not run again. The checkout gets a fresh `.git` of its own
+   * for the worker (history, diffs, its own commits); the app never runs git in it.
    */
   async checkoutTip(base: string, identity: GitIdentity): Promise<{ dir: string; head: string; fresh: boolean }> {
     const dir = this.dir;
-    const env = gitEnv();
-    const fresh = !existsSync(join(dir, '.git'));
+    const fresh = !existsSync(join(this.#gitDir, 'HEAD')) || !existsSync(dir);
     if (fresh) {
+      rmSync(this.#gitDir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      await plainGit().env(env).clone(this.#cache, dir, ['--quiet', '--shared', '--no-checkout']);
+      await plainGit().env(gitEnv()).clone(this.#cache, this.#gitDir, ['--quiet', '--bare', '--shared']);
     }
     this.#trustConfig(identity);
-    const git = plainGit(dir).env(env);
-    await git.fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    const git = this.#appGit();
+    await git.raw(['fetch', '--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
     const target = (await this.pushedTip()) ?? base;
+    // Whatever the worker made of its .git (a symlink, a commondir, hooks) goes; rmSync removes a link, not its target.
+    rmSync(join(dir, '.git'), { recursive: true, force: true });
     await git.raw(['checkout', '--quiet', '--force', '-B', this.branch, target]);
     await git.raw(['clean', '-ffdq']);
+    await this.#workerRepository(target);
     return { dir, head: target, fresh };
+  }
+
+  /** A new repository in the checkout at `target`, borrowing the cache's objects (readable in the sandbox). */
+  async #workerRepository(target: string): Promise<void> {
+    const workerGitDir = join(this.dir, '.git');
+    const git = plainGit(this.dir).env({ ...gitEnv(), GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
+    await git.raw(['init', '--quiet']);
+    writeFileSync(join(workerGitDir, 'objects', 'info', 'alternates'), `${join(this.#cache, 'objects')}\n`);
+    await git.raw(['update-ref', `refs/heads/${this.branch}`, target]);
+    await git.raw(['symbolic-ref', 'HEAD', `refs/heads/${this.branch}`]);
+    await git.raw(['reset', '--quiet', '--mixed', target]);
   }
 
   /**
    * Makes the feature's one commit on top of `base` from everything in the checkout: the worker's
-   * uncommitted changes and any commits it made itself, folded into one. Returns its sha.
+   * changes, and so the content of any commits it made itself, folded into one. Returns its sha.
    */
   async commit(base: string, feature: FeatureCommit, identity: GitIdentity, secrets: string[]): Promise<string> {
     this.#trustConfig(identity);
-    const git = plainGit(this.dir).env(gitEnv());
+    const git = this.#appGit();
+    // git never adds a `.git` directory: the worker's repository stays out of the commit.
     await git.raw(['add', '--all']);
-    // The worker's own commits become staged changes on top of base.
     await git.raw(['reset', '--quiet', '--soft', base]);
-    const staged = await git.raw(['diff', '--cached', '--binary', base]);
-    const leaked = secrets.filter((s) => s.length >= 8 && staged.includes(s));
-    if (leaked.length) {
-      await git.raw(['reset', '--quiet', '--hard', base]);
+    // Every byte as text: binary files, -diff attributes and textconv cannot hide a secret.
+    const staged = await git.raw(['diff', '--cached', '--text', '--no-textconv', '--no-ext-diff', base]);
+    const message = commitMessage(feature);
+    if (secrets.some((s) => staged.includes(s) || message.includes(s))) {
+      await git.raw(['reset', '--quiet', '--mixed', base]);
       throw new SecretInCommit();
     }
-    // The message goes through a file beside the checkout, outside anything the worker can edit later.
-    const messageFile = join(dirname(this.dir), 'COMMIT_MSG');
-    writeFileSync(messageFile, commitMessage(feature));
-    await git.raw(['commit', '--quiet', '--allow-empty', '--no-verify', '-F', messageFile]);
+    // The message as an argument (no file anyone else could write); whitespace cleanup keeps lines starting with #.
+    await git.raw(['commit', '--quiet', '--allow-empty', '--no-verify', '--cleanup=whitespace', '-m', message]);
     return (await git.raw(['rev-parse', 'HEAD'])).trim();
   }
 
-  /** Pushes the checkout's HEAD as the branch: into the cache, then from the cache to GitHub (fast-forward only). */
+  /** Pushes the feature's commit as the branch: into the cache, then from the cache to GitHub (fast-forward only). */
   async push(): Promise<void> {
     const cache = plainGit(this.#cache).env(gitEnv());
-    await cache.raw(['fetch', '--quiet', this.dir, `+HEAD:refs/heads/${this.branch}`]);
+    await cache.raw(['fetch', '--quiet', this.#gitDir, `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
     try {
       await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', '--quiet', 'origin', `refs/heads/${this.branch}:refs/heads/${this.branch}`]);
     } catch (error) {
@@ -153,11 +183,11 @@ export class MissionBranch {
     }
   }
 
-  /** The checkout's git config, rewritten by the app: no hooks, filters or helpers a worker set. */
+  /** The app's git config for the build: written by the app, every time, with no hooks or filters. */
   #trustConfig(identity: GitIdentity): void {
     const quote = (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`;
     writeFileSync(
-      join(this.dir, '.git', 'config'),
+      join(this.#gitDir, 'config'),
       [
         '[core]',
         '\trepositoryformatversion = 0',

@@ -55,6 +55,11 @@ export class Workspaces {
     return join(this.root, 'cache', `${repoId}.git`);
   }
 
+  /** The app's own git directory for a mission's build, outside the checkout and so out of the worker's reach. */
+  gitDirPath(missionId: number): string {
+    return join(this.root, 'missions', String(missionId), 'git');
+  }
+
   checkoutPath(missionId: number): string {
     return join(this.root, 'missions', String(missionId), 'checkout');
   }
@@ -117,7 +122,7 @@ export function plainGit(dir?: string) {
   return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } });
 }
 
-const GIT_ENV_KEYS = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

@@ -3,7 +3,7 @@
 // local bare repository given as the repository's clone_url.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -63,8 +63,8 @@ export function commentPayload(body: string, options: { author?: string; authorT
   });
 }
 
-/** A bare repository with one commit of the given files, to serve as clone_url. */
-export function bareRepository(files: Record<string, string>): string {
+/** A bare repository with one commit of the given files (or symbolic links), to serve as clone_url. */
+export function bareRepository(files: Record<string, string | { symlink: string }>): string {
   const root = mkdtempSync(join(tmpdir(), 'missions-repo-'));
   const bare = join(root, 'origin.git');
   const work = join(root, 'work');
@@ -74,7 +74,8 @@ export function bareRepository(files: Record<string, string>): string {
   git(work, 'init', '-q', '-b', 'main');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(work, path)), { recursive: true });
-    writeFileSync(join(work, path), content);
+    if (typeof content === 'string') writeFileSync(join(work, path), content);
+    else symlinkSync(content.symlink, join(work, path));
   }
   git(work, 'add', '-A');
   git(work, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'initial');

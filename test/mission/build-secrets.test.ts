@@ -1,7 +1,7 @@
 // What a worker leaves in the checkout cannot make the app run anything or commit a secret: the app
 // rewrites the checkout's git config before committing (no hooks, no filters), and refuses a change
 // that holds one of its secrets.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,10 +27,11 @@ async function approve(scenario: Scenario) {
 }
 
 describe('what a worker leaves behind', () => {
-  it('cannot make the app run a git hook or filter when it commits', async () => {
+  it('cannot make the app run a git hook, filter or fsmonitor when it commits', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'missions-outside-'));
     const hookMarker = join(outside, 'hook-ran');
     const filterMarker = join(outside, 'filter-ran');
+    const monitorMarker = join(outside, 'fsmonitor-ran');
     const origin = bareRepository({ 'cli.js': '' });
     const scenario = await startMission({
       repo: { cloneUrl: origin },
@@ -44,6 +45,9 @@ describe('what a worker leaves behind', () => {
               `git config core.hooksPath .git/hooks`,
               `git config filter.evil.clean 'touch ${filterMarker}; cat'`,
               `echo '* filter=evil' > .gitattributes`,
+              // A commondir makes git read its config from elsewhere, past any rewrite of .git/config.
+              `printf '#!/bin/sh\\ntouch ${monitorMarker}\\n' > monitor.sh && chmod +x monitor.sh`,
+              `mkdir -p .git/evil && printf '[core]\\n\\tfsmonitor = %s/monitor.sh\\n' "$PWD" > .git/evil/config && echo evil > .git/commondir`,
               `echo 'console.log(1)' > cli.js`,
             ].join(' && '),
           },
@@ -53,9 +57,10 @@ describe('what a worker leaves behind', () => {
     });
     await approve(scenario);
     await missionReaches(app, 'built');
-    expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['.gitattributes', 'cli.js']]);
+    expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['.gitattributes', 'cli.js', 'monitor.sh']]);
     expect(existsSync(hookMarker)).toBe(false);
     expect(existsSync(filterMarker)).toBe(false);
+    expect(existsSync(monitorMarker)).toBe(false);
   });
 
   it('refuses to commit a change that holds one of the app’s secrets', async () => {
@@ -77,5 +82,38 @@ describe('what a worker leaves behind', () => {
     const board = await waitFor(() => thread.missionComment()!.body.includes('⚠️ stopped') && thread.missionComment()!.body, 'the board to show the stop');
     expect(board).not.toContain('ghs_installation_token_for_tests');
     expect(board).toContain('`/retry` goes on');
+  });
+
+  it('never puts a linked file’s target in a prompt: AGENTS.md and skills are read only as regular files', async () => {
+    // A file outside the repository holding a secret, as /proc/self/environ or a key file would.
+    const secretFile = join(mkdtempSync(join(tmpdir(), 'missions-secret-')), 'environ');
+    writeFileSync(secretFile, 'WEBHOOK_SECRET=whsec-linked-file-never-in-a-prompt\n');
+    {
+      const origin = bareRepository({
+        'cli.js': '',
+        'AGENTS.md': { symlink: secretFile },
+        '.github/missions/skills/worker.md': { symlink: secretFile },
+        '.github/missions/skills/planner.md': { symlink: secretFile },
+        '.github/missions/skills/style.md': 'Use tabs.\n',
+      });
+      const scenario = await startMission({
+        repo: { cloneUrl: origin },
+        turns: [
+          (request) => {
+            expect(JSON.stringify(request)).not.toContain('whsec-linked-file-never-in-a-prompt');
+            return toolTurn({ name: 'submit_plan', input: oneFeature });
+          },
+          (request) => {
+            expect(JSON.stringify(request)).not.toContain('whsec-linked-file-never-in-a-prompt');
+            // The app's own worker skill, plus the repository's regular extra skill.
+            expect(JSON.stringify(request.system)).toContain('You build **one feature**');
+            expect(JSON.stringify(request.system)).toContain('Use tabs.');
+            return handoffTurn('Nothing to do.');
+          },
+        ],
+      });
+      await approve(scenario);
+      await missionReaches(app, 'built');
+    }
   });
 });

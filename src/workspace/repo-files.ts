@@ -1,0 +1,85 @@
+// Reading a repository's own files into a prompt (AGENTS.md, skills) without following links: a
+// committed symlink to /proc/self/environ must not put the app's environment in front of a model.
+import { constants, lstatSync, openSync, readdirSync, readFileSync, closeSync } from 'node:fs';
+import { join, normalize, sep } from 'node:path';
+import { plainGit, gitEnv } from './checkout.ts';
+
+export interface RepoFiles {
+  /** A regular file's text, or null when it is absent, a link, a directory or outside the repository. */
+  read(path: string): Promise<string | null>;
+  /** The names of the regular files directly in a directory (no links). */
+  list(dir: string): Promise<string[]>;
+}
+
+const MAX_BYTES = 256 * 1024;
+
+/** Files in a checkout on disk: every path component must be a real directory, the file a regular file. */
+export function checkoutFiles(root: string): RepoFiles {
+  const inside = (path: string) => {
+    const rel = normalize(path);
+    if (rel.startsWith('..') || rel.startsWith(sep)) return null;
+    let current = root;
+    for (const part of rel.split(sep).slice(0, -1)) {
+      current = join(current, part);
+      const stat = lstatSync(current, { throwIfNoEntry: false });
+      if (!stat?.isDirectory()) return null;
+    }
+    return join(root, rel);
+  };
+  return {
+    async read(path) {
+      const full = inside(path);
+      if (!full) return null;
+      const stat = lstatSync(full, { throwIfNoEntry: false });
+      if (!stat?.isFile() || stat.size > MAX_BYTES) return null;
+      let fd: number;
+      try {
+        fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch {
+        return null;
+      }
+      try {
+        return readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
+    },
+    async list(dir) {
+      const full = inside(join(dir, 'x'));
+      if (!full) return [];
+      const directory = join(root, normalize(dir));
+      if (!lstatSync(directory, { throwIfNoEntry: false })?.isDirectory()) return [];
+      return readdirSync(directory, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name);
+    },
+  };
+}
+
+/** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
+export function commitFiles(gitDir: string, commit: string): RepoFiles {
+  const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
+  const entries = async (path: string) => {
+    const out = await git().raw(['ls-tree', '-z', commit, '--', path]).catch(() => '');
+    return out
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => {
+        const [meta, name] = line.split('\t') as [string, string];
+        const [mode, type, sha] = meta.split(' ') as [string, string, string];
+        return { mode, type, sha, name };
+      });
+  };
+  return {
+    async read(path) {
+      const [entry] = await entries(path);
+      if (!entry || entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return null;
+      const text = await git().raw(['cat-file', 'blob', entry.sha]);
+      return text.length > MAX_BYTES ? null : text;
+    },
+    async list(dir) {
+      const found = await entries(`${dir.replace(/\/+$/, '')}/`);
+      return found.filter((e) => e.type === 'blob' && ['100644', '100755'].includes(e.mode)).map((e) => e.name.split('/').pop()!);
+    },
+  };
+}
