@@ -72,8 +72,8 @@ async function gitAlone(): Promise<number> {
     await branch.stack(base);
     const { dir, head } = await branch.checkoutTip(base, identity);
     for (const [path, content] of Object.entries(files(i))) writeFileSync(join(dir, path), content);
-    await branch.commit(head, { featureId: `F${i}`, title: `module ${i}`, summary: `Module ${i}.`, assertionIds: [] }, identity, []);
-    await branch.push();
+    const sha = await branch.commit(head, { featureId: `F${i}`, title: `module ${i}`, summary: `Module ${i}.`, assertionIds: [] }, identity, []);
+    await branch.push(sha);
   }
   const ms = performance.now() - started;
   rmSync(root, { recursive: true, force: true });

@@ -19,7 +19,8 @@ export interface StackEntry {
   id: string;
   title: string;
   milestone: string;
-  state: 'pending' | 'building' | 'committed';
+  /** `held`: it was being built when the mission stopped (paused, failed, cancelled). */
+  state: 'pending' | 'building' | 'held' | 'committed';
   commit: string | null;
 }
 
@@ -77,7 +78,7 @@ export function renderMissionComment(view: MissionView): string {
   }
 }
 
-const STATE_ICON: Record<StackEntry['state'], string> = { pending: '⏳', building: '🔨', committed: '✅' };
+const STATE_ICON: Record<StackEntry['state'], string> = { pending: '⏳', building: '🔨', held: '⏸️', committed: '✅' };
 
 function boardSection(view: BoardView): string[] {
   const lines: string[] = [];

@@ -37,8 +37,9 @@ export function renderPullRequestBody(view: PullRequestView): string {
   ].join('\n');
 }
 
-/** The open or closed pull request whose head is `branch`, if one exists. */
-export async function findPullRequest(gh: GitHub, ref: RepoRef, branch: string): Promise<{ number: number; html_url: string } | null> {
+/** This mission's pull request (open or closed) from `branch`, if a run that died had opened it. */
+export async function findPullRequest(gh: GitHub, ref: RepoRef, branch: string, missionId: number): Promise<{ number: number; html_url: string } | null> {
   const { data } = await gh.rest.pulls.list({ ...ref, head: `${ref.owner}:${branch}`, state: 'all', per_page: 10 });
-  return data[0] ? { number: data[0].number, html_url: data[0].html_url } : null;
+  const ours = data.find((pr) => pr.body?.includes(`<!-- ${PULL_REQUEST_MARKER} mission=${missionId} -->`));
+  return ours ? { number: ours.number, html_url: ours.html_url } : null;
 }

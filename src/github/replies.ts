@@ -34,7 +34,7 @@ export const replies = {
   resumed: (actor: string, feature: string) => `@${actor} resuming: **${feature}** is next.`,
   notPaused: (actor: string, command: string, mission: Mission) => `@${actor} \`/${command}\` changes nothing: ${describeState(mission)}.`,
   approveOnIssue: (actor: string) => `@${actor} \`/approve\` works on the mission's issue, while a plan awaits approval.`,
-  workerStopped: (feature: string, title: string, handoff: Handoff, tip: string) =>
+  workerStopped: (feature: string, title: string, handoff: Handoff, from: string) =>
     [
       `⏸️ **Mission paused.** The worker of **${feature}** ${title} handed off \`${handoff.status}\`. In its words:`,
       '',
@@ -42,10 +42,11 @@ export const replies = {
       ...(handoff.left_undone.length ? ['', '**Left undone:**', ...handoff.left_undone.map((l) => `- ${oneLine(l)}`)] : []),
       ...(handoff.issues_found.length ? ['', '**Issues found:**', ...handoff.issues_found.map((i) => `- (${i.severity}) ${oneLine(i.description)}`)] : []),
       '',
-      `Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from the last pushed commit (${tip.slice(0, 7)}), or \`/cancel\`.`,
+      `Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
     ].join('\n'),
-  workerGaveUp: (feature: string, title: string, why: string, tip: string) =>
-    `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from the last pushed commit (${tip.slice(0, 7)}), or \`/cancel\`.`,
+  workerGaveUp: (feature: string, title: string, why: string, from: string) =>
+    `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
+  buildFailed: (what: string) => `⚠️ **Mission stopped.** ${what} Reply \`/retry\` to go on from the last pushed commit, or \`/cancel\`.`,
   budgetReached: (kind: 'usd' | 'hours', spent: number, hours: number, budget: { max_usd: number; max_hours: number }, next: string) =>
     `⏸️ **Mission paused: ${kind === 'usd' ? 'budget' : 'time budget'} reached.** It has spent $${spent.toFixed(2)} of its $${budget.max_usd} budget (\`budget.max_usd\`) and run ${hours.toFixed(1)} of ${budget.max_hours} hours (\`budget.max_hours\`). ${next} is next and was not started. To go on, raise \`${kind === 'usd' ? 'budget.max_usd' : 'budget.max_hours'}\` in \`.github/missions.yml\` on the default branch, then reply \`/retry\`.`,
   nothingToRetry: (actor: string, mission: Mission) => `@${actor} nothing has failed, so there is nothing to retry: ${describeState(mission)}.`,
@@ -73,7 +74,7 @@ export function describeState(mission: Mission): string {
     case 'building':
       return `revision ${mission.approved_revision} was approved by @${mission.approved_by}; the features are being built`;
     case 'paused':
-      return `the mission is paused (${mission.stop_note ?? 'held'})`;
+      return `the mission is paused: ${mission.stop_note ?? 'held before its next step'}`;
     case 'built':
       return 'every feature is built and pushed';
     case 'failed':

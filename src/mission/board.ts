@@ -3,14 +3,20 @@
 // in place; nothing is re-posted.
 import type { StackEntry } from '../github/mission-comment.ts';
 import { renderMissionComment } from '../github/mission-comment.ts';
-import { pullRequestTitle, renderPullRequestBody } from '../github/pull-request.ts';
+import { renderPullRequestBody } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
 import { ensureMissionComment } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 
-export function stackOf(features: FeatureRow[]): StackEntry[] {
-  return features.map((f) => ({ id: f.id, title: f.title, milestone: f.milestone, state: f.state, commit: f.commit_sha }));
+export function stackOf(features: FeatureRow[], mission: Pick<Mission, 'state'>): StackEntry[] {
+  return features.map((f) => ({
+    id: f.id,
+    title: f.title,
+    milestone: f.milestone,
+    state: f.state === 'building' && mission.state !== 'building' ? 'held' : f.state,
+    commit: f.commit_sha,
+  }));
 }
 
 /** One line on where a building mission stands, and the command that goes on when it is stopped. */
@@ -38,40 +44,56 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
   }
 }
 
-export function pullRequestUrl(mission: Mission): string {
-  return `https://github.com/${mission.owner}/${mission.repo}/pull/${mission.pr_number}`;
+/**
+ * Re-renders the mission comment and, once it exists, the pull request body from the store. The
+ * intake job (commands) and the build step both call this; when the mission changed while it was
+ * being shown, it is shown again, so the last write is never a stale picture.
+ */
+export async function showBoard(gh: GitHub, store: MissionStore, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const shown = await snapshot(store, missionId);
+    await render(gh, store, shown.mission, shown.features, options);
+    if ((await snapshot(store, missionId)).key === shown.key) return;
+  }
 }
 
-/** Re-renders the mission comment and, once it exists, the pull request body from the store. */
-export async function showBoard(gh: GitHub, store: MissionStore, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
+async function snapshot(store: MissionStore, missionId: number) {
   const mission = await store.get(missionId);
   const features = await store.features(missionId);
+  const key = JSON.stringify([mission.state, mission.pause_reason, mission.stop_note, mission.error, mission.pr_number, features.map((f) => [f.state, f.commit_sha])]);
+  return { mission, features, key };
+}
+
+async function render(gh: GitHub, store: MissionStore, mission: Mission, features: FeatureRow[], options: { pullRequest?: boolean }): Promise<void> {
   const plan = mission.contract as Plan;
   const status = buildStatus(mission, features);
-  const comment_id = await ensureMissionComment(gh, store, mission);
-  await gh.rest.issues.updateComment({
-    owner: mission.owner,
-    repo: mission.repo,
-    comment_id,
-    body: renderMissionComment({
-      kind: 'board',
-      missionId,
-      revision: mission.approved_revision ?? 0,
-      plan,
-      approvedBy: mission.approved_by ?? 'unknown',
-      features: stackOf(features),
-      status,
-      ...(mission.pr_number ? { pullRequest: { number: mission.pr_number, url: pullRequestUrl(mission) } } : {}),
-      ...(mission.branch ? { branch: mission.branch } : {}),
-    }),
+  const body = renderMissionComment({
+    kind: 'board',
+    missionId: mission.id,
+    revision: mission.approved_revision ?? 0,
+    plan,
+    approvedBy: mission.approved_by ?? 'unknown',
+    features: stackOf(features, mission),
+    status,
+    ...(mission.pr_number && mission.pr_url ? { pullRequest: { number: mission.pr_number, url: mission.pr_url } } : {}),
+    ...(mission.branch ? { branch: mission.branch } : {}),
   });
+  try {
+    await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });
+  } catch (error) {
+    if ((error as { status?: number }).status !== 404) throw error;
+    // Someone deleted the mission comment: the board comes back as a new one.
+    await store.forgetComment(mission.id);
+    mission.comment_id = null;
+    await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });
+  }
   if (mission.pr_number && options.pullRequest !== false) {
+    // The body only: a maintainer may retitle the pull request.
     await gh.rest.pulls.update({
       owner: mission.owner,
       repo: mission.repo,
       pull_number: mission.pr_number,
-      title: pullRequestTitle(mission.issue_number, plan.title),
-      body: renderPullRequestBody({ missionId, issueNumber: mission.issue_number, plan, features: stackOf(features), status }),
+      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status }),
     });
   }
 }

@@ -9,7 +9,7 @@ import { runWorker, type Handoff } from '../agents/worker.ts';
 import { findPullRequest, pullRequestTitle, renderPullRequestBody } from '../github/pull-request.ts';
 import { replies } from '../github/replies.ts';
 import { loadConfig, type GitHub } from '../github/repository.ts';
-import { secretValues } from '../secrets.ts';
+import { redactSecrets, secretValues } from '../secrets.ts';
 import type { Mission } from '../store/missions.ts';
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
 import { repoCommands } from '../workspace/repo-commands.ts';
@@ -43,6 +43,8 @@ export async function buildStep(ctx: MissionContext, missionId: number): Promise
     ctx.log.error({ err: error, missionId }, `build step failed: ${what}`);
     await ctx.store.fail(missionId, what);
     await showBoard(gh, ctx.store, missionId);
+    // Said plainly in the thread too, with the command that goes on.
+    await reply(gh, mission, mission.issue_number, replies.buildFailed(what));
   }
 }
 
@@ -59,10 +61,15 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   const { data: repository } = await gh.rest.repos.get(ref);
   const { token } = (await gh.auth({ type: 'installation' })) as { token: string };
   const request = { repoId: repository.id, missionId: id, cloneUrl: repository.clone_url, token };
-  const branch = new MissionBranch(ctx.workspaces, request, initial.branch ?? branchName(initial.issue_number, plan.title));
+  let branch = new MissionBranch(ctx.workspaces, request, initial.branch ?? branchName(initial.issue_number, plan.title));
   const defaultTip = await branch.refresh();
-  if (!initial.branch) await store.setBranch(id, branch.branch, defaultTip);
+  if (!initial.branch) {
+    // An earlier mission on this issue (cancelled, then labelled again) may have left the branch: never build on it.
+    if (await branch.pushedTip()) branch = new MissionBranch(ctx.workspaces, request, `${branch.branch}-m${id}`);
+    await store.setBranch(id, branch.branch, defaultTip);
+  }
   let mission = await store.get(id);
+  if (mission.branch !== branch.branch) branch = new MissionBranch(ctx.workspaces, request, mission.branch!);
   const base = mission.base_sha!;
   // 3. What the pushed branch holds is committed, whatever the store last knew (a step may have
   //    died between its push and its record).
@@ -93,6 +100,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   }
   // 6. A clean checkout of the pushed tip, set up once per checkout.
   const identity = await botIdentity(ctx, gh);
+  const secrets = secretValues(process.env, [token]);
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);
@@ -101,6 +109,8 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   await store.startFeature(id, next.id);
   await showBoard(gh, store, id, { pullRequest: false });
   const done = (await store.features(id)).filter((f) => f.state === 'committed');
+  // Where a retry starts from, in the words of the replies.
+  const from = pushed.length || done.length ? `the last pushed commit (${checkout.head.slice(0, 7)})` : `the default branch (${checkout.head.slice(0, 7)})`;
   let handoff: Handoff;
   try {
     ({ handoff } = await runWorker(
@@ -130,15 +140,17 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   } catch (error) {
     if (!(error instanceof AgentGaveUp)) throw error;
     const words = `the worker of ${next.id} stopped without a handoff (${error.message})`;
-    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, checkout.head));
+    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, from));
     return;
   }
   // 8. Only a complete handoff is committed; anything else pauses with the worker's own words.
   if (handoff.status !== 'complete') {
-    await pauseForWorker(ctx, gh, mission, next.id, `${next.id}'s worker handed off \`${handoff.status}\``, replies.workerStopped(next.id, next.title, handoff, checkout.head));
+    const message = redactSecrets(replies.workerStopped(next.id, next.title, handoff, from), secrets);
+    await pauseForWorker(ctx, gh, mission, next.id, `${next.id}'s worker handed off \`${handoff.status}\``, message);
     return;
   }
-  if ((await store.get(id)).state === 'cancelled') {
+  const cancelled = async () => (await store.get(id)).state === 'cancelled';
+  if (await cancelled()) {
     log.info({ missionId: id, feature: next.id }, 'cancelled while the worker ran: nothing is committed');
     return;
   }
@@ -146,14 +158,15 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
     checkout.head,
     { featureId: next.id, title: next.title, summary: handoff.summary, assertionIds: next.assertion_ids },
     identity,
-    secretValues(process.env, [token]),
+    secrets,
   );
-  await branch.push();
+  if (await cancelled()) return;
+  await branch.push(sha);
   await store.commitFeature(id, next.id, sha, handoff);
   log.info({ missionId: id, feature: next.id, sha }, 'feature committed and pushed');
   // 9. The stack on GitHub, then the next feature unless the mission was paused or cancelled meanwhile.
   mission = await store.get(id);
-  if (!mission.pr_number) await openPullRequest(ctx, gh, mission);
+  if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission);
   await showBoard(gh, store, id);
   if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
 }
@@ -162,7 +175,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
 async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
   const ref = { owner: mission.owner, repo: mission.repo };
   const plan = mission.contract as Plan;
-  let pr = await findPullRequest(gh, ref, mission.branch!);
+  let pr = await findPullRequest(gh, ref, mission.branch!, mission.id);
   if (!pr) {
     const { data: repository } = await gh.rest.repos.get(ref);
     const features = await ctx.store.features(mission.id);
@@ -172,15 +185,15 @@ async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission
       head: mission.branch!,
       base: repository.default_branch,
       draft: true,
-      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features), status: buildStatus(mission, features) }),
+      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) }),
     });
     pr = { number: data.number, html_url: data.html_url };
   }
-  await ctx.store.setPullRequest(mission.id, pr.number);
+  await ctx.store.setPullRequest(mission.id, pr.number, pr.html_url);
 }
 
 async function pauseForWorker(ctx: MissionContext, gh: GitHub, mission: Mission, featureId: string, status: string, message: string): Promise<void> {
-  if (!(await ctx.store.pause(mission.id, 'worker', status))) return;
+  if (!(await ctx.store.pause(mission.id, 'worker', status))) return; // cancelled meanwhile
   ctx.log.info({ missionId: mission.id, feature: featureId }, 'mission paused by its worker');
   await showBoard(gh, ctx.store, mission.id);
   await reply(gh, mission, mission.issue_number, message);

@@ -105,7 +105,10 @@ async function runCommand(
     case 'retry': {
       if (mission.contract) {
         // A failed build step, a blocked worker or the budget: go on from the last pushed commit.
-        if (!(await ctx.store.resume(mission.id))) return say(replies.nothingToRetry(job.actor, mission));
+        // Already building (this command's first run died after the change): make sure a step comes.
+        if (!(await ctx.store.resume(mission.id)) && (await ctx.store.get(mission.id)).state !== 'building') {
+          return say(replies.nothingToRetry(job.actor, mission));
+        }
         await ctx.queue.requestStep({ missionId: mission.id });
         await showBoard(gh, ctx.store, mission.id);
         return say(replies.retryingBuild(job.actor, await nextFeature()));
@@ -132,7 +135,9 @@ async function runCommand(
     case 'resume':
       if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
       if (!mission.contract) return say(replies.notWhilePlanning(job.actor, command.name, mission));
-      if (!(await ctx.store.resume(mission.id))) return say(replies.notPaused(job.actor, command.name, mission));
+      if (!(await ctx.store.resume(mission.id)) && (await ctx.store.get(mission.id)).state !== 'building') {
+        return say(replies.notPaused(job.actor, command.name, mission));
+      }
       await ctx.queue.requestStep({ missionId: mission.id });
       await showBoard(gh, ctx.store, mission.id);
       return say(replies.resumed(job.actor, await nextFeature()));
@@ -149,7 +154,11 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
   if (!config.ok) return say(replies.invalidConfig(config.problems));
   if (!config.config.approvers.includes(permission as never)) return say(replies.notApprover(job.actor, permission, config.config.approvers));
   const shown = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
-  if (mission.state !== 'awaiting_approval' || !shown || shown.kind !== 'plan') return say(replies.nothingToApprove(job.actor, mission));
+  if (mission.state !== 'awaiting_approval' || !shown || shown.kind !== 'plan') {
+    // A retry of an approval whose first run died after locking: the build must still be under way.
+    if (mission.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
+    return say(replies.nothingToApprove(job.actor, mission));
+  }
   // The checklist as the comment stands, hand edits included, if it still shows that revision.
   let contract = shown.body as Plan;
   let added: string[] = [];

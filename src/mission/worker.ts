@@ -5,6 +5,9 @@ import { buildStep } from './build.ts';
 import { planningStep } from './planning.ts';
 
 export async function startMissionWorker(ctx: MissionContext): Promise<void> {
+  // A mission that is building always has a step on its way; one lost to a crash between a state
+  // change and its request is requested again here (requests for a waiting step merge).
+  for (const missionId of await ctx.store.building()) await ctx.queue.requestStep({ missionId });
   await ctx.queue.work({
     intake: (job) => intake(ctx, job),
     // A mission with a locked contract builds; before that, it plans.

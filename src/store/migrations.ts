@@ -78,6 +78,7 @@ const MIGRATIONS: string[] = [
   ALTER TABLE missions ADD COLUMN branch text;
   ALTER TABLE missions ADD COLUMN base_sha text;
   ALTER TABLE missions ADD COLUMN pr_number integer;
+  ALTER TABLE missions ADD COLUMN pr_url text;
   ALTER TABLE missions ADD COLUMN pause_reason text;
   ALTER TABLE missions ADD COLUMN stop_note text;
   CREATE INDEX missions_by_pr ON missions (repo_id, pr_number);

@@ -48,6 +48,7 @@ export interface Mission {
   branch: string | null;
   base_sha: string | null;
   pr_number: number | null;
+  pr_url: string | null;
   pause_reason: PauseReason | null;
   /** What stopped the mission, in words for the maintainer (a worker's handoff, the budget). */
   stop_note: string | null;
@@ -234,8 +235,18 @@ export class MissionStore implements UsageRecorder {
     await this.db.query('UPDATE missions SET branch = $2, base_sha = $3, updated_at = now() WHERE id = $1 AND branch IS NULL', [id, branch, baseSha]);
   }
 
-  async setPullRequest(id: number, number: number): Promise<void> {
-    await this.db.query('UPDATE missions SET pr_number = $2, updated_at = now() WHERE id = $1', [id, number]);
+  async setPullRequest(id: number, number: number, url: string): Promise<void> {
+    await this.db.query('UPDATE missions SET pr_number = $2, pr_url = $3, updated_at = now() WHERE id = $1', [id, number, url]);
+  }
+
+  /** The mission comment is gone (deleted by someone): the next showing posts a new one. */
+  async forgetComment(id: number): Promise<void> {
+    await this.db.query('UPDATE missions SET comment_id = NULL, updated_at = now() WHERE id = $1', [id]);
+  }
+
+  /** Missions that should be building: each needs a step queued (after a restart, for instance). */
+  async building(): Promise<number[]> {
+    return (await this.db.query<{ id: number }>(`SELECT id FROM missions WHERE state = 'building' ORDER BY id`)).map((r) => r.id);
   }
 
   /** The mission whose draft pull request this is. */
@@ -257,12 +268,16 @@ export class MissionStore implements UsageRecorder {
     );
   }
 
-  /** Holds a building mission before its next step. False when it was not building. */
+  /**
+   * Holds a building mission before its next step. False when it was not building. A worker's or the
+   * budget's reason replaces a maintainer's /pause that came first: it is the one to act on.
+   */
   async pause(id: number, reason: PauseReason, note: string | null): Promise<boolean> {
+    const from = reason === 'user' ? ['building'] : ['building', 'paused'];
     const rows = await this.db.query(
       `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now()
-       WHERE id = $1 AND state = 'building' RETURNING id`,
-      [id, reason, note],
+       WHERE id = $1 AND state = ANY($4) RETURNING id`,
+      [id, reason, note, from],
     );
     return rows.length > 0;
   }

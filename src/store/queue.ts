@@ -11,6 +11,8 @@ import type { Database } from './database.ts';
 export const STEP_QUEUE = 'mission-step';
 export const INTAKE_QUEUE = 'mission-intake';
 
+const RETRY_LIMIT = 3;
+
 export interface StepJob {
   missionId: number;
 }
@@ -60,7 +62,7 @@ export class JobQueue {
   async start(): Promise<void> {
     await this.boss.start();
     const common = {
-      retryLimit: 3,
+      retryLimit: RETRY_LIMIT,
       retryDelay: this.#options.retryDelaySeconds ?? 30,
       retryBackoff: true,
       // A planning run is long; a dead worker's job is found by its missing heartbeat instead.
@@ -107,13 +109,19 @@ export class JobQueue {
   async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
     const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1 };
     const log = this.#options.log;
-    // A job that throws is retried by pg-boss; the log says why.
+    // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
+    // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue
+    // (one bad comment would leave the issue deaf, /cancel included).
     const logged =
       <T>(name: string, run: (data: T) => Promise<void>) =>
-      async ([job]: { id: string; data: T }[]) => {
+      async ([job]: { id: string; data: T; retryCount: number }[]) => {
         try {
           await run(job!.data);
         } catch (error) {
+          if (job!.retryCount >= RETRY_LIMIT) {
+            log.error({ err: error, queue: name, job: job!.id, data: job!.data }, 'job failed on its last attempt; giving it up');
+            return;
+          }
           log.error({ err: error, queue: name, job: job!.id }, 'job failed; the queue will retry it');
           throw error;
         }

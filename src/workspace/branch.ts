@@ -168,12 +168,22 @@ export class MissionBranch {
     return (await git.raw(['rev-parse', 'HEAD'])).trim();
   }
 
-  /** Pushes the feature's commit as the branch: into the cache, then from the cache to GitHub (fast-forward only). */
-  async push(): Promise<void> {
+  /**
+   * Pushes the feature's commit as the branch: its objects into the cache, then from the cache to
+   * GitHub, fast-forward only. Under the cache's lock, so another mission's refresh of the same
+   * repository cannot move refs in between.
+   */
+  async push(sha: string): Promise<void> {
+    await this.#workspaces.withLock(this.#request.repoId, () => this.#push(sha));
+  }
+
+  async #push(sha: string): Promise<void> {
     const cache = plainGit(this.#cache).env(gitEnv());
-    await cache.raw(['fetch', '--quiet', this.#gitDir, `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+    await cache.raw(['fetch', '--quiet', this.#gitDir, `+refs/heads/${this.branch}:refs/missions-push/${this.#request.missionId}`]);
     try {
-      await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', '--quiet', 'origin', `refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+      await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', '--quiet', 'origin', `${sha}:refs/heads/${this.branch}`]);
+      // The cache now knows the pushed tip, as a refresh would have fetched it.
+      await cache.raw(['update-ref', `refs/heads/${this.branch}`, sha]);
     } catch (error) {
       // GitHub's reason is on the rejected ref's line (a workflow file without the workflows
       // permission, someone else's commit on the branch); git's own summary line says less.

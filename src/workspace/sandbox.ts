@@ -3,7 +3,7 @@
 // /tmp, its own PID namespace (so a timeout kills the whole tree) and no network unless allowed.
 // Without it the command still gets an environment built from an allow-list, never the app's.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -53,10 +53,23 @@ export class Sandbox {
         'bubblewrap (bwrap) is not available: agent commands run with a scrubbed environment but can read the filesystem and reach the network. Install bubblewrap to sandbox them.',
       );
     }
-    const hide = [...(options.hide ?? []), process.cwd(), homedir(), ...(process.env.PRIVATE_KEY_PATH ? [process.env.PRIVATE_KEY_PATH] : [])];
+    // Besides what the caller names: the app's working directory (.env files), every home, runtime
+    // state (/run: sockets, mounted secrets) and the key file.
+    const hide = [
+      ...(options.hide ?? []),
+      process.cwd(),
+      homedir(),
+      '/home',
+      '/root',
+      '/run',
+      '/var/run/secrets',
+      ...(process.env.PRIVATE_KEY_PATH ? [process.env.PRIVATE_KEY_PATH] : []),
+    ];
     // A hidden directory that holds the checkout is still hidden: the checkout is mounted after it.
     this.#hidden = [...new Set(hide.map((p) => resolve(p)))].filter((p) => p !== '/' && existsSync(p)).sort((a, b) => a.length - b.length);
-    this.#readOnly = (options.readOnly ?? []).map((p) => resolve(p)).filter((p) => existsSync(p));
+    // With /run hidden, a resolv.conf that links into it (systemd-resolved) is shown again, read-only.
+    const resolver = existsSync('/etc/resolv.conf') ? realpathSync('/etc/resolv.conf') : '';
+    this.#readOnly = [...(options.readOnly ?? []), ...(resolver.startsWith('/run/') ? [resolver] : [])].map((p) => resolve(p)).filter((p) => existsSync(p));
   }
 
   get confined(): boolean {

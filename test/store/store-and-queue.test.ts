@@ -85,7 +85,7 @@ for (const target of databaseTargets()) {
 
       await store.setBranch(mission.id, 'missions/8-greeting', 'abc');
       await store.setBranch(mission.id, 'missions/8-other', 'def');
-      await store.setPullRequest(mission.id, 12);
+      await store.setPullRequest(mission.id, 12, 'https://github.example/o/r/pull/12');
       expect((await store.byPullRequest(42, 12))!.id).toBe(mission.id);
       await store.startFeature(mission.id, 'F1');
       await store.commitFeature(mission.id, 'F1', 'sha1', { status: 'complete', summary: 'done' });

@@ -1,0 +1,86 @@
+// What goes wrong around a build: a mission cancelled and started again on the same issue, a
+// comment GitHub keeps failing on, a mission comment someone deleted.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, expectCleanEdges, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
+import { pushedCommits } from '../helpers/git.ts';
+import { stackPlan } from '../helpers/plans.ts';
+import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
+import { buildsFeature, toolTurn } from '../helpers/workers.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  expectCleanEdges(app);
+  await app.close();
+});
+
+const oneFeature = { ...stackPlan, features: stackPlan.features.slice(0, 1), assertions: stackPlan.assertions.slice(0, 1) };
+const twoFeatures = { ...stackPlan, features: stackPlan.features.slice(0, 2), assertions: stackPlan.assertions.slice(0, 2) };
+
+describe('around a build', () => {
+  it('gives a mission started again after /cancel a branch and pull request of its own', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: twoFeatures }),
+        ...buildsFeature('F1', { 'a.js': '1\n' }),
+        // The first mission's F2 worker hands off blocked, so the mission waits; then it is cancelled.
+        toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Stuck.', commands_run: [], left_undone: [], issues_found: [] } }),
+      ],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await missionReaches(app, 'awaiting_approval', 1);
+    await commentOn(scenario, '/approve');
+    await missionReaches(app, 'paused');
+    await commentOn(scenario, '/cancel');
+    await missionReaches(app, 'cancelled');
+
+    app.model.enqueue(toolTurn({ name: 'submit_plan', input: oneFeature }), ...buildsFeature('F1', { 'b.js': '2\n' }));
+    await app.receive('issues', labeledPayload());
+    await waitFor(async () => (await app.store.latest(186853002, 1))?.id === 2 && (await app.store.get(2)).rendered_revision === 1, 'the second plan');
+    await commentOn(scenario, '/approve');
+    await waitFor(async () => (await app.store.get(2)).state === 'built', 'the second mission to be built');
+
+    const second = await app.store.get(2);
+    expect(second.branch).toBe('missions/1-greeting-command-m2');
+    expect(pushedCommits(origin, 'missions/1-greeting-command').map((c) => c.files)).toEqual([['a.js']]);
+    expect(pushedCommits(origin, 'missions/1-greeting-command-m2').map((c) => c.files)).toEqual([['b.js']]);
+    expect(thread.pulls.map((p) => p.head)).toEqual(['missions/1-greeting-command', 'missions/1-greeting-command-m2']);
+    expect(second.pr_number).toBe(thread.pulls[1]!.number);
+  });
+
+  it('lets go of a comment GitHub keeps failing on, so later commands on the issue are still answered', async () => {
+    const scenario = await startMission({ turns: [toolTurn({ name: 'submit_plan', input: oneFeature })] });
+    app = scenario.app;
+    await missionReaches(app, 'awaiting_approval', 1);
+    // Every permission lookup for this user fails: the intake job fails on each of its attempts.
+    app.github.get('/repos/Codertocat/Hello-World/collaborators/flaky/permission').reply(502, { message: 'Bad Gateway' }).persist();
+    await commentOn(scenario, '/status', 'flaky');
+    await commentOn(scenario, '/status');
+    const status = await waitFor(() => scenario.thread.replies().find((r) => r.includes('Mission status')), 'the later /status to be answered', 60_000);
+    expect(status).toContain('@maintainer');
+    // Three retries of the failing comment came first.
+    expect(app.github.requests.filter((r) => r.path.includes('/collaborators/flaky/permission'))).toHaveLength(4);
+  }, 90_000);
+
+  it('posts the board again when someone deleted the mission comment', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [toolTurn({ name: 'submit_plan', input: oneFeature }), ...buildsFeature('F1', { 'a.js': '1\n' })],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await missionReaches(app, 'awaiting_approval', 1);
+    await commentOn(scenario, '/approve');
+    await missionReaches(app, 'built');
+    await waitFor(() => thread.missionComment()!.body.includes('✅ all 1 features'), 'the board');
+    thread.comments.splice(thread.comments.indexOf(thread.missionComment()!), 1);
+    await commentOn(scenario, '/pause');
+    await waitFor(() => thread.replies().some((r) => r.includes('`/pause` changes nothing')), 'the reply to /pause');
+    await commentOn(scenario, '/cancel');
+    await waitFor(() => thread.missionComment()?.body.includes('✋ cancelled'), 'a new board showing the cancellation');
+    expect(thread.comments.filter((c) => c.body.includes('missions:mission-comment'))).toHaveLength(1);
+  });
+});
