@@ -41,6 +41,9 @@ export interface QueueOptions {
   pollingIntervalSeconds?: number;
   /** Seconds before a failed job is tried again. */
   retryDelaySeconds?: number;
+  /** How soon a job whose worker died is noticed on a server: its heartbeat interval (>= 10) and how often it is checked. */
+  heartbeatSeconds?: number;
+  superviseIntervalSeconds?: number;
   log: Logger;
 }
 
@@ -55,7 +58,14 @@ export class JobQueue {
     this.boss =
       db.pglite ?
         new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schedule: false, supervise: true })
-      : new PgBoss({ connectionString: db.connectionString!, schedule: false, max: 5 });
+      : new PgBoss({
+          connectionString: db.connectionString!,
+          schedule: false,
+          max: 5,
+          ...(options.superviseIntervalSeconds ?
+            { superviseIntervalSeconds: options.superviseIntervalSeconds, monitorIntervalSeconds: options.superviseIntervalSeconds }
+          : {}),
+        });
     this.boss.on('error', (error: Error) => options.log.error({ err: error }, 'queue error'));
   }
 
@@ -67,7 +77,7 @@ export class JobQueue {
       retryBackoff: true,
       // A planning run is long; a dead worker's job is found by its missing heartbeat instead.
       expireInSeconds: 4 * 60 * 60,
-      heartbeatSeconds: 30,
+      heartbeatSeconds: this.#options.heartbeatSeconds ?? 30,
     };
     await this.#ensureQueue(STEP_QUEUE, { ...common, policy: 'stately' });
     await this.#ensureQueue(INTAKE_QUEUE, { ...common, policy: 'key_strict_fifo' });

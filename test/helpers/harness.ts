@@ -83,6 +83,9 @@ export function bareRepository(files: Record<string, string | { symlink: string 
   return bare;
 }
 
+/** Quick polls and retries, and a dead worker's job noticed within seconds rather than a minute. */
+const QUEUE_TIMING = { pollingIntervalSeconds: 0.5, retryDelaySeconds: 1, heartbeatSeconds: 10, superviseIntervalSeconds: 2 };
+
 export interface TestApp {
   probot: Probot;
   github: GitHubMock;
@@ -113,6 +116,8 @@ export interface TestAppOptions {
   modelUrl?: string;
   /** A PostgreSQL server database instead of the embedded one. */
   databaseUrl?: string;
+  /** GitHub's API root, for a process that reaches another process's GitHub mocks (github-proxy.ts). */
+  githubUrl?: string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -125,10 +130,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
   const db = await openDatabase(options.databaseUrl ? { databaseUrl: options.databaseUrl } : options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
   const store = new MissionStore(db);
-  const queue = new JobQueue(db, { log, pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
+  const queue = new JobQueue(db, { log, ...QUEUE_TIMING });
   await queue.start();
   await queue.recoverInterrupted();
   const probot = new Probot({
+    ...(options.githubUrl ? { baseUrl: options.githubUrl } : {}),
     appId: 1,
     privateKey,
     secret: 'webhook-secret',
@@ -167,7 +173,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     receive: (name, payload, id) => probot.receive({ id: id ?? `delivery-${++deliveries}-${Date.now()}`, name: name as any, payload }),
     async addWorker() {
       const otherDb = options.databaseUrl ? await openDatabase({ databaseUrl: options.databaseUrl }) : db;
-      const otherQueue = new JobQueue(otherDb, { log, pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
+      const otherQueue = new JobQueue(otherDb, { log, ...QUEUE_TIMING });
       await otherQueue.start();
       const root = join(dataDir, `workspaces-${extra.length + 2}`);
       extra.push({ queue: otherQueue, db: otherDb });
@@ -193,7 +199,7 @@ function remoteModel(url: string): ModelServer {
   const elsewhere = () => {
     throw new Error('this model server is scripted by another process');
   };
-  return { url, requests: [], scriptErrors: [], pending: elsewhere, enqueue: elsewhere, close: async () => {} };
+  return { url, requests: [], scriptErrors: [], pending: elsewhere, enqueue: elsewhere, replace: elsewhere, close: async () => {} };
 }
 
 /** Every GitHub request matched a mock and GitHub's OpenAPI description; every model script held. */

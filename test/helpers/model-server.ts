@@ -34,6 +34,8 @@ export interface ModelServer {
   /** Turns still to be played. */
   pending(): number;
   enqueue(...turns: (ScriptedTurn | Script)[]): void;
+  /** Drops the turns still to be played and plays these instead (a killed worker's turns are moot). */
+  replace(...turns: (ScriptedTurn | Script)[]): void;
   close(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     scriptErrors,
     pending: () => queue.length,
     enqueue: (...more) => queue.push(...more),
+    replace: (...more) => void queue.splice(0, queue.length, ...more),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -2,8 +2,11 @@
 // server, as two worker processes would be) build one mission: its steps never run at once, every
 // feature is built once, and either worker can take the next step because each starts from the
 // pushed branch.
-import { existsSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, createTestApp, expectCleanEdges, type TestApp } from '../helpers/harness.ts';
 import { databaseTargets } from '../helpers/databases.ts';
@@ -13,7 +16,8 @@ import type { Script } from '../helpers/model-server.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { commentOn, missionReaches } from '../helpers/scenario.ts';
 import { handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
-import { labeledPayload } from '../helpers/harness.ts';
+import { labeledPayload, waitFor } from '../helpers/harness.ts';
+import { startGitHubProxy } from '../helpers/github-proxy.ts';
 
 let app: TestApp | undefined;
 afterEach(async () => {
@@ -72,5 +76,50 @@ for (const target of databaseTargets()) {
       console.log(`${target.name}: steps ran on ${[firstRan && 'the first worker', secondRan && 'the second worker'].filter(Boolean).join(' and ')}`);
       expectCleanEdges(app);
     });
+
+    if (target.name === 'PostgreSQL server') {
+      it('builds one mission with two worker processes and a web process; when the one building dies, the other finishes', async () => {
+        const url = (await target.create())!;
+        const order: string[] = [];
+        // This process is the web role: it takes the webhooks, and plays GitHub and the model for all.
+        app = await createTestApp({
+          databaseUrl: url,
+          work: false,
+          turns: [toolTurn({ name: 'submit_plan', input: stackPlan }), ...slowWorker('F1', order), ...slowWorker('F2', order), ...slowWorker('F3', order)],
+        });
+        const proxy = await startGitHubProxy();
+        const origin = bareRepository({ 'cli.js': '' });
+        const thread = new IssueThread(app.github, { cloneUrl: origin });
+        const dirs = [mkdtempSync(join(tmpdir(), 'missions-worker-a-')), mkdtempSync(join(tmpdir(), 'missions-worker-b-'))];
+        const children = dirs.map((dir) =>
+          fork(fileURLToPath(new URL('../fixtures/worker-child.ts', import.meta.url)), [url, dir, app!.model.url, proxy.url], { stdio: 'inherit' }),
+        );
+        try {
+          await Promise.all(children.map((child) => new Promise((resolve) => child.once('message', resolve))));
+          await app.receive('issues', labeledPayload());
+          await missionReaches(app, 'awaiting_approval', 1);
+          await commentOn({ app, thread }, '/approve');
+          // F2 is in progress: the process building it dies. Its job is found by its missing heartbeat
+          // and the other process builds F2 again, in a workspace of its own, from the pushed F1.
+          await waitFor(() => order.includes('F2:start'), 'F2 to start', 60_000);
+          const building = dirs.findIndex((dir) => existsSync(join(dir, 'workspaces', 'missions', '1', 'git')));
+          children[building]!.kill('SIGKILL');
+          app.model.replace(...slowWorker('F2', order), ...slowWorker('F3', order));
+          const started = Date.now();
+          await waitFor(async () => (await app!.store.get(1)).state === 'built', 'the other worker to finish the mission', 150_000);
+          console.log(`the surviving worker finished the mission ${((Date.now() - started) / 1000).toFixed(1)} s after the kill`);
+          expect(order).toEqual(['F1:start', 'F1:end', 'F2:start', 'F2:start', 'F2:end', 'F3:start', 'F3:end']);
+          expect(pushedCommits(origin, 'missions/1-greeting-command').map((c) => c.files)).toEqual([['F1.txt'], ['F2.txt'], ['F3.txt']]);
+          expect((await app.store.features(1)).map((f) => f.attempts)).toEqual([1, 2, 1]);
+          expect(existsSync(join(dirs[1 - building]!, 'workspaces', 'missions', '1', 'git'))).toBe(true);
+          expect(thread.pulls).toHaveLength(1);
+          expectCleanEdges(app);
+        } finally {
+          for (const child of children) child.kill('SIGKILL');
+          await proxy.close();
+          for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+        }
+      }, 240_000);
+    }
   });
 }
