@@ -80,7 +80,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
     if (row && row.commit_sha !== commit.sha) await store.commitFeature(id, row.id, commit.sha, null);
   }
   // 4. The draft pull request exists as soon as a commit does.
-  if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission);
+  if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission, repository.default_branch);
   mission = await store.get(id);
   const next = (await store.features(id)).find((f) => f.state !== 'committed');
   if (!next) {
@@ -166,24 +166,23 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   log.info({ missionId: id, feature: next.id, sha }, 'feature committed and pushed');
   // 9. The stack on GitHub, then the next feature unless the mission was paused or cancelled meanwhile.
   mission = await store.get(id);
-  if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission);
+  if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission, repository.default_branch);
   await showBoard(gh, store, id);
   if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
 }
 
 /** Opens the draft pull request, or adopts the one a run that died had already opened. */
-async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
+async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission, defaultBranch: string): Promise<void> {
   const ref = { owner: mission.owner, repo: mission.repo };
   const plan = mission.contract as Plan;
   let pr = await findPullRequest(gh, ref, mission.branch!, mission.id);
   if (!pr) {
-    const { data: repository } = await gh.rest.repos.get(ref);
     const features = await ctx.store.features(mission.id);
     const { data } = await gh.rest.pulls.create({
       ...ref,
       title: pullRequestTitle(mission.issue_number, plan.title),
       head: mission.branch!,
-      base: repository.default_branch,
+      base: defaultBranch,
       draft: true,
       body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) }),
     });

@@ -72,10 +72,6 @@ export class Sandbox {
     this.#readOnly = [...(options.readOnly ?? []), ...(resolver.startsWith('/run/') ? [resolver] : [])].map((p) => resolve(p)).filter((p) => existsSync(p));
   }
 
-  get confined(): boolean {
-    return this.#bubblewrap;
-  }
-
   /** The environment a command sees: an allow-list, nothing inherited. */
   env(): Record<string, string> {
     const scratch = this.#bubblewrap ? '/tmp' : join(dirname(this.checkout), 'scratch');

@@ -30,3 +30,6 @@ export const stackPlan: Plan = {
     { id: 'F3', title: 'shout flag', description: 'Upper-case with --shout.', milestone: 'M2', assertion_ids: ['VAL-003'] },
   ],
 };
+
+/** The first `n` features of stackPlan, with the assertions they claim. */
+export const firstFeatures = (n: number): Plan => ({ ...stackPlan, features: stackPlan.features.slice(0, n), assertions: stackPlan.assertions.slice(0, n) });

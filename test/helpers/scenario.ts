@@ -32,3 +32,9 @@ export async function commentOn({ app, thread }: Scenario, body: string, author 
   await app.receive('issue_comment', commentPayload(body, { author, id: c.id }));
   return c;
 }
+
+/** Waits for the first plan, then approves it as the maintainer. */
+export async function approvePlan(scenario: Scenario): Promise<void> {
+  await missionReaches(scenario.app, 'awaiting_approval', 1);
+  await commentOn(scenario, '/approve');
+}

@@ -9,8 +9,8 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { bareRepository, commentPayload, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
-import { stackPlan } from '../helpers/plans.ts';
-import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { firstFeatures, stackPlan } from '../helpers/plans.ts';
+import { approvePlan, commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { buildsFeature, handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 const BRANCH = 'missions/1-greeting-command';
-const twoFeatures = { ...stackPlan, features: stackPlan.features.slice(0, 2), assertions: stackPlan.assertions.slice(0, 2) };
+const twoFeatures = firstFeatures(2);
 const secret = 'whsec-build-control-never-in-a-tool';
 beforeAll(() => {
   process.env.WEBHOOK_SECRET = secret;
@@ -31,8 +31,7 @@ afterAll(() => {
 
 async function approve(scenario: Scenario) {
   app = scenario.app;
-  await missionReaches(app, 'awaiting_approval', 1);
-  await commentOn(scenario, '/approve');
+  await approvePlan(scenario);
 }
 
 /** A comment on the mission's pull request, delivered as GitHub would (issue_comment on a PR). */

@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, expectCleanEdges, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
 import { pushedCommits } from '../helpers/git.ts';
-import { stackPlan } from '../helpers/plans.ts';
-import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
+import { firstFeatures } from '../helpers/plans.ts';
+import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import { buildsFeature, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -13,8 +13,8 @@ afterEach(async () => {
   await app.close();
 });
 
-const oneFeature = { ...stackPlan, features: stackPlan.features.slice(0, 1), assertions: stackPlan.assertions.slice(0, 1) };
-const twoFeatures = { ...stackPlan, features: stackPlan.features.slice(0, 2), assertions: stackPlan.assertions.slice(0, 2) };
+const oneFeature = firstFeatures(1);
+const twoFeatures = firstFeatures(2);
 
 describe('around a build', () => {
   it('gives a mission started again after /cancel a branch and pull request of its own', async () => {
@@ -30,8 +30,7 @@ describe('around a build', () => {
     });
     app = scenario.app;
     const { thread } = scenario;
-    await missionReaches(app, 'awaiting_approval', 1);
-    await commentOn(scenario, '/approve');
+    await approvePlan(scenario);
     await missionReaches(app, 'paused');
     await commentOn(scenario, '/cancel');
     await missionReaches(app, 'cancelled');
@@ -72,8 +71,7 @@ describe('around a build', () => {
     });
     app = scenario.app;
     const { thread } = scenario;
-    await missionReaches(app, 'awaiting_approval', 1);
-    await commentOn(scenario, '/approve');
+    await approvePlan(scenario);
     await missionReaches(app, 'built');
     await waitFor(() => thread.missionComment()!.body.includes('✅ all 1 features'), 'the board');
     thread.comments.splice(thread.comments.indexOf(thread.missionComment()!), 1);

@@ -12,7 +12,7 @@ import { git, pushedCommits } from '../helpers/git.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { stackPlan } from '../helpers/plans.ts';
-import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
+import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
 import { buildsFeature, toolTurn } from '../helpers/workers.ts';
 
 const BRANCH = 'missions/1-greeting-command';
@@ -80,8 +80,7 @@ it('finds a feature already on the branch after a step died between its push and
   });
   app = scenario.app;
   model = undefined;
-  await missionReaches(app, 'awaiting_approval', 1);
-  await commentOn(scenario, '/approve');
+  await approvePlan(scenario);
   await missionReaches(app, 'built');
   const tip = git(origin, 'rev-parse', BRANCH);
   // The store as a step that died right after pushing F3 left it.

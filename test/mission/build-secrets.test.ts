@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
-import { stackPlan } from '../helpers/plans.ts';
-import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { firstFeatures } from '../helpers/plans.ts';
+import { approvePlan, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { handoffTurn, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -18,12 +18,11 @@ afterEach(async () => {
 });
 
 const BRANCH = 'missions/1-greeting-command';
-const oneFeature = { ...stackPlan, features: stackPlan.features.slice(0, 1), assertions: stackPlan.assertions.slice(0, 1) };
+const oneFeature = firstFeatures(1);
 
 async function approve(scenario: Scenario) {
   app = scenario.app;
-  await missionReaches(app, 'awaiting_approval', 1);
-  await commentOn(scenario, '/approve');
+  await approvePlan(scenario);
 }
 
 describe('what a worker leaves behind', () => {

@@ -5,7 +5,7 @@ import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../help
 import { git, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { stackPlan } from '../helpers/plans.ts';
-import { commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { approvePlan, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { buildsFeature, handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -18,10 +18,9 @@ const BRANCH = 'missions/1-greeting-command';
 const BOT = 'missions[bot] <41898282+missions[bot]@users.noreply.github.com>';
 const submitPlan = toolTurn({ name: 'submit_plan', input: stackPlan });
 
-async function approved(scenario: Scenario) {
+async function approve(scenario: Scenario) {
   app = scenario.app;
-  await missionReaches(app, 'awaiting_approval', 1);
-  await commentOn(scenario, '/approve');
+  await approvePlan(scenario);
 }
 
 describe('building', () => {
@@ -53,7 +52,7 @@ describe('building', () => {
       ],
     });
     const { thread } = scenario;
-    await approved(scenario);
+    await approve(scenario);
 
     const mission = await missionReaches(app, 'built');
     expect(mission.branch).toBe(BRANCH);
