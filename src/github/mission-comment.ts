@@ -37,6 +37,7 @@ export interface BoardView {
   banner?: { level: 'WARNING' | 'NOTE'; text: string };
   pullRequest?: { number: number; url: string };
   branch?: string;
+  results?: Map<string, AssertionResult>;
 }
 
 export function renderMissionComment(view: MissionView): string {
@@ -89,7 +90,7 @@ function boardSection(view: BoardView): string[] {
     view.branch ? `branch \`${view.branch}\`` : undefined,
     `contract revision ${view.revision}, approved by @${view.approvedBy}`,
   ].filter(Boolean);
-  lines.push(where.join(' · '), '', '### Features', '', ...stackTable(view.features), '', '### Validation contract', '', ...contractChecklist(view.plan));
+  lines.push(where.join(' · '), '', '### Features', '', ...stackTable(view.features), '', '### Validation contract', '', ...contractChecklist(view.plan, view.results));
   return lines;
 }
 
@@ -102,10 +103,28 @@ export function stackTable(features: StackEntry[]): string[] {
   ];
 }
 
-export function contractChecklist(plan: Plan): string[] {
-  const claims = claimsOf(plan);
-  return contractOrder(plan).map((a) => contractLine(a, claims.get(a.id) ?? '?'));
+/** A validator's word on an assertion, as the checklist shows it. */
+export interface AssertionResult {
+  status: 'pass' | 'fail' | 'blocked';
+  reason: string;
 }
+
+/** The contract checklist: ticked where the user-testing validator passed it, with a short reason where it failed. */
+export function contractChecklist(plan: Plan, results: Map<string, AssertionResult> = new Map()): string[] {
+  const claims = claimsOf(plan);
+  return contractOrder(plan).map((a) => {
+    const line = contractLine(a, claims.get(a.id) ?? '?');
+    const result = results.get(a.id);
+    if (!result) return line;
+    if (result.status === 'pass') return line.replace('- [ ]', '- [x]');
+    return `${line} — ${result.status === 'fail' ? '❌ failed' : '⛔ blocked'}: ${shortReason(result.reason)}`;
+  });
+}
+
+const shortReason = (text: string) => {
+  const first = text.trim().split('\n')[0] ?? '';
+  return first.length > 140 ? `${first.slice(0, 139)}…` : first;
+};
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
 

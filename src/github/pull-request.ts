@@ -1,6 +1,6 @@
 // The mission's draft pull request: its title and body are rendered here (PRODUCT.md §1 step 5),
 // and found again by head branch, so a run that died after opening it never opens a second.
-import { contractChecklist, stackTable, type StackEntry } from './mission-comment.ts';
+import { contractChecklist, stackTable, type AssertionResult, type StackEntry } from './mission-comment.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 import type { Plan } from '../mission/plan.ts';
 
@@ -12,6 +12,7 @@ export interface PullRequestView {
   plan: Plan;
   features: StackEntry[];
   status: string;
+  results?: Map<string, AssertionResult>;
 }
 
 export const pullRequestTitle = (issueNumber: number, title: string) => `Mission #${issueNumber}: ${title}`;
@@ -31,7 +32,7 @@ export function renderPullRequestBody(view: PullRequestView): string {
     '',
     '### Validation contract',
     '',
-    ...contractChecklist(view.plan),
+    ...contractChecklist(view.plan, view.results),
     '',
     `Closes #${view.issueNumber}`,
   ].join('\n');

@@ -46,6 +46,34 @@ export const replies = {
     ].join('\n'),
   workerGaveUp: (feature: string, title: string, why: string, from: string) =>
     `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
+  validationStopped: (milestone: string, what: string, failing: string[], prUrl: string) =>
+    `⏸️ **Mission paused at milestone ${milestone}:** ${what}.${failing.length ? ` Not passed: ${failing.join(', ')}.` : ''} The findings are in the review on the [pull request](${prUrl}), which stays a draft. Reply \`/retry\` for one more round of fixes and validation, or \`/cancel\`.`,
+  finished: (summary: {
+    plan: { title: string };
+    features: { id: string; title: string; commit: string; fix: boolean }[];
+    evidence: { id: string; statement: string; evidence: string }[];
+    rounds: number;
+    elapsed: string;
+    costs: { role: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
+  }) =>
+    [
+      `✅ **Mission done: ${summary.plan.title}.** Every assertion of the contract passed; this pull request is ready for review.`,
+      '',
+      '#### What was built',
+      '',
+      ...summary.features.map((f) => `- ${f.commit.slice(0, 7)} **${f.id}** ${f.title}${f.fix ? ' _(fix)_' : ''}`),
+      '',
+      '#### The contract',
+      '',
+      ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
+      '',
+      `Validation rounds: ${summary.rounds}. Time since approval: ${summary.elapsed}.`,
+      '',
+      '| Role | Tokens | USD |',
+      '| --- | --- | --- |',
+      ...summary.costs.map((c) => `| ${c.role} | ${(c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens).toLocaleString('en-US')} | $${c.usd.toFixed(2)} |`),
+      `| **total** | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
+    ].join('\n'),
   buildFailed: (what: string) => `⚠️ **Mission stopped.** ${what} Reply \`/retry\` to go on from the last pushed commit, or \`/cancel\`.`,
   budgetReached: (kind: 'usd' | 'hours', spent: number, hours: number, budget: { max_usd: number; max_hours: number }, next: string) =>
     `⏸️ **Mission paused: ${kind === 'usd' ? 'budget' : 'time budget'} reached.** It has spent $${spent.toFixed(2)} of its $${budget.max_usd} budget (\`budget.max_usd\`) and run ${hours.toFixed(1)} of ${budget.max_hours} hours (\`budget.max_hours\`). ${next} is next and was not started. To go on, raise \`${kind === 'usd' ? 'budget.max_usd' : 'budget.max_hours'}\` in \`.github/missions.yml\` on the default branch, then reply \`/retry\`.`,

@@ -1,7 +1,7 @@
 // The live status of a building mission, shown in two places from the same data: the mission
 // comment on the issue (the status board) and the body of the draft pull request. Both are edited
 // in place; nothing is re-posted.
-import type { StackEntry } from '../github/mission-comment.ts';
+import type { AssertionResult, StackEntry } from '../github/mission-comment.ts';
 import { renderMissionComment } from '../github/mission-comment.ts';
 import { renderPullRequestBody } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
@@ -25,6 +25,7 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
   const position = next ? `${features.indexOf(next) + 1} of ${features.length}` : '';
   switch (mission.state) {
     case 'building':
+      if (mission.activity) return `🔎 ${mission.activity}`;
       return next ?
           `🔨 building **${next.id}** ${next.title} (${position})`
         : `🔨 all ${features.length} features are committed`;
@@ -35,6 +36,8 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
     }
     case 'built':
       return `✅ all ${features.length} features are built and pushed`;
+    case 'done':
+      return '✅ done: every assertion of the contract passed; the pull request is ready for review';
     case 'failed':
       return `⚠️ stopped${next ? ` at **${next.id}**` : ''}: ${mission.error ?? 'an error'} \`/retry\` goes on.`;
     case 'cancelled':
@@ -52,7 +55,7 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
 export async function showBoard(gh: GitHub, store: MissionStore, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const shown = await snapshot(store, missionId);
-    await render(gh, store, shown.mission, shown.features, options);
+    await render(gh, store, shown.mission, shown.features, shown.results, options);
     if ((await snapshot(store, missionId)).key === shown.key) return;
   }
 }
@@ -60,11 +63,34 @@ export async function showBoard(gh: GitHub, store: MissionStore, missionId: numb
 async function snapshot(store: MissionStore, missionId: number) {
   const mission = await store.get(missionId);
   const features = await store.features(missionId);
-  const key = JSON.stringify([mission.state, mission.pause_reason, mission.stop_note, mission.error, mission.pr_number, features.map((f) => [f.state, f.commit_sha])]);
-  return { mission, features, key };
+  const results = await assertionResults(store, missionId);
+  const key = JSON.stringify([
+    mission.state,
+    mission.pause_reason,
+    mission.stop_note,
+    mission.error,
+    mission.activity,
+    mission.pr_number,
+    features.map((f) => [f.id, f.state, f.commit_sha]),
+    [...results],
+  ]);
+  return { mission, features, results, key };
 }
 
-async function render(gh: GitHub, store: MissionStore, mission: Mission, features: FeatureRow[], options: { pullRequest?: boolean }): Promise<void> {
+/** Each assertion's newest verdict, as the checklists show it. */
+export async function assertionResults(store: MissionStore, missionId: number): Promise<Map<string, AssertionResult>> {
+  const verdicts = await store.latestVerdicts(missionId);
+  return new Map([...verdicts].map(([id, v]) => [id, { status: v.status, reason: v.evidence }]));
+}
+
+async function render(
+  gh: GitHub,
+  store: MissionStore,
+  mission: Mission,
+  features: FeatureRow[],
+  results: Map<string, AssertionResult>,
+  options: { pullRequest?: boolean },
+): Promise<void> {
   const plan = mission.contract as Plan;
   const status = buildStatus(mission, features);
   const body = renderMissionComment({
@@ -77,6 +103,7 @@ async function render(gh: GitHub, store: MissionStore, mission: Mission, feature
     status,
     ...(mission.pr_number && mission.pr_url ? { pullRequest: { number: mission.pr_number, url: mission.pr_url } } : {}),
     ...(mission.branch ? { branch: mission.branch } : {}),
+    results,
   });
   try {
     await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });
@@ -93,7 +120,7 @@ async function render(gh: GitHub, store: MissionStore, mission: Mission, feature
       owner: mission.owner,
       repo: mission.repo,
       pull_number: mission.pr_number,
-      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status }),
+      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status, results }),
     });
   }
 }

@@ -10,14 +10,16 @@ import { findPullRequest, pullRequestTitle, renderPullRequestBody } from '../git
 import { replies } from '../github/replies.ts';
 import { loadConfig, type GitHub } from '../github/repository.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
-import type { Mission } from '../store/missions.ts';
+import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
 import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
 import type { MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, SetupFailed } from './failures.ts';
+import { finishMission } from './finish.ts';
 import { reply } from './mission-comment.ts';
+import { validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
 
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -82,15 +84,13 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   // 4. The draft pull request exists as soon as a commit does.
   if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission, repository.default_branch);
   mission = await store.get(id);
-  const next = (await store.features(id)).find((f) => f.state !== 'committed');
-  if (!next) {
-    await store.markBuilt(id);
-    await showBoard(gh, store, id);
-    log.info({ missionId: id }, 'every feature is built');
+  const action = nextAction(await store.features(id), await store.validationRuns(id));
+  if (action.kind === 'finish') {
+    await finishMission(ctx, gh, mission);
     return;
   }
-  // 5. The budget is checked before every feature, never in the middle of one.
-  const over = await budgetReached(ctx, mission, config.budget, next.id);
+  // 5. The budget is checked before every feature and every validation, never in the middle of one.
+  const over = await budgetReached(ctx, mission, config.budget, action.kind === 'build' ? action.feature.id : `validating milestone ${action.target.milestone}`);
   if (over) {
     if (await store.pause(id, 'budget', over.status)) {
       await showBoard(gh, store, id);
@@ -98,6 +98,12 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
     }
     return;
   }
+  if (action.kind === 'validate') {
+    const outcome = await validateMilestone(ctx, gh, { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base }, action.target);
+    if (outcome !== 'stopped' && (await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
+    return;
+  }
+  const next = action.feature;
   // 6. A clean checkout of the pushed tip, set up once per checkout.
   const identity = await botIdentity(ctx, gh);
   const secrets = secretValues(process.env, [token]);
@@ -169,6 +175,28 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission, repository.default_branch);
   await showBoard(gh, store, id);
   if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
+}
+
+type NextAction = { kind: 'build'; feature: FeatureRow } | { kind: 'validate'; target: MilestoneToValidate } | { kind: 'finish' };
+
+/**
+ * What the mission does next, from the features and the validation rounds: milestones in order, each
+ * built (its features, then any fix features) and then validated at its newest commit until a round
+ * passes; when every milestone has passed, finish.
+ */
+export function nextAction(features: FeatureRow[], runs: ValidationRun[]): NextAction {
+  const milestones = [...new Set(features.map((f) => f.milestone))];
+  for (const milestone of milestones) {
+    const own = features.filter((f) => f.milestone === milestone);
+    const unbuilt = own.find((f) => f.state !== 'committed');
+    if (unbuilt) return { kind: 'build', feature: unbuilt };
+    const head = own.at(-1)!.commit_sha!;
+    const rounds = runs.filter((r) => r.milestone === milestone);
+    const latest = rounds.at(-1);
+    if (latest?.commit_sha === head && latest.outcome === 'passed') continue;
+    return { kind: 'validate', target: { milestone, round: rounds.length + 1, head, from: `${own[0]!.commit_sha!}^`, features: own } };
+  }
+  return { kind: 'finish' };
 }
 
 /** Opens the draft pull request, or adopts the one a run that died had already opened. */

@@ -101,6 +101,36 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (mission_id, id)
   );
   `,
+  `
+  -- Validation: one run per milestone commit (a round), and the verdicts it recorded.
+  ALTER TABLE features ADD COLUMN fix_for text;          -- a fix feature: the milestone round it repairs
+  ALTER TABLE missions ADD COLUMN activity text;         -- what a step is doing besides building (validating M1)
+  ALTER TABLE missions ADD COLUMN extra_rounds integer NOT NULL DEFAULT 0; -- rounds granted by /retry after the limit
+  CREATE TABLE validation_runs (
+    mission_id   bigint NOT NULL REFERENCES missions(id),
+    milestone    text NOT NULL,
+    round        integer NOT NULL,
+    commit_sha   text NOT NULL,
+    outcome      text NOT NULL,        -- passed | fixing | stopped
+    scrutiny     jsonb,                -- the submit_review input
+    triage       jsonb,                -- the submit_triage input
+    review_id    bigint,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mission_id, milestone, round)
+  );
+  CREATE TABLE verdicts (
+    mission_id    bigint NOT NULL REFERENCES missions(id),
+    assertion_id  text NOT NULL,
+    milestone     text NOT NULL,
+    round         integer NOT NULL,
+    commit_sha    text NOT NULL,
+    status        text NOT NULL,       -- pass | fail | blocked (after replay)
+    evidence      text NOT NULL,
+    command       text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mission_id, assertion_id, milestone, round)
+  );
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {
@@ -117,10 +147,11 @@ export async function migrate(db: Database): Promise<void> {
   });
 }
 
-/** Our migrations hold no semicolons inside statements, so a split on `;` at line ends is exact. */
+/** Our migrations hold no semicolons or `--` inside statements, so dropping comments, then splitting on `;` at line ends, is exact. */
 function splitStatements(sql: string): string[] {
   return sql
+    .replace(/--.*$/gm, '')
     .split(/;\s*\n/)
-    .map((s) => s.replace(/--.*$/gm, '').trim())
+    .map((s) => s.trim())
     .filter(Boolean);
 }

@@ -20,7 +20,7 @@ export type MissionState =
 export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
 
 /** Why a building mission holds before its next step. */
-export type PauseReason = 'user' | 'worker' | 'budget';
+export type PauseReason = 'user' | 'worker' | 'budget' | 'rounds';
 
 /** True while the plan is still open to feedback: never once a contract is locked. */
 export const isPlanning = (mission: Mission) => PLANNING_STATES.includes(mission.state) && !mission.contract;
@@ -52,7 +52,38 @@ export interface Mission {
   pause_reason: PauseReason | null;
   /** What stopped the mission, in words for the maintainer (a worker's handoff, the budget). */
   stop_note: string | null;
+  /** What the current step does besides building a feature (validating a milestone). */
+  activity: string | null;
+  /** Validation rounds granted beyond `validation.max_fix_rounds` by /retry. */
+  extra_rounds: number;
   created_at: Date;
+}
+
+export interface ValidationRun {
+  mission_id: number;
+  milestone: string;
+  round: number;
+  commit_sha: string;
+  outcome: 'passed' | 'fixing' | 'stopped';
+  scrutiny: unknown;
+  triage: unknown;
+  review_id: number | null;
+}
+
+export interface Verdict {
+  assertion_id: string;
+  milestone: string;
+  round: number;
+  commit_sha: string;
+  status: 'pass' | 'fail' | 'blocked';
+  evidence: string;
+  command: string | null;
+}
+
+export interface FixFeature {
+  title: string;
+  description: string;
+  assertion_ids: string[];
 }
 
 export type FeatureState = 'pending' | 'building' | 'committed';
@@ -70,6 +101,8 @@ export interface FeatureRow {
   commit_sha: string | null;
   handoff: unknown;
   committed_at: Date | null;
+  /** For a fix feature: `M1#2`, the milestone and round whose findings it repairs. */
+  fix_for: string | null;
 }
 
 export interface Revision {
@@ -285,7 +318,8 @@ export class MissionStore implements UsageRecorder {
   /** Back to building from a pause or a failed build step. False when there was nothing to go on from. */
   async resume(id: number): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL, updated_at = now()
+      `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL,
+              extra_rounds = extra_rounds + CASE WHEN pause_reason = 'rounds' THEN 1 ELSE 0 END, updated_at = now()
        WHERE id = $1 AND state IN ('paused', 'failed') AND contract IS NOT NULL RETURNING id`,
       [id],
     );
@@ -295,6 +329,71 @@ export class MissionStore implements UsageRecorder {
   /** Every feature is committed and pushed. */
   async markBuilt(id: number): Promise<boolean> {
     const rows = await this.db.query(`UPDATE missions SET state = 'built', updated_at = now() WHERE id = $1 AND state = 'building' RETURNING id`, [id]);
+    return rows.length > 0;
+  }
+
+  async setActivity(id: number, activity: string | null): Promise<void> {
+    await this.db.query('UPDATE missions SET activity = $2, updated_at = now() WHERE id = $1', [id, activity]);
+  }
+
+  async validationRuns(id: number): Promise<ValidationRun[]> {
+    return this.db.query<ValidationRun>('SELECT * FROM validation_runs WHERE mission_id = $1 ORDER BY created_at, round', [id]);
+  }
+
+  /** Each assertion's newest verdict. */
+  async latestVerdicts(id: number): Promise<Map<string, Verdict>> {
+    const rows = await this.db.query<Verdict>('SELECT * FROM verdicts WHERE mission_id = $1 ORDER BY created_at, round', [id]);
+    return new Map(rows.map((v) => [v.assertion_id, v]));
+  }
+
+  /**
+   * A milestone's validation round, its verdicts and the fix features triage asked for, in one
+   * transaction: a step that dies before it leaves nothing, and one that ran it is never repeated.
+   * Fix features take the next free F ids and go right after the milestone's last feature.
+   */
+  async recordValidation(
+    id: number,
+    run: Omit<ValidationRun, 'mission_id' | 'review_id'>,
+    verdicts: Omit<Verdict, 'milestone' | 'round' | 'commit_sha'>[],
+    fixes: FixFeature[],
+  ): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage)],
+      );
+      for (const v of verdicts) {
+        await tx.query(
+          `INSERT INTO verdicts (mission_id, assertion_id, milestone, round, commit_sha, status, evidence, command) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [id, v.assertion_id, run.milestone, run.round, run.commit_sha, v.status, v.evidence, v.command],
+        );
+      }
+      const features = await tx.query<FeatureRow>('SELECT * FROM features WHERE mission_id = $1 ORDER BY position', [id]);
+      let nextNumber = Math.max(0, ...features.map((f) => Number(f.id.slice(1)))) + 1;
+      const after = Math.max(...features.filter((f) => f.milestone === run.milestone).map((f) => f.position));
+      if (fixes.length) {
+        await tx.query('UPDATE features SET position = position + $3 WHERE mission_id = $1 AND position > $2', [id, after, fixes.length]);
+      }
+      const ids: string[] = [];
+      for (const [i, fix] of fixes.entries()) {
+        const featureId = `F${nextNumber++}`;
+        ids.push(featureId);
+        await tx.query(
+          `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [id, featureId, after + 1 + i, fix.title, fix.description, run.milestone, JSON.stringify(fix.assertion_ids), `${run.milestone}#${run.round}`],
+        );
+      }
+      return ids;
+    });
+  }
+
+  async setReviewId(id: number, milestone: string, round: number, reviewId: number): Promise<void> {
+    await this.db.query('UPDATE validation_runs SET review_id = $4 WHERE mission_id = $1 AND milestone = $2 AND round = $3', [id, milestone, round, reviewId]);
+  }
+
+  /** Every assertion passed: the mission is done. */
+  async markDone(id: number): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE missions SET state = 'done', activity = NULL, updated_at = now() WHERE id = $1 AND state = 'building' RETURNING id`, [id]);
     return rows.length > 0;
   }
 

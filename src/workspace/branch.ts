@@ -77,6 +77,24 @@ export class MissionBranch {
     return commitFiles(this.#cache, commit);
   }
 
+  /** The diff between two commits, read from the cache. */
+  async diff(from: string, to: string): Promise<string> {
+    return plainGit(this.#cache).env(gitEnv()).raw(['diff', '--no-ext-diff', '--no-textconv', from, to]);
+  }
+
+  /**
+   * A checkout of `commit` that nothing comes back from (a validator's, a replay's): a fresh clone
+   * of the cache, detached. The cache is read-only inside the sandbox, so a push from it goes nowhere.
+   */
+  async throwaway(commit: string, name: string): Promise<string> {
+    const dir = join(this.#workspaces.root, 'missions', String(this.#request.missionId), 'throwaway', name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await plainGit().env(gitEnv()).clone(this.#cache, dir, ['--shared', '--no-checkout']);
+    await plainGit(dir).env(gitEnv()).raw(['checkout', '--detach', commit]);
+    return dir;
+  }
+
   /** The pushed tip of the branch, or null before the first push. */
   async pushedTip(): Promise<string | null> {
     const out = await plainGit(this.#cache).env(gitEnv()).raw(['for-each-ref', '--format=%(objectname)', `refs/heads/${this.branch}`]);

@@ -1,5 +1,6 @@
 // A GitHub issue thread that behaves like one: comments posted and edited through the API are what
 // later reads return. Mounted on a GitHubMock, so every request is still checked against OpenAPI.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { GitHubMock } from './github.ts';
 import { ISSUE, OWNER, REPO, REPO_ID } from './harness.ts';
@@ -20,6 +21,20 @@ export interface RepoSetup {
   stateFile?: string;
 }
 
+export interface FakeReview {
+  commit_id: string;
+  event: string;
+  body: string;
+  comments: { path: string; line: number; side: string; body: string }[];
+}
+
+export interface FakeCheckRun {
+  name: string;
+  head_sha: string;
+  conclusion: string;
+  output: { title: string; summary: string; annotations?: { path: string; start_line: number; annotation_level: string; title: string }[] };
+}
+
 export interface FakePullRequest {
   number: number;
   title: string;
@@ -38,12 +53,19 @@ export class IssueThread {
   comments: ThreadComment[] = [];
   reactions: string[] = [];
   pulls: FakePullRequest[] = [];
+  reviews: FakeReview[] = [];
+  checkRuns: FakeCheckRun[] = [];
+  /** Other apps' CI on every commit, as GitHub would list it. */
+  ci: { checkRuns: { name: string; status: string; conclusion: string | null }[]; statuses: { context: string; state: string; description?: string }[] } = { checkRuns: [], statuses: [] };
   #next = 9000;
 
   readonly #stateFile: string | undefined;
 
+  readonly #cloneUrl: string;
+
   constructor(github: GitHubMock, setup: RepoSetup) {
     this.#stateFile = setup.stateFile;
+    this.#cloneUrl = setup.cloneUrl;
     if (setup.stateFile && existsSync(setup.stateFile)) {
       Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));
       this.#next = Math.max(this.#next, ...this.comments.map((c) => c.id));
@@ -110,6 +132,7 @@ export class IssueThread {
       })
       .persist();
     this.#mockPulls(github, base);
+    this.#mockValidation(github, base);
     github
       .intercept('GET', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
       .reply((req: Request) => {
@@ -167,7 +190,71 @@ export class IssueThread {
   }
 
   #pullJson(p: FakePullRequest) {
-    return { number: p.number, title: p.title, body: p.body, draft: p.draft, state: 'open', html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`, head: { ref: p.head }, base: { ref: p.base } };
+    return {
+      number: p.number,
+      node_id: `PR_node_${p.number}`,
+      title: p.title,
+      body: p.body,
+      draft: p.draft,
+      state: 'open',
+      html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`,
+      head: { ref: p.head },
+      base: { ref: p.base },
+    };
+  }
+
+  /** Reviews, check runs, CI reads and the GraphQL mutation that marks a PR ready. */
+  #mockValidation(github: GitHubMock, base: string) {
+    github
+      .intercept('POST', `${base}/pulls/${PR_NUMBER}/reviews`, /\/pulls\/\d+\/reviews$/)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        // As GitHub does: an inline comment must sit on a line of the pull request's diff.
+        const lines = prDiffLines(this.#cloneUrl, body.commit_id);
+        const outside = (body.comments ?? []).filter((c: { path: string; line: number }) => !lines.get(c.path)?.has(c.line));
+        if (outside.length) return [422, { message: 'Unprocessable Entity', errors: ['Pull request review thread line must be part of the diff'] }];
+        if (body.event !== 'COMMENT') return [422, { message: 'Unprocessable Entity', errors: ['Can not approve or request changes on your own pull request'] }];
+        this.reviews.push({ commit_id: body.commit_id, event: body.event, body: body.body, comments: body.comments ?? [] });
+        this.#save();
+        return [200, { id: 7000 + this.reviews.length, body: body.body, state: 'COMMENTED', commit_id: body.commit_id }];
+      })
+      .persist();
+    github
+      .post(`${base}/check-runs`)
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        this.checkRuns.push(body);
+        this.#save();
+        return [201, { id: 8000 + this.checkRuns.length, name: body.name, head_sha: body.head_sha, status: body.status, conclusion: body.conclusion }];
+      })
+      .persist();
+    github
+      .intercept('GET', `${base}/commits/abc/check-runs?per_page=100`, /\/commits\/[0-9a-f]+\/check-runs/)
+      .reply(() => [200, { total_count: this.ci.checkRuns.length, check_runs: this.ci.checkRuns.map((c, i) => ({ id: i + 1, ...c })) }])
+      .persist();
+    github
+      .intercept('GET', `${base}/commits/abc/status?per_page=100`, /\/commits\/[0-9a-f]+\/status/)
+      .reply(() => [200, { state: 'success', statuses: this.ci.statuses, total_count: this.ci.statuses.length }])
+      .persist();
+    github
+      .intercept('GET', `${base}/pulls/${PR_NUMBER}`, /\/pulls\/\d+$/)
+      .reply((req: Request) => {
+        const pull = this.pulls.find((p) => new URL(req.url).pathname.endsWith(`/pulls/${p.number}`));
+        return pull ? [200, this.#pullJson(pull)] : [404, { message: 'Not Found' }];
+      })
+      .persist();
+    // GraphQL is not in the REST description: the mutation is checked here by hand.
+    github.scope
+      .post('/graphql')
+      .reply(async (req: Request) => {
+        const body = await req.json();
+        const pull = this.pulls.find((p) => `PR_node_${p.number}` === body.variables?.id);
+        if (!/markPullRequestReadyForReview/.test(body.query) || !pull) return [200, { errors: [{ message: `unexpected GraphQL: ${body.query}` }] }];
+        pull.draft = false;
+        this.#save();
+        return [200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } }];
+      })
+      .persist();
   }
 
   /** A comment a person wrote (as GitHub would show it in the thread). */
@@ -184,4 +271,17 @@ export class IssueThread {
   replies(): string[] {
     return this.comments.filter((c) => c.body.includes('missions:reply')).map((c) => c.body);
   }
+}
+
+/** The new-side lines each file's hunks cover in the pull request's diff (main...commit), as GitHub sees it. */
+function prDiffLines(bare: string, commit: string): Map<string, Set<number>> {
+  const diff = execFileSync('git', ['--git-dir', bare, 'diff', `main...${commit}`], { encoding: 'utf8' });
+  const lines = new Map<string, Set<number>>();
+  let current: Set<number> | undefined;
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('+++ b/')) lines.set(line.slice(6), (current = new Set()));
+    const m = /^@@ -\S+ \+(\d+)(?:,(\d+))? @@/.exec(line);
+    if (m && current) for (let n = Number(m[1]); n < Number(m[1]) + Number(m[2] ?? 1); n++) current.add(n);
+  }
+  return lines;
 }

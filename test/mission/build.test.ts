@@ -6,7 +6,7 @@ import { git, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
-import { buildsFeature, handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
+import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
 afterEach(async () => {
@@ -48,13 +48,15 @@ describe('building', () => {
           expect(result).not.toContain('is_error":true');
           return handoffTurn('Added test.js.');
         },
+        ...passingValidation('VAL-001', 'VAL-002'),
         ...buildsFeature('F3', { 'shout.js': 'module.exports = (s) => s.toUpperCase();\n' }, 'Added --shout.'),
+        ...passingValidation('VAL-003'),
       ],
     });
     const { thread } = scenario;
     await approve(scenario);
 
-    const mission = await missionReaches(app, 'built');
+    const mission = await missionReaches(app, 'done');
     expect(mission.branch).toBe(BRANCH);
     // Three linear commits on main, one per feature, authored by the app, with the trailers.
     const commits = pushedCommits(origin, BRANCH);
@@ -72,19 +74,22 @@ describe('building', () => {
     // One draft pull request, opened after the first commit, showing the whole stack now.
     expect(thread.pulls).toHaveLength(1);
     const pr = thread.pulls[0]!;
-    expect(pr).toMatchObject({ number: PR_NUMBER, title: 'Mission #1: Greeting command', head: BRANCH, base: 'main', draft: true });
-    await waitFor(() => pr.body.includes('✅ all 3 features are built'), 'the pull request to show the mission built');
+    // Opened as a draft; ready for review once every assertion passed.
+    expect(pr).toMatchObject({ number: PR_NUMBER, title: 'Mission #1: Greeting command', head: BRANCH, base: 'main', draft: false });
+    expect(app.github.requests.find((r) => r.method === 'POST' && r.path.endsWith('/pulls'))!.body.draft).toBe(true);
+    await waitFor(() => pr.body.includes('✅ done'), 'the pull request to show the mission done');
     for (const c of commits) expect(pr.body).toContain(c.sha.slice(0, 7));
     expect(pr.body).toContain('| ✅ | **F3** shout flag | M2 |');
-    expect(pr.body).toContain('- [ ] **VAL-003** `node cli.js hello Ada --shout` prints `HELLO, ADA!` — _F3_');
+    expect(pr.body).toContain('- [x] **VAL-003** `node cli.js hello Ada --shout` prints `HELLO, ADA!` — _F3_');
     expect(pr.body).toMatch(/Closes #1$/);
-    const opened = app.github.bodies('POST', '/pulls');
+    const opened = app.github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/pulls')).map((r) => r.body);
     expect(opened).toHaveLength(1);
     expect(opened[0].body).toContain('| ✅ | **F1** hello command | M1 |');
     expect(opened[0].body).toContain('| ⏳ | **F3** shout flag | M2 |');
 
     // The mission comment is the status board, edited in place: still one comment, plus the approval reply.
-    const board = await waitFor(() => thread.missionComment()!.body.includes('**Status:** ✅ all 3 features are built and pushed') && thread.missionComment()!.body, 'the board to show the mission built');
+    const board = await waitFor(() => thread.missionComment()!.body.includes('**Status:** ✅ done') && thread.missionComment()!.body, 'the board to show the mission done');
+    expect(board).toContain('- [x] **VAL-001**');
     expect(board).toContain(`Draft pull request: [#${PR_NUMBER}](https://github.com/Codertocat/Hello-World/pull/${PR_NUMBER})`);
     expect(board).toContain(`| ✅ | **F2** tests for hello | M1 | ${commits[1]!.sha.slice(0, 7)} |`);
     expect(thread.comments.filter((c) => c.user.type === 'Bot')).toHaveLength(2);
@@ -92,7 +97,19 @@ describe('building', () => {
     // Workers had the repository tools; every role's usage is on the mission.
     const workerRequest = app.model.requests[1]!;
     expect(workerRequest.tools!.map((t) => t.name).sort()).toEqual(['bash', 'edit', 'glob', 'grep', 'read', 'submit_handoff', 'write']);
-    expect((await app.store.costByRole(1)).map((c) => c.role)).toEqual(['planner', 'worker']);
+    expect((await app.store.costByRole(1)).map((c) => c.role)).toEqual(['planner', 'scrutiny', 'user-testing', 'worker']);
+    // One review and two check runs per milestone, on the milestone's commit.
+    expect(thread.reviews.map((r) => [r.commit_id, r.event])).toEqual([[commits[1]!.sha, 'COMMENT'], [commits[2]!.sha, 'COMMENT']]);
+    expect(thread.checkRuns.map((c) => [c.name, c.head_sha, c.conclusion])).toEqual([
+      ['Missions: scrutiny', commits[1]!.sha, 'success'],
+      ['Missions: contract', commits[1]!.sha, 'success'],
+      ['Missions: scrutiny', commits[2]!.sha, 'success'],
+      ['Missions: contract', commits[2]!.sha, 'success'],
+    ]);
+    const summary = pr.comments.find((c) => c.body.includes('Mission done'))!.body;
+    expect(summary).toContain('Every assertion of the contract passed');
+    expect(summary).toContain(`${commits[2]!.sha.slice(0, 7)} **F3** shout flag`);
+    expect(summary).toMatch(/\| worker \| [\d,]+ \| \$\d+\.\d\d \|/);
     const features = await app.store.features(1);
     expect(features.map((f) => [f.id, f.state, f.commit_sha, f.attempts])).toEqual(commits.map((c, i) => [`F${i + 1}`, 'committed', c.sha, 1]));
   });

@@ -1,0 +1,231 @@
+// A milestone's validation (PRODUCT.md §1 step 6): the scrutiny and user-testing validators in
+// parallel, each on a throwaway checkout of the milestone's commit; the app replays every `pass`
+// that names a command on a clean checkout of its own; triage turns what failed into fix features,
+// a dismissal or a stop. The round is stored in one transaction before anything is shown, so a step
+// that dies is run again from the start and a round is never recorded twice.
+import { runTriage, type Triage } from '../agents/triage.ts';
+import { runScrutiny, runUserTesting, type Review, type Verdicts } from '../agents/validators.ts';
+import { CONTRACT_CHECK, postCheckRun, readCi, SCRUTINY_CHECK } from '../github/check-runs.ts';
+import { replies } from '../github/replies.ts';
+import { diffLines, renderReview } from '../github/review.ts';
+import type { GitHub } from '../github/repository.ts';
+import type { MissionsConfig } from '../config.ts';
+import type { FeatureRow, Mission } from '../store/missions.ts';
+import type { MissionBranch } from '../workspace/branch.ts';
+import { repoCommands } from '../workspace/repo-commands.ts';
+import { Sandbox } from '../workspace/sandbox.ts';
+import { showBoard } from './board.ts';
+import { SetupFailed } from './failures.ts';
+import type { MissionContext } from './context.ts';
+import { reply } from './mission-comment.ts';
+import type { Plan } from './plan.ts';
+
+const REPLAY_TIMEOUT_MS = 10 * 60_000;
+const SETUP_TIMEOUT_MS = 20 * 60_000;
+
+export interface MilestoneToValidate {
+  milestone: string;
+  round: number;
+  /** The milestone's commit: its last feature's (or fix's) commit. */
+  head: string;
+  /** Where the milestone's diff starts: the commit before its first feature. */
+  from: string;
+  features: FeatureRow[];
+}
+
+export interface ValidationContext {
+  mission: Mission;
+  branch: MissionBranch;
+  config: MissionsConfig;
+  cachePath: string;
+  base: string;
+}
+
+export type ValidationOutcome = 'passed' | 'fixing' | 'stopped';
+
+export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: ValidationContext, target: MilestoneToValidate): Promise<ValidationOutcome> {
+  const { mission, branch, config } = v;
+  const { store, log } = ctx;
+  const ref = { owner: mission.owner, repo: mission.repo };
+  const plan = mission.contract as Plan;
+  const maxRounds = config.validation.max_fix_rounds + mission.extra_rounds;
+  const claimed = new Set(target.features.flatMap((f) => f.assertion_ids));
+  // The milestone's assertions: those its features (plan and fix) claim.
+  const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id));
+  await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
+  await showBoard(gh, store, mission.id);
+
+  // 1. What the validators get: the diff, the repository's CI on the commit, their own checkouts.
+  const diff = await branch.diff(target.from, target.head);
+  const ci = await readCi(gh, ref, target.head, { timeoutMs: config.validation.ci_timeout_minutes * 60_000 });
+  const hide = ctx.hiddenPaths;
+  // Each checkout is set up like a worker's (dependencies installed), with the network.
+  let commands: ReturnType<typeof repoCommands> | undefined;
+  const sandboxFor = async (name: string) => {
+    const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
+    commands ??= repoCommands(sandbox.checkout, config.commands);
+    if (commands.setup) {
+      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network: true });
+      if (result.exitCode !== 0) throw new SetupFailed(commands.setup, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'));
+    }
+    return sandbox;
+  };
+  const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
+  const runtime = (model: string) => ({
+    client: ctx.model,
+    recorder: store,
+    log,
+    missionId: mission.id,
+    model,
+    maxTurns: ctx.limits.workerTurns,
+    ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
+    interrupted: async () => ((await store.get(mission.id)).state === 'cancelled' ? 'the mission was cancelled' : null),
+  });
+  const input = {
+    owner: mission.owner,
+    repo: mission.repo,
+    contract: plan,
+    milestone: target.milestone,
+    assertionIds,
+    diff,
+    commands: commands!,
+    ci: ci.text,
+    network: config.sandbox.network,
+    base: branch.files(v.base),
+  };
+  // 2. Both validators at once, never beside a worker (this step is the mission's only one).
+  const [review, verdicts] = await Promise.all([
+    runScrutiny({ ...input, sandbox: scrutinySandbox }, runtime(config.models.validator)),
+    runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator)),
+  ]);
+  // 3. A pass that names a command stands only if the app sees that command exit 0 too.
+  const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
+  // Verdicts on assertions outside the milestone are kept too, as extra evidence.
+  const results = replayed;
+  const byId = new Map(results.map((r) => [r.assertion_id, r]));
+  const failing = assertionIds.filter((id) => byId.get(id)?.status !== 'pass');
+
+  // 4. Triage, unless everything passed or the rounds are spent.
+  let outcome: ValidationOutcome;
+  let triage: Triage | null = null;
+  if (!failing.length && review.verdict === 'approve') {
+    outcome = 'passed';
+  } else if (target.round > maxRounds) {
+    outcome = 'stopped';
+  } else {
+    triage = await runTriage(
+      {
+        owner: mission.owner,
+        repo: mission.repo,
+        contract: plan,
+        milestone: target.milestone,
+        round: target.round,
+        maxRounds,
+        review,
+        verdicts: results,
+        failing,
+        checkout: scrutinySandbox.checkout,
+        base: branch.files(v.base),
+      },
+      runtime(config.models.orchestrator),
+    );
+    outcome = triage.decision === 'proceed' ? 'passed' : triage.decision === 'fix' ? 'fixing' : 'stopped';
+  }
+
+  // 5. Stored (with the fix features), then shown: review, check runs, ticks.
+  const fixIds = await store.recordValidation(
+    mission.id,
+    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage },
+    results.map((r) => ({ assertion_id: r.assertion_id, status: r.status, evidence: r.evidence, command: r.command ?? null })),
+    outcome === 'fixing' ? triage!.fix_features : [],
+  );
+  log.info({ missionId: mission.id, milestone: target.milestone, round: target.round, outcome, failing }, 'milestone validated');
+  // Inline comments must sit on lines of the pull request's diff as of this commit.
+  const prDiff = await branch.diff(v.base, target.head);
+  await publish(ctx, gh, mission, target, review, results, prDiff, outcome, triage, fixIds, failing, maxRounds);
+  return outcome;
+}
+
+type Result = Verdicts['results'][number];
+
+/** Replays each `pass` that names a command on a clean checkout; one that fails there becomes a `fail` saying why. */
+async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, network: boolean): Promise<Result[]> {
+  const out: Result[] = [];
+  for (const r of verdicts.results) {
+    if (r.status !== 'pass' || !r.command) {
+      out.push(r);
+      continue;
+    }
+    const sandbox = await checkout();
+    const run = await sandbox.run(r.command, { timeoutMs: REPLAY_TIMEOUT_MS, network });
+    const output = run.output.trim().split('\n').slice(-20).join('\n');
+    out.push(
+      run.exitCode === 0 ?
+        { ...r, evidence: `\`${r.command}\` exited 0 when the app replayed it on a clean checkout:\n${output || '(no output)'}` }
+      : {
+          ...r,
+          status: 'fail',
+          evidence: `The validator reported a pass, but \`${r.command}\` ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`} when the app replayed it on a clean checkout:\n${output || '(no output)'}`,
+        },
+    );
+  }
+  return out;
+}
+
+async function publish(
+  ctx: MissionContext,
+  gh: GitHub,
+  mission: Mission,
+  target: MilestoneToValidate,
+  review: Review,
+  results: Result[],
+  diff: string,
+  outcome: ValidationOutcome,
+  triage: Triage | null,
+  fixIds: string[],
+  failing: string[],
+  maxRounds: number,
+): Promise<void> {
+  const ref = { owner: mission.owner, repo: mission.repo };
+  const plan = mission.contract as Plan;
+  const statement = new Map(plan.assertions.map((a) => [a.id, a.statement]));
+  const verdictLines = results.map((r) => ({ assertion_id: r.assertion_id, statement: statement.get(r.assertion_id) ?? '', status: r.status, evidence: r.evidence }));
+  const rendered = renderReview({ milestone: target.milestone, round: target.round, review, verdicts: verdictLines, diff: diffLines(diff) });
+  const decision =
+    triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
+    : outcome === 'stopped' ? `\n\n**Stopped:** ${maxRounds} fix round(s) used.`
+    : '';
+  const { data } = await gh.rest.pulls.createReview({
+    ...ref,
+    pull_number: mission.pr_number!,
+    commit_id: target.head,
+    event: 'COMMENT',
+    body: rendered.body + decision,
+    comments: rendered.comments,
+  });
+  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
+  await postCheckRun(gh, ref, {
+    name: SCRUTINY_CHECK,
+    headSha: target.head,
+    success: review.verdict === 'approve',
+    title: review.verdict === 'approve' ? `Milestone ${target.milestone}: approved` : `Milestone ${target.milestone}: ${review.findings.length} finding(s)`,
+    summary: review.summary,
+    findings: review.findings,
+  });
+  await postCheckRun(gh, ref, {
+    name: CONTRACT_CHECK,
+    headSha: target.head,
+    success: failing.length === 0,
+    title: failing.length ? `Milestone ${target.milestone}: ${failing.join(', ')} not passed` : `Milestone ${target.milestone}: every assertion passed`,
+    summary: verdictLines.map((v) => `- ${v.assertion_id}: ${v.status}`).join('\n'),
+  });
+  await ctx.store.setActivity(mission.id, null);
+  if (outcome === 'stopped') {
+    const what = triage ? `triage stopped the mission: ${triage.rationale}` : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
+    await ctx.store.pause(mission.id, 'rounds', what);
+    await showBoard(gh, ctx.store, mission.id);
+    await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, what, failing, mission.pr_url ?? ''));
+    return;
+  }
+  await showBoard(gh, ctx.store, mission.id);
+}
