@@ -178,11 +178,14 @@ export class IssueThread {
       })
       .persist();
     github
-      .post(`${base}/issues/${PR_NUMBER}/comments`)
+      .intercept('POST', `${base}/issues/${PR_NUMBER}/comments`, /\/issues\/([2-9]|\d\d+)\/comments$/)
       .reply(async (req: Request) => {
         const body = await req.json();
         const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
-        this.pulls[0]!.comments.push(comment);
+        const number = Number(/\/issues\/(\d+)\/comments/.exec(new URL(req.url).pathname)![1]);
+        const pull = this.pulls.find((p) => p.number === number);
+        if (!pull) return [404, { message: 'Not Found' }];
+        pull.comments.push(comment);
         this.#save();
         return [201, comment];
       })

@@ -11,12 +11,16 @@ import { branchExists, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { firstFeatures, stackPlan } from '../helpers/plans.ts';
 import { approvePlan, commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
-import { buildsFeature, handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
+import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expectCleanEdges(app);
-  await app.close();
+  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
 });
 
 const BRANCH = 'missions/1-greeting-command';
@@ -93,9 +97,10 @@ describe('building under control', () => {
       },
       handoffTurn('Added hello.'),
       ...buildsFeature('F2', { 'test.js': '// test\n' }),
+      ...passingValidation('VAL-001', 'VAL-002'),
     );
     await commentOn(scenario, '/retry');
-    await missionReaches(app, 'built');
+    await missionReaches(app, 'done');
     expect(pushedCommits(origin, BRANCH).map((c) => [c.message.split('\n')[0], c.files])).toEqual([
       ['feat(F1): hello command', ['cli.js']],
       ['feat(F2): tests for hello', ['test.js']],
@@ -225,9 +230,9 @@ describe('building under control', () => {
     await waitFor(() => thread.missionComment()!.body.includes('⚠️ stopped at **F2**'), 'the board to show the stop');
     expect((await app.store.features(1)).map((f) => f.state)).toEqual(['committed', 'building']);
 
-    app.model.enqueue(...buildsFeature('F2', { 'test.js': '// 2\n' }));
+    app.model.enqueue(...buildsFeature('F2', { 'test.js': '// 2\n' }), ...passingValidation('VAL-001', 'VAL-002'));
     await commentOn(scenario, '/retry');
-    await missionReaches(app, 'built');
+    await missionReaches(app, 'done');
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'a maintainer’s note', 'feat(F2): tests for hello']);
   });
 

@@ -5,12 +5,16 @@ import { bareRepository, expectCleanEdges, labeledPayload, waitFor, type TestApp
 import { pushedCommits } from '../helpers/git.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
-import { buildsFeature, toolTurn } from '../helpers/workers.ts';
+import { buildsFeature, passingValidation, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expectCleanEdges(app);
-  await app.close();
+  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
 });
 
 const oneFeature = firstFeatures(1);
@@ -35,11 +39,11 @@ describe('around a build', () => {
     await commentOn(scenario, '/cancel');
     await missionReaches(app, 'cancelled');
 
-    app.model.enqueue(toolTurn({ name: 'submit_plan', input: oneFeature }), ...buildsFeature('F1', { 'b.js': '2\n' }));
+    app.model.enqueue(toolTurn({ name: 'submit_plan', input: oneFeature }), ...buildsFeature('F1', { 'b.js': '2\n' }), ...passingValidation('VAL-001'));
     await app.receive('issues', labeledPayload());
     await waitFor(async () => (await app.store.latest(186853002, 1))?.id === 2 && (await app.store.get(2)).rendered_revision === 1, 'the second plan');
     await commentOn(scenario, '/approve');
-    await waitFor(async () => (await app.store.get(2)).state === 'built', 'the second mission to be built');
+    await waitFor(async () => (await app.store.get(2)).state === 'done', 'the second mission to be done');
 
     const second = await app.store.get(2);
     expect(second.branch).toBe('missions/1-greeting-command-m2');
@@ -67,18 +71,21 @@ describe('around a build', () => {
     const origin = bareRepository({ 'cli.js': '' });
     const scenario = await startMission({
       repo: { cloneUrl: origin },
-      turns: [toolTurn({ name: 'submit_plan', input: oneFeature }), ...buildsFeature('F1', { 'a.js': '1\n' })],
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Need a decision.', commands_run: [], left_undone: [], issues_found: [] } }),
+      ],
     });
     app = scenario.app;
     const { thread } = scenario;
     await approvePlan(scenario);
-    await missionReaches(app, 'built');
-    await waitFor(() => thread.missionComment()!.body.includes('✅ all 1 features'), 'the board');
+    await missionReaches(app, 'paused');
+    await waitFor(() => thread.missionComment()!.body.includes('paused before **F1**'), 'the board');
     thread.comments.splice(thread.comments.indexOf(thread.missionComment()!), 1);
-    await commentOn(scenario, '/pause');
-    await waitFor(() => thread.replies().some((r) => r.includes('`/pause` changes nothing')), 'the reply to /pause');
-    await commentOn(scenario, '/cancel');
-    await waitFor(() => thread.missionComment()?.body.includes('✋ cancelled'), 'a new board showing the cancellation');
+    app.model.enqueue(...buildsFeature('F1', { 'a.js': '1\n' }), ...passingValidation('VAL-001'));
+    await commentOn(scenario, '/retry');
+    await missionReaches(app, 'done');
+    await waitFor(() => thread.missionComment()?.body.includes('✅ done'), 'a new board showing the mission done');
     expect(thread.comments.filter((c) => c.body.includes('missions:mission-comment'))).toHaveLength(1);
   });
 });

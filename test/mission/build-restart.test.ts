@@ -13,7 +13,7 @@ import { IssueThread } from '../helpers/issue-thread.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
-import { buildsFeature, toolTurn } from '../helpers/workers.ts';
+import { buildsFeature, passingValidation, toolTurn } from '../helpers/workers.ts';
 
 const BRANCH = 'missions/1-greeting-command';
 let app: TestApp | undefined;
@@ -45,10 +45,15 @@ it('resumes a mission whose process was killed mid-feature, without duplicate co
   const f1 = pushedCommits(origin, BRANCH);
   expect(f1.map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command']);
 
-  model.enqueue(...buildsFeature('F2', { 'test.js': '// t\n' }), ...buildsFeature('F3', { 'shout.js': '// s\n' }));
+  model.enqueue(
+    ...buildsFeature('F2', { 'test.js': '// t\n' }),
+    ...passingValidation('VAL-001', 'VAL-002'),
+    ...buildsFeature('F3', { 'shout.js': '// s\n' }),
+    ...passingValidation('VAL-003'),
+  );
   app = await createTestApp({ dataDir, modelUrl: model.url });
   const thread = new IssueThread(app.github, { cloneUrl: origin, stateFile });
-  await missionReaches(app, 'built');
+  await missionReaches(app, 'done');
 
   const commits = pushedCommits(origin, BRANCH);
   expect(commits.map((c) => [c.message.split('\n')[0], c.files])).toEqual([
@@ -62,7 +67,7 @@ it('resumes a mission whose process was killed mid-feature, without duplicate co
   expect(thread.comments.filter((c) => c.body.includes('missions:mission-comment'))).toHaveLength(1);
   expect(thread.pulls).toHaveLength(1);
   await waitFor(() => thread.pulls[0]!.body.includes(commits[2]!.sha.slice(0, 7)), 'the PR to show F3');
-  expect(model.requests).toHaveLength(9);
+  expect(model.requests).toHaveLength(13);
   expect(model.scriptErrors).toEqual([]);
   expectCleanEdges(app);
 });
@@ -75,13 +80,15 @@ it('finds a feature already on the branch after a step died between its push and
       toolTurn({ name: 'submit_plan', input: stackPlan }),
       ...buildsFeature('F1', { 'a.js': '1\n' }),
       ...buildsFeature('F2', { 'b.js': '2\n' }),
+      ...passingValidation('VAL-001', 'VAL-002'),
       ...buildsFeature('F3', { 'c.js': '3\n' }),
+      ...passingValidation('VAL-003'),
     ],
   });
   app = scenario.app;
   model = undefined;
   await approvePlan(scenario);
-  await missionReaches(app, 'built');
+  await missionReaches(app, 'done');
   const tip = git(origin, 'rev-parse', BRANCH);
   // The store as a step that died right after pushing F3 left it.
   await app.db.query(`UPDATE features SET state = 'building', commit_sha = NULL WHERE mission_id = 1 AND id = 'F3'`);
@@ -89,7 +96,7 @@ it('finds a feature already on the branch after a step died between its push and
   const requests = app.model.requests.length;
   await app.queue.requestStep({ missionId: 1 });
 
-  await missionReaches(app, 'built');
+  await missionReaches(app, 'done');
   expect(git(origin, 'rev-parse', BRANCH)).toBe(tip);
   expect(pushedCommits(origin, BRANCH)).toHaveLength(3);
   expect((await app.store.features(1)).find((f) => f.id === 'F3')!.commit_sha).toBe(tip);

@@ -9,12 +9,16 @@ import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../help
 import { branchExists, pushedCommits } from '../helpers/git.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
-import { handoffTurn, toolTurn } from '../helpers/workers.ts';
+import { approveTurn, handoffTurn, passingValidation, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expectCleanEdges(app);
-  await app.close();
+  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
 });
 
 const BRANCH = 'missions/1-greeting-command';
@@ -52,10 +56,11 @@ describe('what a worker leaves behind', () => {
           },
         }),
         handoffTurn('Changed cli.js.'),
+        ...passingValidation('VAL-001'),
       ],
     });
     await approve(scenario);
-    await missionReaches(app, 'built');
+    await missionReaches(app, 'done');
     expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['.gitattributes', 'cli.js', 'monitor.sh']]);
     expect(existsSync(hookMarker)).toBe(false);
     expect(existsSync(filterMarker)).toBe(false);
@@ -109,10 +114,14 @@ describe('what a worker leaves behind', () => {
             expect(JSON.stringify(request.system)).toContain('Use tabs.');
             return handoffTurn('Nothing to do.');
           },
+          ...validatorTurns({
+            scrutiny: [(request) => (expect(JSON.stringify(request)).not.toContain('whsec-linked-file-never-in-a-prompt'), approveTurn())],
+            'user-testing': [(request) => (expect(JSON.stringify(request)).not.toContain('whsec-linked-file-never-in-a-prompt'), verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass' }]))],
+          }),
         ],
       });
       await approve(scenario);
-      await missionReaches(app, 'built');
+      await missionReaches(app, 'done');
     }
   });
 });

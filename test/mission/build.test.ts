@@ -10,8 +10,12 @@ import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from 
 
 let app: TestApp;
 afterEach(async () => {
-  expectCleanEdges(app);
-  await app.close();
+  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
 });
 
 const BRANCH = 'missions/1-greeting-command';

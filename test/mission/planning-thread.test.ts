@@ -10,8 +10,12 @@ import type { Script, ScriptedTurn } from '../helpers/model-server.ts';
 
 let app: TestApp;
 afterEach(async () => {
-  expectCleanEdges(app);
-  await app.close();
+  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
 });
 
 const submit = (plan = greetingPlan) => ({ content: [{ type: 'tool_use' as const, name: 'submit_plan', input: plan }] });

@@ -15,7 +15,7 @@ import { IssueThread } from '../helpers/issue-thread.ts';
 import type { Script } from '../helpers/model-server.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { commentOn, missionReaches } from '../helpers/scenario.ts';
-import { handoffTurn, taskOf, toolTurn } from '../helpers/workers.ts';
+import { handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 import { labeledPayload, waitFor } from '../helpers/harness.ts';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';
 
@@ -49,7 +49,14 @@ for (const target of databaseTargets()) {
       const order: string[] = [];
       app = await createTestApp({
         ...(url ? { databaseUrl: url } : {}),
-        turns: [toolTurn({ name: 'submit_plan', input: stackPlan }), ...slowWorker('F1', order), ...slowWorker('F2', order), ...slowWorker('F3', order)],
+        turns: [
+          toolTurn({ name: 'submit_plan', input: stackPlan }),
+          ...slowWorker('F1', order),
+          ...slowWorker('F2', order),
+          ...passingValidation('VAL-001', 'VAL-002'),
+          ...slowWorker('F3', order),
+          ...passingValidation('VAL-003'),
+        ],
       });
       const second = await app.addWorker();
       const origin = bareRepository({ 'cli.js': '' });
@@ -62,7 +69,7 @@ for (const target of databaseTargets()) {
         void app?.queue.requestStep({ missionId: 1 }).catch(() => {});
       }, 150);
       try {
-        await missionReaches(app, 'built');
+        await missionReaches(app, 'done');
       } finally {
         clearInterval(nudges);
       }
@@ -85,7 +92,14 @@ for (const target of databaseTargets()) {
         app = await createTestApp({
           databaseUrl: url,
           work: false,
-          turns: [toolTurn({ name: 'submit_plan', input: stackPlan }), ...slowWorker('F1', order), ...slowWorker('F2', order), ...slowWorker('F3', order)],
+          turns: [
+          toolTurn({ name: 'submit_plan', input: stackPlan }),
+          ...slowWorker('F1', order),
+          ...slowWorker('F2', order),
+          ...passingValidation('VAL-001', 'VAL-002'),
+          ...slowWorker('F3', order),
+          ...passingValidation('VAL-003'),
+        ],
         });
         const proxy = await startGitHubProxy();
         const origin = bareRepository({ 'cli.js': '' });
@@ -104,9 +118,9 @@ for (const target of databaseTargets()) {
           await waitFor(() => order.includes('F2:start'), 'F2 to start', 60_000);
           const building = dirs.findIndex((dir) => existsSync(join(dir, 'workspaces', 'missions', '1', 'git')));
           children[building]!.kill('SIGKILL');
-          app.model.replace(...slowWorker('F2', order), ...slowWorker('F3', order));
+          app.model.replace(...slowWorker('F2', order), ...passingValidation('VAL-001', 'VAL-002'), ...slowWorker('F3', order), ...passingValidation('VAL-003'));
           const started = Date.now();
-          await waitFor(async () => (await app!.store.get(1)).state === 'built', 'the other worker to finish the mission', 150_000);
+          await waitFor(async () => (await app!.store.get(1)).state === 'done', 'the other worker to finish the mission', 150_000);
           console.log(`the surviving worker finished the mission ${((Date.now() - started) / 1000).toFixed(1)} s after the kill`);
           expect(order).toEqual(['F1:start', 'F1:end', 'F2:start', 'F2:start', 'F2:end', 'F3:start', 'F3:end']);
           expect(pushedCommits(origin, 'missions/1-greeting-command').map((c) => c.files)).toEqual([['F1.txt'], ['F2.txt'], ['F3.txt']]);
