@@ -2,7 +2,7 @@
 // the checkout, bash in the sandbox), finishing with submit_handoff.
 import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
 import { z } from 'zod';
-import type { Plan } from '../mission/plan.ts';
+import type { Feature, Plan } from '../mission/plan.ts';
 import type { Sandbox } from '../workspace/sandbox.ts';
 import type { RepoCommands } from '../workspace/repo-commands.ts';
 import { sandboxedBash } from './bash-tool.ts';
@@ -33,7 +33,10 @@ export interface WorkerInput {
   repo: string;
   issueNumber: number;
   contract: Plan;
-  featureId: string;
+  /** The feature to build: one of the plan's, or a fix feature triage added. */
+  feature: Feature & { fixFor?: string | null };
+  /** Every feature in build order, fix features included. */
+  features: Pick<Feature, 'id' | 'title'>[];
   previous: { featureId: string; title: string; handoff: Handoff | null }[];
   commands: RepoCommands;
   network: boolean;
@@ -71,19 +74,20 @@ export async function runWorker(
 
 export async function workerPrompt(input: WorkerInput): Promise<string> {
   const { contract } = input;
-  const feature = contract.features.find((f) => f.id === input.featureId)!;
+  const { feature } = input;
   const statement = new Map(contract.assertions.map((a) => [a.id, a.statement]));
   const parts = [
     `# Mission for issue #${input.issueNumber}: ${contract.title}`,
     contract.summary,
     `# Your feature: ${feature.id} ${feature.title} (milestone ${feature.milestone})`,
     feature.description,
+    ...(feature.fixFor ? [`This is a fix feature: the validators of milestone ${feature.fixFor.replace('#', ', round ')} found what it must repair. Their reviews are on the pull request; the description above says what failed.`] : []),
     '## The assertions it completes',
     feature.assertion_ids.length ? feature.assertion_ids.map((id) => `- **${id}** ${statement.get(id) ?? '(unknown)'}`).join('\n') : '(none: it prepares later features)',
     '# The whole validation contract',
     contract.features.flatMap((f) => f.assertion_ids.map((id) => `- **${id}** ${statement.get(id) ?? ''} — ${f.id}`)).join('\n'),
     '# The features, in build order',
-    contract.features.map((f) => `- ${f.id} ${f.title}${f.id === feature.id ? ' ← yours' : ''}`).join('\n'),
+    input.features.map((f) => `- ${f.id} ${f.title}${f.id === feature.id ? ' ← yours' : ''}`).join('\n'),
   ];
   if (input.previous.length) {
     parts.push('# Handoffs of the features already built');

@@ -10,8 +10,11 @@ export const toolTurn = (...calls: { name: string; input: unknown }[]): Scripted
 export const handoffTurn = (summary: string, extra: Partial<Handoff> = {}): ScriptedTurn =>
   toolTurn({ name: 'submit_handoff', input: { status: 'complete', summary, commands_run: [], left_undone: [], issues_found: [], ...extra } });
 
-/** The text of the first user message: the worker's task. */
-export const taskOf = (request: { messages: { content: unknown }[] }) => JSON.stringify(request.messages[0]!.content);
+/** The text of the first user message: the agent's task. */
+export const taskOf = (request: { messages: { content: unknown }[] }) => {
+  const content = request.messages[0]!.content;
+  return typeof content === 'string' ? content : JSON.stringify(content);
+};
 
 /** A worker that checks it was given `featureId`, writes `files`, and hands off `complete`. */
 export function buildsFeature(featureId: string, files: Record<string, string>, summary = `Built ${featureId}.`): (Script | ScriptedTurn)[] {

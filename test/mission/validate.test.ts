@@ -1,0 +1,165 @@
+// Validation: a two-milestone mission whose first worker plants a bug. The user-testing validator
+// fails the assertion it breaks, scrutiny comments on the line, triage adds a fix feature, the re-run
+// passes, the second milestone passes, and the pull request ends ready with every line ticked.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { pushedCommits } from '../helpers/git.ts';
+import { stackPlan } from '../helpers/plans.ts';
+import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
+import { approveTurn, buildsFeature, passingValidation, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
+});
+
+const BRANCH = 'missions/1-greeting-command';
+const buggy = 'const name = process.argv[3];\nconsole.log(`Hello, ${name}`);\n';
+const fixed = 'const name = process.argv[3];\nconsole.log(`Hello, ${name}!`);\n';
+
+describe('validation', () => {
+  it('catches a planted bug, fixes it in a new feature, and finishes with every assertion ticked', async () => {
+    const origin = bareRepository({ 'cli.js': '', 'README.md': '# greeter\n' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: stackPlan }),
+        ...buildsFeature('F1', { 'cli.js': buggy }, 'Added hello (it prints the greeting).'),
+        ...buildsFeature('F2', { 'test.js': 'require("assert").ok(true);\n' }),
+        // Milestone M1, round 1.
+        ...validatorTurns({
+          'user-testing': [
+            (request) => {
+              // A fresh context on the milestone's commit, told only the milestone's assertions.
+              expect(request.messages).toHaveLength(1);
+              expect(taskOf(request)).toContain('**VAL-001**');
+              expect(taskOf(request)).not.toContain('**VAL-003**');
+              return toolTurn({ name: 'bash', input: { command: 'node cli.js hello Ada' } });
+            },
+            (request) => {
+              expect(JSON.stringify(request.messages.at(-1)!.content)).toContain('Hello, Ada');
+              return verdictsTurn([
+                { assertion_id: 'VAL-001', status: 'fail', evidence: '`node cli.js hello Ada` printed `Hello, Ada` (no `!`).' },
+                { assertion_id: 'VAL-002', status: 'pass', evidence: '`node test.js` exited 0', command: 'node test.js' },
+              ]);
+            },
+          ],
+          scrutiny: [
+            (request) => {
+              expect(taskOf(request)).toContain('+console.log(`Hello, ${name}`);');
+              return toolTurn({
+                name: 'submit_review',
+                input: {
+                  verdict: 'request_changes',
+                  summary: 'Ran `node test.js`: exit 0. The greeting lacks its `!`.',
+                  findings: [
+                    { severity: 'blocker', path: 'cli.js', line: 2, title: 'Greeting lacks "!"', detail: 'Prints `Hello, Ada`; VAL-001 wants `Hello, Ada!`.' },
+                    { severity: 'minor', path: 'README.md', line: 1, title: 'README does not mention hello', detail: 'Document the command.' },
+                  ],
+                },
+              });
+            },
+          ],
+        }),
+        (request) => {
+          // Triage sees the failure and the findings.
+          expect(taskOf(request)).toContain('Not passed: VAL-001.');
+          expect(taskOf(request)).toContain('Greeting lacks "!"');
+          return toolTurn({
+            name: 'submit_triage',
+            input: {
+              decision: 'fix',
+              rationale: 'VAL-001 fails: the greeting has no "!". The README note is minor and can wait.',
+              fix_features: [{ title: 'Add the missing "!" to the greeting', description: 'cli.js prints `Hello, <name>` without `!`; print `Hello, <name>!`.', assertion_ids: ['VAL-001'] }],
+            },
+          });
+        },
+        (request) => {
+          expect(taskOf(request)).toContain('# Your feature: F4 Add the missing "!" to the greeting (milestone M1)');
+          return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: fixed } });
+        },
+        toolTurn({ name: 'submit_handoff', input: { status: 'complete', summary: 'Added the "!".', commands_run: [], left_undone: [], issues_found: [] } }),
+        // Milestone M1, round 2: passes that the app replays.
+        ...validatorTurns({
+          'user-testing': [
+            verdictsTurn([
+              { assertion_id: 'VAL-001', status: 'pass', evidence: 'prints Hello, Ada!', command: "node cli.js hello Ada | grep -qx 'Hello, Ada!'" },
+              { assertion_id: 'VAL-002', status: 'pass', command: 'node test.js' },
+            ]),
+          ],
+          scrutiny: [approveTurn()],
+        }),
+        ...buildsFeature('F3', { 'shout.js': 'module.exports = (s) => s.toUpperCase();\n' }),
+        ...passingValidation('VAL-003'),
+      ],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+
+    // The stack: the fix feature went right after milestone M1's features.
+    const commits = pushedCommits(origin, BRANCH);
+    expect(commits.map((c) => c.message.split('\n')[0])).toEqual([
+      'feat(F1): hello command',
+      'feat(F2): tests for hello',
+      'feat(F4): Add the missing "!" to the greeting',
+      'feat(F3): shout flag',
+    ]);
+    expect(commits[2]!.message).toContain('Mission-Assertions: VAL-001');
+
+    // Round 1: one COMMENT review on the milestone commit, verdict first; the line in the diff is
+    // commented inline, the README finding (outside the diff) is in the body; no request failed.
+    const [first, second, third] = thread.reviews;
+    expect(first!.commit_id).toBe(commits[1]!.sha);
+    expect(first!.body.startsWith('❌ **Scrutiny: changes requested** — milestone M1, validation round 1')).toBe(true);
+    expect(first!.comments).toEqual([{ path: 'cli.js', line: 2, side: 'RIGHT', body: expect.stringContaining('Greeting lacks "!"') }]);
+    expect(first!.body).toContain('#### Findings outside the diff');
+    expect(first!.body).toContain('`README.md:1`');
+    expect(first!.body).toContain('| **VAL-001** `node cli.js hello Ada` prints `Hello, Ada!` | ❌ fail |');
+    expect(first!.body).toContain('**Triage: fix.**');
+    expect(first!.body).toContain('Fix features: F4.');
+    expect(second!.commit_id).toBe(commits[2]!.sha);
+    expect(second!.body.startsWith('✅ **Scrutiny: approve** — milestone M1, validation round 2')).toBe(true);
+    expect(third!.commit_id).toBe(commits[3]!.sha);
+    expect(app.github.requests.filter((r) => r.path.endsWith('/reviews'))).toHaveLength(3);
+
+    // Check runs on each milestone commit; the failing ones annotate the faulted line.
+    const runs = thread.checkRuns.map((c) => [c.name, c.head_sha.slice(0, 7), c.conclusion]);
+    expect(runs).toEqual([
+      ['Missions: scrutiny', commits[1]!.sha.slice(0, 7), 'failure'],
+      ['Missions: contract', commits[1]!.sha.slice(0, 7), 'failure'],
+      ['Missions: scrutiny', commits[2]!.sha.slice(0, 7), 'success'],
+      ['Missions: contract', commits[2]!.sha.slice(0, 7), 'success'],
+      ['Missions: scrutiny', commits[3]!.sha.slice(0, 7), 'success'],
+      ['Missions: contract', commits[3]!.sha.slice(0, 7), 'success'],
+    ]);
+    expect(thread.checkRuns[0]!.output.annotations).toEqual([
+      expect.objectContaining({ path: 'cli.js', start_line: 2, annotation_level: 'failure', title: 'Greeting lacks "!"' }),
+      expect.objectContaining({ path: 'README.md', start_line: 1, annotation_level: 'notice' }),
+    ]);
+    expect(thread.checkRuns[1]!.output.title).toBe('Milestone M1: VAL-001 not passed');
+
+    // The replayed pass is the evidence shown.
+    const verdicts = await app.store.latestVerdicts(1);
+    expect(verdicts.get('VAL-001')!.evidence).toContain("`node cli.js hello Ada | grep -qx 'Hello, Ada!'` exited 0 when the app replayed it on a clean checkout");
+
+    // Done: ready for review, every line ticked on the PR and the board, a summary with the fix.
+    const pr = thread.pulls[0]!;
+    expect(pr.draft).toBe(false);
+    await waitFor(() => thread.missionComment()!.body.includes('✅ done'), 'the board to show the mission done');
+    for (const body of [pr.body, thread.missionComment()!.body]) {
+      expect(body.match(/- \[x\] \*\*VAL-00\d\*\*/g)).toHaveLength(3);
+      expect(body).not.toContain('- [ ]');
+    }
+    expect(thread.missionComment()!.body).toContain('| ✅ | **F4** Add the missing "!" to the greeting | M1 |');
+    const summary = pr.comments.find((c) => c.body.includes('Mission done'))!.body;
+    expect(summary).toContain(`${commits[2]!.sha.slice(0, 7)} **F4** Add the missing "!" to the greeting _(fix)_`);
+    expect(summary).toContain('Validation rounds: 3.');
+    expect(summary).toMatch(/\| triage \| [\d,]+ \| \$\d+\.\d\d \|/);
+  });
+});
