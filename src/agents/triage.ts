@@ -63,7 +63,7 @@ export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOption
   ].join('\n\n');
   const statement = new Map(input.contract.assertions.map((a) => [a.id, a.statement]));
   const prompt = [
-    `# Milestone ${input.milestone}, validation round ${input.round} of at most ${input.maxRounds + 1}`,
+    `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`,
     '## User-testing verdicts',
     input.verdicts.map((v) => `- **${v.assertion_id}** ${statement.get(v.assertion_id) ?? ''}: **${v.status}**\n  ${v.evidence.replace(/\n/g, '\n  ')}`).join('\n'),
     `## Scrutiny review: ${input.review.verdict}`,

@@ -195,7 +195,8 @@ export function nextAction(features: FeatureRow[], runs: ValidationRun[]): NextA
     const rounds = runs.filter((r) => r.milestone === milestone);
     const latest = rounds.at(-1);
     if (latest?.commit_sha === head && latest.outcome === 'passed') continue;
-    return { kind: 'validate', target: { milestone, round: rounds.length + 1, head, from: `${own[0]!.commit_sha!}^`, features: own } };
+    const fixRounds = rounds.filter((r) => r.outcome === 'fixing').length;
+    return { kind: 'validate', target: { milestone, round: rounds.length + 1, fixRounds, head, from: `${own[0]!.commit_sha!}^`, features: own } };
   }
   return { kind: 'finish' };
 }

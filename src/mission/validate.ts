@@ -26,6 +26,8 @@ const SETUP_TIMEOUT_MS = 20 * 60_000;
 export interface MilestoneToValidate {
   milestone: string;
   round: number;
+  /** Rounds of this milestone that ended in fix features so far. */
+  fixRounds: number;
   /** The milestone's commit: its last feature's (or fix's) commit. */
   head: string;
   /** Where the milestone's diff starts: the commit before its first feature. */
@@ -110,7 +112,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   let triage: Triage | null = null;
   if (!failing.length && review.verdict === 'approve') {
     outcome = 'passed';
-  } else if (target.round > maxRounds) {
+  } else if (target.fixRounds >= maxRounds) {
     outcome = 'stopped';
   } else {
     triage = await runTriage(
@@ -119,7 +121,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
         repo: mission.repo,
         contract: plan,
         milestone: target.milestone,
-        round: target.round,
+        round: target.fixRounds + 1,
         maxRounds,
         review,
         verdicts: results,

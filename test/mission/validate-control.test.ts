@@ -1,0 +1,117 @@
+// Validation under pressure: a pass that does not replay, the fix rounds running out (the PR stays a
+// draft, /retry goes on), validators that try to change the branch, and CI that is pending or waits
+// for a human.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { git, pushedCommits } from '../helpers/git.ts';
+import { firstFeatures } from '../helpers/plans.ts';
+import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
+import { approveTurn, buildsFeature, handoffTurn, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
+
+let app: TestApp;
+afterEach(async () => {
+  try {
+    expectCleanEdges(app);
+  } finally {
+    await app.close();
+  }
+});
+
+const BRANCH = 'missions/1-greeting-command';
+const oneFeature = firstFeatures(1);
+const buggy = 'console.log(`Hello, ${process.argv[3]}`);\n';
+const fixed = 'console.log(`Hello, ${process.argv[3]}!`);\n';
+const greets = "node cli.js hello Ada | grep -qx 'Hello, Ada!'";
+
+describe('validation under pressure', () => {
+  it('does not tick a pass whose command fails on replay; with no fix rounds left it stops, and /retry goes on', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin, config: 'validation:\n  max_fix_rounds: 0\n' },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        ...buildsFeature('F1', { 'cli.js': buggy }),
+        // Round 1: the validator claims a pass it cannot back.
+        ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', evidence: 'looks right', command: greets }])], scrutiny: [approveTurn()] }),
+      ],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+
+    const paused = await missionReaches(app, 'paused');
+    expect(paused.pause_reason).toBe('rounds');
+    const verdict = (await app.store.latestVerdicts(1)).get('VAL-001')!;
+    expect(verdict.status).toBe('fail');
+    expect(verdict.evidence).toContain(`The validator reported a pass, but \`${greets}\` exited 1 when the app replayed it on a clean checkout`);
+    const report = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused at milestone M1')), 'the report');
+    expect(report).toContain('milestone M1 still fails after 0 fix round(s) (VAL-001)');
+    expect(report).toContain('Reply `/retry` for one more round of fixes and validation');
+    await waitFor(() => thread.missionComment()!.body.includes('VAL-001'), 'the board');
+    expect(thread.missionComment()!.body).toMatch(/- \[ \] \*\*VAL-001\*\* .* — _F1_ — ❌ failed: The validator reported a pass, but/);
+    expect(thread.pulls[0]!.draft).toBe(true);
+    expect(thread.checkRuns.find((c) => c.name === 'Missions: contract')!.conclusion).toBe('failure');
+    // No triage ran: the rounds were spent.
+    expect((await app.store.costByRole(1)).map((c) => c.role)).not.toContain('triage');
+
+    // /retry: one more round: validated again, triaged into a fix, re-validated, done.
+    app.model.enqueue(
+      ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'fail', evidence: 'prints Hello, Ada' }])], scrutiny: [approveTurn()] }),
+      toolTurn({
+        name: 'submit_triage',
+        input: { decision: 'fix', rationale: 'The "!" is missing.', fix_features: [{ title: 'Add the "!"', description: 'Print `Hello, <name>!`.', assertion_ids: ['VAL-001'] }] },
+      }),
+      toolTurn({ name: 'write', input: { file_path: 'cli.js', content: fixed } }),
+      handoffTurn('Added the "!".'),
+      ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', command: greets }])], scrutiny: [approveTurn()] }),
+    );
+    await commentOn(scenario, '/retry');
+    await missionReaches(app, 'done');
+    expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): Add the "!"']);
+    expect(thread.pulls[0]!.draft).toBe(false);
+    expect(thread.pulls[0]!.body).toContain('- [x] **VAL-001**');
+  });
+
+  it('keeps validators off the branch, and reports CI that is pending or waiting for approval as not passed', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin, config: 'validation:\n  ci_timeout_minutes: 0\n' },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        ...buildsFeature('F1', { 'cli.js': fixed }),
+        ...validatorTurns({
+          'user-testing': [
+            (request) => {
+              expect(taskOf(request)).toContain('`build`: still pending after the 0-minute wait (not passed)');
+              expect(taskOf(request)).toContain('`deploy-preview`: waiting for a maintainer to approve the run (not passed)');
+              expect(taskOf(request)).toContain('status `lint`: success');
+              // A validator that edits, commits and pushes.
+              return toolTurn({
+                name: 'bash',
+                input: { command: `echo evil > evil.txt && git add -A && git -c user.name=v -c user.email=v@example.com commit -qm evil && git push origin HEAD:refs/heads/${BRANCH}; echo "push exit $?"` },
+              });
+            },
+            (request) => {
+              expect(JSON.stringify(request.messages.at(-1)!.content)).toMatch(/push exit [1-9]/);
+              return verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', command: greets }]);
+            },
+          ],
+          scrutiny: [approveTurn()],
+        }),
+      ],
+    });
+    app = scenario.app;
+    scenario.thread.ci = {
+      checkRuns: [
+        { name: 'build', status: 'in_progress', conclusion: null },
+        { name: 'deploy-preview', status: 'completed', conclusion: 'action_required' },
+      ],
+      statuses: [{ context: 'lint', state: 'success', description: 'clean' }],
+    };
+    const tipBefore = () => git(origin, 'rev-parse', BRANCH);
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+    expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['cli.js']]);
+    expect(git(origin, 'ls-tree', '-r', '--name-only', tipBefore())).not.toContain('evil.txt');
+  });
+});
