@@ -80,7 +80,9 @@ export const replies = {
   nothingToRetry: (actor: string, mission: Mission) => `@${actor} nothing has failed, so there is nothing to retry: ${describeState(mission)}.`,
   notWhilePlanning: (actor: string, command: string, mission: Mission) =>
     `@${actor} \`/${command}\` applies once a mission is building; ${describeState(mission)}.`,
-  fixNotYet: (actor: string) => `@${actor} \`/fix\` will add fix features once validation is part of Missions; this version builds the approved features only. Nothing changed.`,
+  fixNeedsText: (actor: string) => `@${actor} \`/fix\` needs a description of what to fix, e.g. \`/fix the greeting must end with a newline\`. Nothing changed.`,
+  fixAdded: (actor: string, featureId: string, building: boolean) =>
+    `@${actor} added fix feature **${featureId}**. ${building ? 'It is built next, then its milestone is validated again.' : 'It is built once the mission goes on (`/resume` or `/retry`), then its milestone is validated again.'}`,
   fixOnPullRequest: (actor: string) => `@${actor} \`/fix\` works on the mission's pull request, once building has opened it.`,
   status: (actor: string, mission: Mission, now: string, elapsed: string, cost: string) =>
     `@${actor} **Mission status**\n\n- State: ${mission.state}\n- Now: ${now}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,

@@ -141,8 +141,18 @@ async function runCommand(
       await ctx.queue.requestStep({ missionId: mission.id });
       await showBoard(gh, ctx.store, mission.id);
       return say(replies.resumed(job.actor, await nextFeature()));
-    case 'fix':
-      return say(onPullRequest ? replies.fixNotYet(job.actor) : replies.fixOnPullRequest(job.actor));
+    case 'fix': {
+      if (!onPullRequest) return say(replies.fixOnPullRequest(job.actor));
+      const text = command.args.trim();
+      if (!text) return say(replies.fixNeedsText(job.actor));
+      const title = text.split('\n')[0]!.slice(0, 72);
+      const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor);
+      if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
+      const now = await ctx.store.get(mission.id);
+      if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
+      await showBoard(gh, ctx.store, mission.id);
+      return say(replies.fixAdded(job.actor, featureId, now.state === 'building'));
+    }
   }
 }
 

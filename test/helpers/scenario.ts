@@ -1,6 +1,6 @@
 // The usual start of a planning scenario: the app, an issue thread on a repository, and a label.
 import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp, type TestAppOptions } from './harness.ts';
-import { IssueThread, type RepoSetup } from './issue-thread.ts';
+import { IssueThread, PR_NUMBER, type RepoSetup } from './issue-thread.ts';
 import type { Mission } from '../../src/store/missions.ts';
 
 export interface Scenario {
@@ -37,4 +37,12 @@ export async function commentOn({ app, thread }: Scenario, body: string, author 
 export async function approvePlan(scenario: Scenario): Promise<void> {
   await missionReaches(scenario.app, 'awaiting_approval', 1);
   await commentOn(scenario, '/approve');
+}
+
+/** A comment on the mission's pull request, delivered as GitHub would (issue_comment on a PR). */
+export async function commentOnPullRequest(scenario: Scenario, body: string, author = 'maintainer', number = PR_NUMBER) {
+  const payload = commentPayload(body, { author });
+  payload.issue.number = number;
+  payload.issue.pull_request = { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${number}` };
+  await scenario.app.receive('issue_comment', payload);
 }

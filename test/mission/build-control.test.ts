@@ -6,11 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { bareRepository, commentPayload, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
-import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { firstFeatures, stackPlan } from '../helpers/plans.ts';
-import { approvePlan, commentOn, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
+import { approvePlan, commentOn, commentOnPullRequest, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -36,14 +35,6 @@ afterAll(() => {
 async function approve(scenario: Scenario) {
   app = scenario.app;
   await approvePlan(scenario);
-}
-
-/** A comment on the mission's pull request, delivered as GitHub would (issue_comment on a PR). */
-async function commentOnPullRequest(scenario: Scenario, body: string, author = 'maintainer') {
-  const payload = commentPayload(body, { author });
-  payload.issue.number = PR_NUMBER;
-  payload.issue.pull_request = { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${PR_NUMBER}` };
-  await scenario.app.receive('issue_comment', payload);
 }
 
 describe('building under control', () => {

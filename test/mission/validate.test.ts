@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { pushedCommits } from '../helpers/git.ts';
-import { stackPlan } from '../helpers/plans.ts';
-import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
+import { firstFeatures, stackPlan } from '../helpers/plans.ts';
+import { approvePlan, commentOnPullRequest, missionReaches, startMission } from '../helpers/scenario.ts';
 import { approveTurn, buildsFeature, passingValidation, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
@@ -161,5 +161,40 @@ describe('validation', () => {
     expect(summary).toContain(`${commits[2]!.sha.slice(0, 7)} **F4** Add the missing "!" to the greeting _(fix)_`);
     expect(summary).toContain('Validation rounds: 3.');
     expect(summary).toMatch(/\| triage \| [\d,]+ \| \$\d+\.\d\d \|/);
+  });
+
+  it('takes /fix on the pull request after completion: a fix feature, built and validated again', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [toolTurn({ name: 'submit_plan', input: firstFeatures(1) }), ...buildsFeature('F1', { 'cli.js': fixed }), ...passingValidation('VAL-001')],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+
+    app.model.enqueue(
+      (request) => {
+        expect(taskOf(request)).toContain('# Your feature: F2 print a newline after the greeting');
+        expect(taskOf(request)).toContain('Also handle a missing name.');
+        return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: fixed.replace('!`', '!\\n`') } });
+      },
+      toolTurn({ name: 'submit_handoff', input: { status: 'complete', summary: 'Newline added.', commands_run: [], left_undone: [], issues_found: [] } }),
+      ...passingValidation('VAL-001'),
+    );
+    await commentOnPullRequest(scenario, '/fix', 'maintainer');
+    await commentOnPullRequest(scenario, '/fix print a newline after the greeting\nAlso handle a missing name.', 'reader');
+    await commentOnPullRequest(scenario, '/fix print a newline after the greeting\nAlso handle a missing name.');
+    const pr = thread.pulls[0]!;
+    await waitFor(() => pr.comments.filter((c) => c.body.includes('Mission done')).length === 2, 'the mission to be done again');
+    expect(pr.comments.map((c) => c.body).filter((b) => !b.includes('Mission done'))).toEqual([
+      expect.stringContaining('@maintainer `/fix` needs a description of what to fix'),
+      expect.stringContaining('@reader `/fix` needs write access'),
+      expect.stringContaining('@maintainer added fix feature **F2**. It is built next'),
+    ]);
+    expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): print a newline after the greeting']);
+    expect(thread.reviews).toHaveLength(2);
+    expect((await app.store.get(1)).state).toBe('done');
   });
 });
