@@ -38,6 +38,8 @@ export interface BoardView {
   pullRequest?: { number: number; url: string };
   branch?: string;
   results?: Map<string, AssertionResult>;
+  /** The pull request is ready for review (the mission is done). */
+  ready?: boolean;
 }
 
 export function renderMissionComment(view: MissionView): string {
@@ -86,7 +88,7 @@ function boardSection(view: BoardView): string[] {
   if (view.banner) lines.push(`> [!${view.banner.level}]`, ...view.banner.text.split('\n').map((l) => `> ${l}`), '');
   lines.push(`## Mission: ${view.plan.title}`, '', `**Status:** ${view.status}`, '');
   const where = [
-    view.pullRequest ? `Draft pull request: [#${view.pullRequest.number}](${view.pullRequest.url})` : undefined,
+    view.pullRequest ? `Pull request: [#${view.pullRequest.number}](${view.pullRequest.url})${view.ready ? '' : ' (draft)'}` : undefined,
     view.branch ? `branch \`${view.branch}\`` : undefined,
     `contract revision ${view.revision}, approved by @${view.approvedBy}`,
   ].filter(Boolean);

@@ -51,7 +51,7 @@ export const replies = {
   finished: (summary: {
     plan: { title: string };
     features: { id: string; title: string; commit: string; fix: boolean }[];
-    evidence: { id: string; statement: string; evidence: string }[];
+    evidence: { id: string; statement: string; evidence: string; link?: string }[];
     rounds: number;
     elapsed: string;
     costs: { role: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
@@ -65,7 +65,7 @@ export const replies = {
       '',
       '#### The contract',
       '',
-      ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
+      ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
       '',
       `Validation rounds: ${summary.rounds}. Time since approval: ${summary.elapsed}.`,
       '',

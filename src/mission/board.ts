@@ -104,6 +104,7 @@ async function render(
     ...(mission.pr_number && mission.pr_url ? { pullRequest: { number: mission.pr_number, url: mission.pr_url } } : {}),
     ...(mission.branch ? { branch: mission.branch } : {}),
     results,
+    ready: mission.state === 'done',
   });
   try {
     await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });

@@ -31,7 +31,11 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
     body: replies.finished({
       plan,
       features: features.map((f) => ({ id: f.id, title: f.title, commit: f.commit_sha ?? '', fix: !!f.fix_for })),
-      evidence: plan.assertions.map((a) => ({ id: a.id, statement: a.statement, evidence: verdicts.get(a.id)!.evidence })),
+      evidence: plan.assertions.map((a) => {
+        const verdict = verdicts.get(a.id)!;
+        const review = runs.find((r) => r.milestone === verdict.milestone && r.round === verdict.round)?.review_id;
+        return { id: a.id, statement: a.statement, evidence: verdict.evidence, ...(review && mission.pr_url ? { link: `${mission.pr_url}#pullrequestreview-${review}` } : {}) };
+      }),
       rounds: runs.length,
       elapsed,
       costs,

@@ -94,7 +94,7 @@ describe('building', () => {
     // The mission comment is the status board, edited in place: still one comment, plus the approval reply.
     const board = await waitFor(() => thread.missionComment()!.body.includes('**Status:** ✅ done') && thread.missionComment()!.body, 'the board to show the mission done');
     expect(board).toContain('- [x] **VAL-001**');
-    expect(board).toContain(`Draft pull request: [#${PR_NUMBER}](https://github.com/Codertocat/Hello-World/pull/${PR_NUMBER})`);
+    expect(board).toContain(`Pull request: [#${PR_NUMBER}](https://github.com/Codertocat/Hello-World/pull/${PR_NUMBER}) ·`);
     expect(board).toContain(`| ✅ | **F2** tests for hello | M1 | ${commits[1]!.sha.slice(0, 7)} |`);
     expect(thread.comments.filter((c) => c.user.type === 'Bot')).toHaveLength(2);
 
