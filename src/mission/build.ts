@@ -99,7 +99,8 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
     return;
   }
   if (action.kind === 'validate') {
-    const outcome = await validateMilestone(ctx, gh, { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base }, action.target);
+    const secrets = secretValues(process.env, [token]);
+    const outcome = await validateMilestone(ctx, gh, { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base, secrets }, action.target);
     if (outcome !== 'stopped' && (await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
     return;
   }

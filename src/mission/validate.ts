@@ -14,6 +14,7 @@ import type { FeatureRow, Mission } from '../store/missions.ts';
 import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
+import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
 import { SetupFailed } from './failures.ts';
 import type { MissionContext } from './context.ts';
@@ -40,6 +41,8 @@ export interface ValidationContext {
   branch: MissionBranch;
   config: MissionsConfig;
   cachePath: string;
+  /** Redacted from anything a validator wrote before it is posted. */
+  secrets: string[];
   base: string;
 }
 
@@ -103,7 +106,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
-  const results = replayed;
+  const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
   const failing = assertionIds.filter((id) => byId.get(id)?.status !== 'pass');
 
@@ -144,7 +147,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   log.info({ missionId: mission.id, milestone: target.milestone, round: target.round, outcome, failing }, 'milestone validated');
   // Inline comments must sit on lines of the pull request's diff as of this commit.
   const prDiff = await branch.diff(v.base, target.head);
-  await publish(ctx, gh, mission, target, review, results, prDiff, outcome, triage, fixIds, failing, maxRounds);
+  await publish(ctx, gh, mission, target, review, results, prDiff, outcome, triage, fixIds, failing, maxRounds, v.secrets);
   return outcome;
 }
 
@@ -187,7 +190,9 @@ async function publish(
   fixIds: string[],
   failing: string[],
   maxRounds: number,
+  secrets: string[],
 ): Promise<void> {
+  const clean = (text: string) => redactSecrets(text, secrets);
   const ref = { owner: mission.owner, repo: mission.repo };
   const plan = mission.contract as Plan;
   const statement = new Map(plan.assertions.map((a) => [a.id, a.statement]));
@@ -202,8 +207,8 @@ async function publish(
     pull_number: mission.pr_number!,
     commit_id: target.head,
     event: 'COMMENT',
-    body: rendered.body + decision,
-    comments: rendered.comments,
+    body: clean(rendered.body + decision),
+    comments: rendered.comments.map((c) => ({ ...c, body: clean(c.body) })),
   });
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await postCheckRun(gh, ref, {
@@ -211,8 +216,8 @@ async function publish(
     headSha: target.head,
     success: review.verdict === 'approve',
     title: review.verdict === 'approve' ? `Milestone ${target.milestone}: approved` : `Milestone ${target.milestone}: ${review.findings.length} finding(s)`,
-    summary: review.summary,
-    findings: review.findings,
+    summary: clean(review.summary),
+    findings: review.findings.map((f) => ({ ...f, title: clean(f.title), detail: clean(f.detail) })),
   });
   await postCheckRun(gh, ref, {
     name: CONTRACT_CHECK,
