@@ -19,7 +19,7 @@ import type { MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, SetupFailed } from './failures.ts';
 import { finishMission } from './finish.ts';
 import { reply } from './mission-comment.ts';
-import { validateMilestone, type MilestoneToValidate } from './validate.ts';
+import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
 
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -84,6 +84,12 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   // 4. The draft pull request exists as soon as a commit does.
   if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission, repository.default_branch);
   mission = await store.get(id);
+  const secrets = secretValues(process.env, [token]);
+  const validation = { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base, secrets };
+  // A round stored by a step that died before its review was posted is shown now.
+  for (const run of await store.validationRuns(id)) if (run.review_id === null) await publishRound(ctx, gh, validation, run);
+  mission = await store.get(id);
+  if (mission.state !== 'building') return;
   const action = nextAction(await store.features(id), await store.validationRuns(id));
   if (action.kind === 'finish') {
     await finishMission(ctx, gh, mission);
@@ -99,15 +105,13 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
     return;
   }
   if (action.kind === 'validate') {
-    const secrets = secretValues(process.env, [token]);
-    const outcome = await validateMilestone(ctx, gh, { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base, secrets }, action.target);
+    const outcome = await validateMilestone(ctx, gh, { ...validation, mission }, action.target);
     if (outcome !== 'stopped' && (await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
     return;
   }
   const next = action.feature;
   // 6. A clean checkout of the pushed tip, set up once per checkout.
   const identity = await botIdentity(ctx, gh);
-  const secrets = secretValues(process.env, [token]);
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);

@@ -10,7 +10,7 @@ import { replies } from '../github/replies.ts';
 import { diffLines, renderReview } from '../github/review.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { MissionsConfig } from '../config.ts';
-import type { FeatureRow, Mission } from '../store/missions.ts';
+import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
 import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
@@ -144,11 +144,29 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     results.map((r) => ({ assertion_id: r.assertion_id, status: r.status, evidence: r.evidence, command: r.command ?? null })),
     outcome === 'fixing' ? triage!.fix_features : [],
   );
-  log.info({ missionId: mission.id, milestone: target.milestone, round: target.round, outcome, failing }, 'milestone validated');
-  // Inline comments must sit on lines of the pull request's diff as of this commit.
-  const prDiff = await branch.diff(v.base, target.head);
-  await publish(ctx, gh, mission, target, review, results, prDiff, outcome, triage, fixIds, failing, maxRounds, v.secrets);
+  log.info({ missionId: mission.id, milestone: target.milestone, round: target.round, outcome, failing, fixIds }, 'milestone validated');
+  const [run] = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone && r.round === target.round);
+  await publishRound(ctx, gh, v, run!);
   return outcome;
+}
+
+/**
+ * Shows a stored round on GitHub: the review, the check runs, the ticks, and the stop when there is
+ * one. The build step also calls it for a round whose step died before its review was posted.
+ */
+export async function publishRound(ctx: MissionContext, gh: GitHub, v: ValidationContext, run: ValidationRun): Promise<void> {
+  const mission = await ctx.store.get(v.mission.id);
+  const features = await ctx.store.features(mission.id);
+  const fixIds = features.filter((f) => f.fix_for === `${run.milestone}#${run.round}`).map((f) => f.id);
+  const claimed = new Set(features.filter((f) => f.milestone === run.milestone && !fixIds.includes(f.id)).flatMap((f) => f.assertion_ids));
+  const results = await ctx.store.roundVerdicts(mission.id, run.milestone, run.round);
+  const byId = new Map(results.map((r) => [r.assertion_id, r]));
+  const failing = (mission.contract as Plan).assertions.map((a) => a.id).filter((id) => claimed.has(id) && byId.get(id)?.status !== 'pass');
+  const maxRounds = v.config.validation.max_fix_rounds + mission.extra_rounds;
+  // Inline comments must sit on lines of the pull request's diff as of this commit.
+  const prDiff = await v.branch.diff(v.base, run.commit_sha);
+  const target = { milestone: run.milestone, round: run.round, head: run.commit_sha };
+  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.outcome, run.triage as Triage | null, fixIds, failing, maxRounds, v.secrets);
 }
 
 type Result = Verdicts['results'][number];
@@ -181,7 +199,7 @@ async function publish(
   ctx: MissionContext,
   gh: GitHub,
   mission: Mission,
-  target: MilestoneToValidate,
+  target: Pick<MilestoneToValidate, 'milestone' | 'round' | 'head'>,
   review: Review,
   results: Result[],
   diff: string,
@@ -202,6 +220,12 @@ async function publish(
     triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
     : outcome === 'stopped' ? `\n\n**Stopped:** ${maxRounds} fix round(s) used.`
     : '';
+  const stopped =
+    outcome !== 'stopped' ? null
+    : triage ? `triage stopped the mission: ${triage.rationale}`
+    : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
+  // The stop first: a step that dies after this never validates the milestone again unasked.
+  if (stopped) await ctx.store.pause(mission.id, 'rounds', stopped);
   const { data } = await gh.rest.pulls.createReview({
     ...ref,
     pull_number: mission.pr_number!,
@@ -227,12 +251,6 @@ async function publish(
     summary: verdictLines.map((v) => `- ${v.assertion_id}: ${v.status}`).join('\n'),
   });
   await ctx.store.setActivity(mission.id, null);
-  if (outcome === 'stopped') {
-    const what = triage ? `triage stopped the mission: ${triage.rationale}` : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
-    await ctx.store.pause(mission.id, 'rounds', what);
-    await showBoard(gh, ctx.store, mission.id);
-    await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, what, failing, mission.pr_url ?? ''));
-    return;
-  }
   await showBoard(gh, ctx.store, mission.id);
+  if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? ''));
 }

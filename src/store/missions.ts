@@ -340,6 +340,10 @@ export class MissionStore implements UsageRecorder {
     return this.db.query<ValidationRun>('SELECT * FROM validation_runs WHERE mission_id = $1 ORDER BY created_at, round', [id]);
   }
 
+  async roundVerdicts(id: number, milestone: string, round: number): Promise<Verdict[]> {
+    return this.db.query<Verdict>('SELECT * FROM verdicts WHERE mission_id = $1 AND milestone = $2 AND round = $3 ORDER BY assertion_id', [id, milestone, round]);
+  }
+
   /** Each assertion's newest verdict. */
   async latestVerdicts(id: number): Promise<Map<string, Verdict>> {
     const rows = await this.db.query<Verdict>('SELECT * FROM verdicts WHERE mission_id = $1 ORDER BY created_at, round', [id]);

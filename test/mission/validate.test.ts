@@ -197,4 +197,29 @@ describe('validation', () => {
     expect(thread.reviews).toHaveLength(2);
     expect((await app.store.get(1)).state).toBe('done');
   });
+
+  it('posts the review of a round whose step died after storing it and before showing it', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [toolTurn({ name: 'submit_plan', input: firstFeatures(1) }), ...buildsFeature('F1', { 'cli.js': fixed }), ...passingValidation('VAL-001')],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+    expect(thread.reviews).toHaveLength(1);
+    // The store as the step left it: the round recorded, its review never posted, the mission building.
+    thread.reviews.length = 0;
+    thread.checkRuns.length = 0;
+    await app.db.query('UPDATE validation_runs SET review_id = NULL WHERE mission_id = 1');
+    await app.db.query(`UPDATE missions SET state = 'building' WHERE id = 1`);
+    const requests = app.model.requests.length;
+    await app.queue.requestStep({ missionId: 1 });
+    await missionReaches(app, 'done');
+    expect(thread.reviews.map((r) => r.body.split('\n')[0])).toEqual(['✅ **Scrutiny: approve** — milestone M1, validation round 1']);
+    expect(thread.checkRuns.map((c) => c.name)).toEqual(['Missions: scrutiny', 'Missions: contract']);
+    // Shown from the store: no validator ran again.
+    expect(app.model.requests.length).toBe(requests);
+  });
 });
