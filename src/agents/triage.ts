@@ -35,12 +35,14 @@ export interface TriageInput {
   verdicts: { assertion_id: string; status: string; evidence: string }[];
   /** Assertions of the milestone that have not passed: `proceed` is refused while there are any. */
   failing: string[];
+  /** The assertions a fix feature may name: this milestone's and earlier ones'. */
+  repairable: string[];
   checkout: string;
   base: RepoFiles;
 }
 
 export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
-  const known = new Set(input.contract.assertions.map((a) => a.id));
+  const known = new Set(input.repairable);
   const submitTriage = finishTool({
     name: 'submit_triage',
     description: 'Decide what happens to the findings: proceed (dismiss them, each with a reason), fix (fix features), or stop.',
@@ -51,7 +53,9 @@ export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOption
         problems.push(`${input.failing.join(', ')} did not pass: proceed is only for findings that need no change; add fix features or stop`);
       }
       if (value.decision === 'fix' && !value.fix_features.length) problems.push('fix needs at least one fix feature');
-      for (const f of value.fix_features) for (const id of f.assertion_ids) if (!known.has(id)) problems.push(`${id} is not in the contract`);
+      for (const f of value.fix_features) {
+        for (const id of f.assertion_ids) if (!known.has(id)) problems.push(`${id} is not an assertion of this milestone or an earlier one; a fix feature cannot claim it`);
+      }
       return problems;
     },
   });

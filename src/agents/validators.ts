@@ -57,7 +57,11 @@ export function submitVerdicts(assertionIds: string[]) {
     // Every assertion of the milestone needs a verdict; verdicts on others are kept as extra evidence.
     check: (value) => {
       const given = new Set(value.results.map((r) => r.assertion_id));
-      return assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`);
+      const twice = value.results.map((r) => r.assertion_id).filter((id, i, all) => all.indexOf(id) !== i);
+      return [
+        ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
+        ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
+      ];
     },
   });
 }

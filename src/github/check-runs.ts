@@ -37,18 +37,19 @@ export interface CiReport {
 export async function readCi(gh: GitHub, ref: RepoRef, sha: string, options: { timeoutMs: number; pollMs?: number }): Promise<CiReport> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const [{ data: checks }, { data: status }] = await Promise.all([
-      gh.rest.checks.listForRef({ ...ref, ref: sha, per_page: 100 }),
+    const [checkRuns, { data: status }] = await Promise.all([
+      gh.paginate(gh.rest.checks.listForRef, { ...ref, ref: sha, per_page: 100 }),
       gh.rest.repos.getCombinedStatusForRef({ ...ref, ref: sha, per_page: 100 }),
     ]);
-    const runs = checks.check_runs.filter((c) => !c.name.startsWith('Missions: '));
+    const runs = checkRuns.filter((c) => !c.name.startsWith('Missions: '));
     // A run waiting for a maintainer to approve it (a workflow from a fork, a protected environment).
     const awaitingApproval = runs.filter((c) => c.conclusion === 'action_required' || (c.status as string) === 'waiting').map((c) => c.name);
     const pending = [
       ...runs.filter((c) => c.status !== 'completed' && !awaitingApproval.includes(c.name)).map((c) => c.name),
       ...status.statuses.filter((s) => s.state === 'pending').map((s) => s.context),
     ];
-    if ((pending.length === 0 && awaitingApproval.length === 0) || Date.now() >= deadline) {
+    // A run waiting for approval will not move on its own: only pending runs are worth waiting for.
+    if (pending.length === 0 || Date.now() >= deadline) {
       const lines = [
         ...runs.filter((c) => c.status === 'completed' && !awaitingApproval.includes(c.name)).map((c) => `- check run \`${c.name}\`: ${c.conclusion}`),
         ...status.statuses.filter((s) => s.state !== 'pending').map((s) => `- status \`${s.context}\`: ${s.state}${s.description ? ` (${s.description})` : ''}`),

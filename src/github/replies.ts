@@ -29,9 +29,10 @@ export const replies = {
   alreadyOver: (actor: string, command: string, mission: Mission) =>
     `@${actor} \`/${command}\` changes nothing: ${describeState(mission)}.`,
   retrying: (actor: string) => `@${actor} retrying planning.`,
-  retryingBuild: (actor: string, feature: string) => `@${actor} going on: building **${feature}** from the last pushed commit.`,
+  retryingBuild: (actor: string, feature: string | undefined) =>
+    feature ? `@${actor} going on: building **${feature}** from the last pushed commit.` : `@${actor} going on from the last pushed commit: its milestone is validated again.`,
   paused: (actor: string) => `@${actor} the mission will hold before its next step. \`/resume\` goes on.`,
-  resumed: (actor: string, feature: string) => `@${actor} resuming: **${feature}** is next.`,
+  resumed: (actor: string, feature: string | undefined) => `@${actor} resuming: ${feature ? `**${feature}** is next` : 'validation is next'}.`,
   notPaused: (actor: string, command: string, mission: Mission) => `@${actor} \`/${command}\` changes nothing: ${describeState(mission)}.`,
   approveOnIssue: (actor: string) => `@${actor} \`/approve\` works on the mission's issue, while a plan awaits approval.`,
   workerStopped: (feature: string, title: string, handoff: Handoff, from: string) =>
@@ -47,7 +48,7 @@ export const replies = {
   workerGaveUp: (feature: string, title: string, why: string, from: string) =>
     `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
   validationStopped: (milestone: string, what: string, failing: string[], prUrl: string) =>
-    `⏸️ **Mission paused at milestone ${milestone}:** ${what}.${failing.length ? ` Not passed: ${failing.join(', ')}.` : ''} The findings are in the review on the [pull request](${prUrl}), which stays a draft. Reply \`/retry\` for one more round of fixes and validation, or \`/cancel\`.`,
+    `⏸️ **Mission paused at milestone ${milestone}:** ${what}.${failing.length ? ` Not passed: ${failing.join(', ')}.` : ''} The findings are in the review on the [pull request](${prUrl}), which stays a draft. Reply \`/retry\` for one more round of fixes and validation, \`/fix <what to change>\` on the pull request to add a fix yourself, or \`/cancel\`.`,
   finished: (summary: {
     plan: { title: string };
     features: { id: string; title: string; commit: string; fix: boolean }[];

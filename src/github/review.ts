@@ -75,6 +75,6 @@ export function renderReview(options: {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
 const firstLines = (text: string) => {
-  const lines = text.trim().split('\n');
+  const lines = text.trim().split('\n').map((l) => (l.length > 200 ? `${l.slice(0, 199)}…` : l));
   return lines.length > 6 ? `${lines.slice(0, 6).join('\n')}\n…` : lines.join('\n');
 };

@@ -44,6 +44,7 @@ export async function buildStep(ctx: MissionContext, missionId: number): Promise
     const what = describeFailure(error, 'building');
     ctx.log.error({ err: error, missionId }, `build step failed: ${what}`);
     await ctx.store.fail(missionId, what);
+    await ctx.store.setActivity(missionId, null);
     await showBoard(gh, ctx.store, missionId);
     // Said plainly in the thread too, with the command that goes on.
     await reply(gh, mission, mission.issue_number, replies.buildFailed(what));

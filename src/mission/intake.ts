@@ -91,7 +91,7 @@ async function runCommand(
   const say = (body: string) => reply(gh, ref, job.issueNumber, body);
   if (!command.known) return say(replies.unknown(job.actor, command.name));
   const over = mission.state === 'cancelled' || mission.state === 'done';
-  const nextFeature = async () => (await ctx.store.features(mission.id)).find((f) => f.state !== 'committed')?.id ?? 'the next step';
+  const nextFeature = async () => (await ctx.store.features(mission.id)).find((f) => f.state !== 'committed')?.id;
   switch (command.name) {
     case 'approve':
       if (onPullRequest) return say(replies.approveOnIssue(job.actor));
@@ -146,7 +146,7 @@ async function runCommand(
       const text = command.args.trim();
       if (!text) return say(replies.fixNeedsText(job.actor));
       const title = text.split('\n')[0]!.slice(0, 72);
-      const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor);
+      const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor, job.commentId);
       if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
       const now = await ctx.store.get(mission.id);
       if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });

@@ -22,6 +22,9 @@ import { reply } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 
 const REPLAY_TIMEOUT_MS = 10 * 60_000;
+/** GitHub refuses a review body over 65,536 characters. */
+const MAX_BODY = 60_000;
+const capped = (text: string) => (text.length > MAX_BODY ? `${text.slice(0, MAX_BODY)}\n\n… (cut at ${MAX_BODY} characters)` : text);
 const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export interface MilestoneToValidate {
@@ -55,8 +58,11 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const plan = mission.contract as Plan;
   const maxRounds = config.validation.max_fix_rounds + mission.extra_rounds;
   const claimed = new Set(target.features.flatMap((f) => f.assertion_ids));
-  // The milestone's assertions: those its features (plan and fix) claim.
-  const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id));
+  // The milestone's assertions (those its features claim), and any earlier one whose newest verdict
+  // is not a pass: a regression that extra evidence showed must be fixed before the mission goes on.
+  const previous = await store.latestVerdicts(mission.id);
+  const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass').map((p) => p.assertion_id));
+  const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id) || outstanding.has(id));
   await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
   await showBoard(gh, store, mission.id);
 
@@ -108,7 +114,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
   const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
-  const failing = assertionIds.filter((id) => byId.get(id)?.status !== 'pass');
+  const failing = plan.assertions.map((a) => a.id).filter((id) => (assertionIds.includes(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
 
   // 4. Triage, unless everything passed or the rounds are spent.
   let outcome: ValidationOutcome;
@@ -129,6 +135,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
         review,
         verdicts: results,
         failing,
+        // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
+        repairable: repairable(plan, target.milestone),
         checkout: scrutinySandbox.checkout,
         base: branch.files(v.base),
       },
@@ -161,7 +169,9 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
   const claimed = new Set(features.filter((f) => f.milestone === run.milestone && !fixIds.includes(f.id)).flatMap((f) => f.assertion_ids));
   const results = await ctx.store.roundVerdicts(mission.id, run.milestone, run.round);
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
-  const failing = (mission.contract as Plan).assertions.map((a) => a.id).filter((id) => claimed.has(id) && byId.get(id)?.status !== 'pass');
+  const failing = (mission.contract as Plan).assertions
+    .map((a) => a.id)
+    .filter((id) => (claimed.has(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
   const maxRounds = v.config.validation.max_fix_rounds + mission.extra_rounds;
   // Inline comments must sit on lines of the pull request's diff as of this commit.
   const prDiff = await v.branch.diff(v.base, run.commit_sha);
@@ -226,14 +236,17 @@ async function publish(
     : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
   // The stop first: a step that dies after this never validates the milestone again unasked.
   if (stopped) await ctx.store.pause(mission.id, 'rounds', stopped);
-  const { data } = await gh.rest.pulls.createReview({
-    ...ref,
-    pull_number: mission.pr_number!,
-    commit_id: target.head,
-    event: 'COMMENT',
-    body: clean(rendered.body + decision),
-    comments: rendered.comments.map((c) => ({ ...c, body: clean(c.body) })),
-  });
+  const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
+  const body = capped(clean(rendered.body + decision));
+  let data: { id: number };
+  try {
+    ({ data } = await gh.rest.pulls.createReview({ ...review_, body, comments: rendered.comments.map((c) => ({ ...c, body: capped(clean(c.body)) })) }));
+  } catch (error) {
+    if ((error as { status?: number }).status !== 422 || !rendered.comments.length) throw error;
+    // GitHub refused a line it would not place: every finding goes in the body instead.
+    const inline = rendered.comments.map((c) => `- \`${c.path}:${c.line}\` ${c.body.replace(/\n+/g, ' — ')}`).join('\n');
+    ({ data } = await gh.rest.pulls.createReview({ ...review_, body: capped(clean(`${rendered.body}\n\n#### Findings\n\n${inline}${decision}`)) }));
+  }
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await postCheckRun(gh, ref, {
     name: SCRUTINY_CHECK,
@@ -253,4 +266,11 @@ async function publish(
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
   if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? ''));
+}
+
+/** The assertions claimed by features of `milestone` and the milestones before it. */
+function repairable(plan: Plan, milestone: string): string[] {
+  const order = [...new Set(plan.features.map((f) => f.milestone))];
+  const upTo = new Set(order.slice(0, order.indexOf(milestone) + 1));
+  return plan.features.filter((f) => upTo.has(f.milestone)).flatMap((f) => f.assertion_ids);
 }

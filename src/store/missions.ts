@@ -399,16 +399,20 @@ export class MissionStore implements UsageRecorder {
    * `/fix <text>`: a fix feature at the end of the last milestone, and the mission building again
    * (a done mission reopens, so the milestone is validated once more). Null when it cannot take one.
    */
-  async addRequestedFix(id: number, fix: FixFeature, by: string): Promise<string | null> {
+  async addRequestedFix(id: number, fix: FixFeature, by: string, commentId: number): Promise<string | null> {
     return this.db.transaction(async (tx) => {
       const [mission] = await tx.query<Mission>('SELECT * FROM missions WHERE id = $1 FOR UPDATE', [id]);
       if (!mission?.contract || mission.state === 'cancelled') return null;
       const features = await tx.query<FeatureRow>('SELECT * FROM features WHERE mission_id = $1 ORDER BY position', [id]);
+      // The same comment taken again (a retried job) adds nothing more.
+      const source = `/fix by @${by} (comment ${commentId})`;
+      const existing = features.find((f) => f.fix_for === source);
+      if (existing) return existing.id;
       const last = features.at(-1)!;
       const featureId = `F${Math.max(...features.map((f) => Number(f.id.slice(1)))) + 1}`;
       await tx.query(
         `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [id, featureId, last.position + 1, fix.title, fix.description, last.milestone, JSON.stringify(fix.assertion_ids), `/fix by @${by}`],
+        [id, featureId, last.position + 1, fix.title, fix.description, last.milestone, JSON.stringify(fix.assertion_ids), source],
       );
       if (['done', 'built', 'failed'].includes(mission.state)) {
         await tx.query(`UPDATE missions SET state = 'building', error = NULL, updated_at = now() WHERE id = $1`, [id]);
@@ -419,7 +423,12 @@ export class MissionStore implements UsageRecorder {
 
   /** Every assertion passed: the mission is done. */
   async markDone(id: number): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE missions SET state = 'done', activity = NULL, updated_at = now() WHERE id = $1 AND state = 'building' RETURNING id`, [id]);
+    // Not while a feature (a /fix that arrived meanwhile) is still to be built.
+    const rows = await this.db.query(
+      `UPDATE missions SET state = 'done', activity = NULL, updated_at = now()
+       WHERE id = $1 AND state = 'building' AND NOT EXISTS (SELECT 1 FROM features WHERE mission_id = $1 AND state <> 'committed') RETURNING id`,
+      [id],
+    );
     return rows.length > 0;
   }
 

@@ -54,6 +54,8 @@ export class IssueThread {
   reactions: string[] = [];
   pulls: FakePullRequest[] = [];
   reviews: FakeReview[] = [];
+  /** Refuse every inline review comment (as GitHub does for a line it places differently). */
+  refuseInlineComments = false;
   checkRuns: FakeCheckRun[] = [];
   /** Other apps' CI on every commit, as GitHub would list it. */
   ci: { checkRuns: { name: string; status: string; conclusion: string | null }[]; statuses: { context: string; state: string; description?: string }[] } = { checkRuns: [], statuses: [] };
@@ -214,7 +216,7 @@ export class IssueThread {
         const body = await req.json();
         // As GitHub does: an inline comment must sit on a line of the pull request's diff.
         const lines = prDiffLines(this.#cloneUrl, body.commit_id);
-        const outside = (body.comments ?? []).filter((c: { path: string; line: number }) => !lines.get(c.path)?.has(c.line));
+        const outside = (body.comments ?? []).filter((c: { path: string; line: number }) => this.refuseInlineComments || !lines.get(c.path)?.has(c.line));
         if (outside.length) return [422, { message: 'Unprocessable Entity', errors: ['Pull request review thread line must be part of the diff'] }];
         if (body.event !== 'COMMENT') return [422, { message: 'Unprocessable Entity', errors: ['Can not approve or request changes on your own pull request'] }];
         this.reviews.push({ commit_id: body.commit_id, event: body.event, body: body.body, comments: body.comments ?? [] });

@@ -72,7 +72,7 @@ describe('validation under pressure', () => {
     expect(thread.pulls[0]!.body).toContain('- [x] **VAL-001**');
   });
 
-  it('keeps validators off the branch, and reports CI that is pending or waiting for approval as not passed', async () => {
+  it('keeps validators off the branch, reports CI that is pending or waiting for approval as not passed, and moves refused inline comments into the review', async () => {
     const origin = bareRepository({ 'cli.js': '' });
     const scenario = await startMission({
       repo: { cloneUrl: origin, config: 'validation:\n  ci_timeout_minutes: 0\n' },
@@ -96,11 +96,17 @@ describe('validation under pressure', () => {
               return verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', command: greets }]);
             },
           ],
-          scrutiny: [approveTurn()],
+          scrutiny: [
+            toolTurn({
+              name: 'submit_review',
+              input: { verdict: 'approve', summary: 'Fine; one nit.', findings: [{ severity: 'minor', path: 'cli.js', line: 1, title: 'Name the variable', detail: 'Use a const.' }] },
+            }),
+          ],
         }),
       ],
     });
     app = scenario.app;
+    scenario.thread.refuseInlineComments = true;
     scenario.thread.ci = {
       checkRuns: [
         { name: 'build', status: 'in_progress', conclusion: null },
@@ -113,5 +119,10 @@ describe('validation under pressure', () => {
     await missionReaches(app, 'done');
     expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['cli.js']]);
     expect(git(origin, 'ls-tree', '-r', '--name-only', tipBefore())).not.toContain('evil.txt');
+    // GitHub refused the inline comment once; the review went up with the finding in its body.
+    expect(scenario.thread.reviews).toHaveLength(1);
+    expect(scenario.thread.reviews[0]!.comments).toEqual([]);
+    expect(scenario.thread.reviews[0]!.body).toContain('#### Findings\n\n- `cli.js:1` 💡 **minor: Name the variable**');
+    expect(app.github.requests.filter((r) => r.path.endsWith('/reviews'))).toHaveLength(2);
   });
 });
