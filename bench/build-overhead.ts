@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { bareRepository, createTestApp, labeledPayload, waitFor } from '../test/helpers/harness.ts';
 import { IssueThread } from '../test/helpers/issue-thread.ts';
 import { commentOn } from '../test/helpers/scenario.ts';
-import type { ScriptedTurn } from '../test/helpers/model-server.ts';
+import type { Script, ScriptedTurn } from '../test/helpers/model-server.ts';
+import { passingValidation } from '../test/helpers/workers.ts';
 import type { Plan } from '../src/mission/plan.ts';
 import { MissionBranch } from '../src/workspace/branch.ts';
 import { Workspaces } from '../src/workspace/checkout.ts';
@@ -25,7 +26,8 @@ const plan: Plan = {
     id: `F${i + 1}`,
     title: `module ${i + 1}`,
     description: `Write module${i + 1}.js.`,
-    milestone: i < FEATURES / 2 ? 'M1' : 'M2',
+    // One milestone, validated after the last push, so the time to the last push is building alone.
+    milestone: 'M1',
     assertion_ids: [`VAL-${String(i + 1).padStart(3, '0')}`],
   })),
 };
@@ -33,11 +35,16 @@ const plan: Plan = {
 const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type: 'tool_use', name, input }] });
 const files = (i: number) => ({ [`module${i}.js`]: `export const value = ${i};\n` });
 
-async function mission(): Promise<{ ms: number; restCalls: number; byCall: Map<string, number> }> {
-  const turns: ScriptedTurn[] = [tool('submit_plan', plan)];
+async function mission(): Promise<{ ms: number; doneMs: number; restCalls: number; byCall: Map<string, number> }> {
+  const turns: (ScriptedTurn | Script)[] = [tool('submit_plan', plan)];
   for (let i = 1; i <= FEATURES; i++) {
     turns.push(tool('write', { file_path: `module${i}.js`, content: files(i)[`module${i}.js`] }));
     turns.push(tool('submit_handoff', { status: 'complete', summary: `Module ${i}.`, commands_run: [], left_undone: [], issues_found: [] }));
+    // Each milestone's validation, passing at once, after its last feature.
+    const milestone = plan.features[i - 1]!.milestone;
+    if (i === FEATURES || plan.features[i]!.milestone !== milestone) {
+      turns.push(...passingValidation(...plan.features.filter((f) => f.milestone === milestone).flatMap((f) => f.assertion_ids)));
+    }
   }
   const app = await createTestApp({ turns });
   const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'README.md': '# bench\n' }) });
@@ -46,8 +53,10 @@ async function mission(): Promise<{ ms: number; restCalls: number; byCall: Map<s
   const before = app.github.requests.length;
   const started = performance.now();
   await commentOn({ app, thread }, '/approve');
-  await waitFor(async () => (await app.store.get(1)).state === 'built', 'the mission to be built', 600_000);
+  await waitFor(async () => (await app.store.features(1)).every((f) => f.state === 'committed'), 'the last push', 600_000);
   const ms = performance.now() - started;
+  await waitFor(async () => (await app.store.get(1)).state === 'done', 'the mission to be done', 600_000);
+  const doneMs = performance.now() - started;
   // Calls after the approval, the tokens for the installation included.
   const calls = app.github.requests.slice(before);
   const byCall = new Map<string, number>();
@@ -56,7 +65,7 @@ async function mission(): Promise<{ ms: number; restCalls: number; byCall: Map<s
     byCall.set(key, (byCall.get(key) ?? 0) + 1);
   }
   await app.close();
-  return { ms, restCalls: calls.length, byCall };
+  return { ms, doneMs, restCalls: calls.length, byCall };
 }
 
 /** The same git work the app does per feature, through the same module, and nothing else. */
@@ -81,7 +90,7 @@ async function gitAlone(): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const missions: { ms: number; restCalls: number; byCall: Map<string, number> }[] = [];
+const missions: { ms: number; doneMs: number; restCalls: number; byCall: Map<string, number> }[] = [];
 const gits: number[] = [];
 for (let r = 0; r < RUNS; r++) {
   missions.push(await mission());
@@ -92,8 +101,9 @@ const g = median(gits);
 console.log(`${FEATURES}-feature mission, /approve to last push (median of ${RUNS}): ${(m / 1000).toFixed(2)} s; runs ${missions.map((x) => (x.ms / 1000).toFixed(2)).join(', ')} s`);
 console.log(`the same git work alone (median of ${RUNS}): ${(g / 1000).toFixed(2)} s; runs ${gits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
 console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per feature ${((m - g) / FEATURES).toFixed(0)} ms`);
+console.log(`to done, the milestone validated and the PR ready (median): ${(median(missions.map((x) => x.doneMs)) / 1000).toFixed(2)} s`);
 const last = missions.at(-1)!;
-console.log(`GitHub REST calls per feature: ${(last.restCalls / FEATURES).toFixed(1)} (${last.restCalls} for ${FEATURES} features, approval and PR included)`);
+console.log(`GitHub calls per feature, approval to done: ${(last.restCalls / FEATURES).toFixed(1)} (${last.restCalls} for ${FEATURES} features and the milestone's validation; approval, PR, review, check runs and finish included)`);
 for (const [call, n] of [...last.byCall].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${call}`);
 const writes = [...last.byCall].filter(([k]) => !k.startsWith('GET') && !k.includes('access_tokens')).reduce((s, [, n]) => s + n, 0);
 console.log(`writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes 1 s apart per installation on GitHub, so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
