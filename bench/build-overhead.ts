@@ -53,7 +53,10 @@ async function mission(): Promise<{ ms: number; doneMs: number; restCalls: numbe
   const before = app.github.requests.length;
   const started = performance.now();
   await commentOn({ app, thread }, '/approve');
-  await waitFor(async () => (await app.store.features(1)).every((f) => f.state === 'committed'), 'the last push', 600_000);
+  await waitFor(async () => {
+    const features = await app.store.features(1);
+    return features.length === FEATURES && features.every((f) => f.state === 'committed');
+  }, 'the last push', 600_000);
   const ms = performance.now() - started;
   await waitFor(async () => (await app.store.get(1)).state === 'done', 'the mission to be done', 600_000);
   const doneMs = performance.now() - started;
@@ -61,7 +64,7 @@ async function mission(): Promise<{ ms: number; doneMs: number; restCalls: numbe
   const calls = app.github.requests.slice(before);
   const byCall = new Map<string, number>();
   for (const r of calls) {
-    const key = `${r.method} ${r.path.split('?')[0]!.replace(/\/\d+(?=\/|$)/g, '/{n}').replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{o}/{r}')}`;
+    const key = `${r.method} ${r.path.split('?')[0]!.replace(/\/[0-9a-f]{40}(?=\/|$)/g, '/{sha}').replace(/\/\d+(?=\/|$)/g, '/{n}').replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{o}/{r}')}`;
     byCall.set(key, (byCall.get(key) ?? 0) + 1);
   }
   await app.close();
