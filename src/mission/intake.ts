@@ -148,12 +148,19 @@ async function runCommand(
       const title = text.split('\n')[0]!.slice(0, 72);
       const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor, job.commentId);
       if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
+      // A done mission's pull request goes back to draft until its milestone passes again.
+      if (mission.state === 'done' && mission.pr_number) await convertToDraft(gh, mission);
       const now = await ctx.store.get(mission.id);
       if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
       await showBoard(gh, ctx.store, mission.id);
       return say(replies.fixAdded(job.actor, featureId, now.state === 'building'));
     }
   }
+}
+
+async function convertToDraft(gh: GitHub, mission: Mission): Promise<void> {
+  const { data: pr } = await gh.rest.pulls.get({ owner: mission.owner, repo: mission.repo, pull_number: mission.pr_number! });
+  if (!pr.draft) await gh.graphql(`mutation($id: ID!) { convertPullRequestToDraft(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.node_id });
 }
 
 /** `/approve` locks the revision the mission comment showed when the command was written. */

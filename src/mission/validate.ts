@@ -105,10 +105,15 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     base: branch.files(v.base),
   };
   // 2. Both validators at once, never beside a worker (this step is the mission's only one).
-  const [review, verdicts] = await Promise.all([
+  // Both settle before either's failure is acted on: no validator is left running (and paying) unseen.
+  const [scrutinyRun, testingRun] = await Promise.allSettled([
     runScrutiny({ ...input, sandbox: scrutinySandbox }, runtime(config.models.validator)),
     runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator)),
   ]);
+  if (scrutinyRun.status === 'rejected') throw scrutinyRun.reason;
+  if (testingRun.status === 'rejected') throw testingRun.reason;
+  const review = scrutinyRun.value;
+  const verdicts = testingRun.value;
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
@@ -137,7 +142,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
         failing,
         // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
         repairable: repairable(plan, target.milestone),
-        checkout: scrutinySandbox.checkout,
+        // A checkout of its own: the scrutiny validator may have changed files in its one.
+        checkout: await branch.throwaway(target.head, 'triage'),
         base: branch.files(v.base),
       },
       runtime(config.models.orchestrator),

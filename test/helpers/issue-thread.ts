@@ -54,6 +54,8 @@ export class IssueThread {
   reactions: string[] = [];
   pulls: FakePullRequest[] = [];
   reviews: FakeReview[] = [];
+  /** Each GraphQL change of a pull request's draft state, in order. */
+  draftChanges: string[] = [];
   /** Refuse every inline review comment (as GitHub does for a line it places differently). */
   refuseInlineComments = false;
   checkRuns: FakeCheckRun[] = [];
@@ -254,10 +256,12 @@ export class IssueThread {
       .reply(async (req: Request) => {
         const body = await req.json();
         const pull = this.pulls.find((p) => `PR_node_${p.number}` === body.variables?.id);
-        if (!/markPullRequestReadyForReview/.test(body.query) || !pull) return [200, { errors: [{ message: `unexpected GraphQL: ${body.query}` }] }];
-        pull.draft = false;
+        const mutation = /(markPullRequestReadyForReview|convertPullRequestToDraft)/.exec(body.query)?.[1];
+        if (!mutation || !pull) return [200, { errors: [{ message: `unexpected GraphQL: ${body.query}` }] }];
+        pull.draft = mutation === 'convertPullRequestToDraft';
+        this.draftChanges.push(pull.draft ? 'draft' : 'ready');
         this.#save();
-        return [200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } }];
+        return [200, { data: { [mutation]: { pullRequest: { isDraft: pull.draft } } } }];
       })
       .persist();
   }

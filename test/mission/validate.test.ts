@@ -196,6 +196,9 @@ describe('validation', () => {
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): print a newline after the greeting']);
     expect(thread.reviews).toHaveLength(2);
     expect((await app.store.get(1)).state).toBe('done');
+    // Back to draft while the fix was built and validated, then ready again.
+    expect(thread.draftChanges).toEqual(['ready', 'draft', 'ready']);
+    expect(pr.draft).toBe(false);
   });
 
   it('posts the review of a round whose step died after storing it and before showing it', async () => {
