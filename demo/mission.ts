@@ -115,7 +115,7 @@ function print(run: DemoRun): void {
   for (const c of pushedCommits(origin, pr.head)) console.log(`\n${c.sha.slice(0, 7)}  ${c.author}\n${c.message.replace(/^/gm, '    ')}`);
   rule('REVIEWS (event COMMENT: the app authors the PR)');
   for (const r of thread.reviews) {
-    console.log(`\n── review on ${r.commit_id.slice(0, 7)} ${'─'.repeat(70)}\n${r.body}`);
+    console.log(`\n── review on ${r.commit_id.slice(0, 7)} ${'─'.repeat(70)}\n${strip(r.body)}`);
     for (const c of r.comments) console.log(`\n   ┌ inline on ${c.path}:${c.line}\n${c.body.replace(/^/gm, '   │ ')}`);
   }
   rule('CHECK RUNS');

@@ -25,10 +25,13 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
   const runs = await store.validationRuns(mission.id);
   const costs = await store.costByRole(mission.id);
   const elapsed = formatDuration(Date.now() - new Date(mission.approved_at!).getTime());
-  await gh.rest.issues.createComment({
+  // Once per finish: a step that died after posting it finds it (a /fix finishes again, with more rounds).
+  const marker = `<!-- missions:summary mission=${mission.id} rounds=${runs.length} -->`;
+  const posted = (await gh.paginate(gh.rest.issues.listComments, { ...ref, issue_number: mission.pr_number!, per_page: 100 })).some((c) => c.body?.includes(marker));
+  if (!posted) await gh.rest.issues.createComment({
     ...ref,
     issue_number: mission.pr_number!,
-    body: replies.finished({
+    body: marker + '\n' + replies.finished({
       plan,
       features: features.map((f) => ({ id: f.id, title: f.title, commit: f.commit_sha ?? '', fix: !!f.fix_for })),
       evidence: plan.assertions.map((a) => {

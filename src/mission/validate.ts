@@ -243,15 +243,19 @@ async function publish(
   // The stop first: a step that dies after this never validates the milestone again unasked.
   if (stopped) await ctx.store.pause(mission.id, 'rounds', stopped);
   const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
-  const body = capped(clean(rendered.body + decision));
+  // Marked, so a step that died after posting it (before recording its id) finds it instead of posting twice.
+  const marker = `<!-- missions:review mission=${mission.id} milestone=${target.milestone} round=${target.round} -->`;
+  const body = capped(`${marker}\n${clean(rendered.body + decision)}`);
   let data: { id: number };
-  try {
+  const earlier = (await gh.paginate(gh.rest.pulls.listReviews, { ...ref, pull_number: mission.pr_number!, per_page: 100 })).find((r) => r.body?.includes(marker));
+  if (earlier) data = { id: earlier.id };
+  else try {
     ({ data } = await gh.rest.pulls.createReview({ ...review_, body, comments: rendered.comments.map((c) => ({ ...c, body: capped(clean(c.body)) })) }));
   } catch (error) {
     if ((error as { status?: number }).status !== 422 || !rendered.comments.length) throw error;
     // GitHub refused a line it would not place: every finding goes in the body instead.
     const inline = rendered.comments.map((c) => `- \`${c.path}:${c.line}\` ${c.body.replace(/\n+/g, ' — ')}`).join('\n');
-    ({ data } = await gh.rest.pulls.createReview({ ...review_, body: capped(clean(`${rendered.body}\n\n#### Findings\n\n${inline}${decision}`)) }));
+    ({ data } = await gh.rest.pulls.createReview({ ...review_, body: capped(`${marker}\n${clean(`${rendered.body}\n\n#### Findings\n\n${inline}${decision}`)}`) }));
   }
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await postCheckRun(gh, ref, {

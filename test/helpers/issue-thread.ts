@@ -227,6 +227,17 @@ export class IssueThread {
       })
       .persist();
     github
+      .intercept('GET', `${base}/pulls/${PR_NUMBER}/reviews?per_page=100`, /\/pulls\/\d+\/reviews\?/)
+      .reply(() => [200, this.reviews.map((r, i) => ({ id: 7001 + i, body: r.body, state: 'COMMENTED', commit_id: r.commit_id }))])
+      .persist();
+    github
+      .intercept('GET', `${base}/issues/${PR_NUMBER}/comments?per_page=100`, /\/issues\/([2-9]|\d\d+)\/comments\?/)
+      .reply((req: Request) => {
+        const number = Number(/\/issues\/(\d+)\/comments/.exec(new URL(req.url).pathname)![1]);
+        return [200, this.pulls.find((p) => p.number === number)?.comments ?? []];
+      })
+      .persist();
+    github
       .post(`${base}/check-runs`)
       .reply(async (req: Request) => {
         const body = await req.json();
