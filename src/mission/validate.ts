@@ -257,7 +257,6 @@ async function publish(
     const inline = rendered.comments.map((c) => `- \`${c.path}:${c.line}\` ${c.body.replace(/\n+/g, ' — ')}`).join('\n');
     ({ data } = await gh.rest.pulls.createReview({ ...review_, body: capped(`${marker}\n${clean(`${rendered.body}\n\n#### Findings\n\n${inline}${decision}`)}`) }));
   }
-  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await postCheckRun(gh, ref, {
     name: SCRUTINY_CHECK,
     headSha: target.head,
@@ -273,6 +272,8 @@ async function publish(
     title: failing.length ? `Milestone ${target.milestone}: ${failing.join(', ')} not passed` : `Milestone ${target.milestone}: every assertion passed`,
     summary: verdictLines.map((v) => `- ${v.assertion_id}: ${v.status}`).join('\n'),
   });
+  // Recorded last: a step that dies before this shows the round again (the review is found by its marker).
+  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
   if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? ''));
