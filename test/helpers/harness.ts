@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
 import nock from 'nock';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { Probot, ProbotOctokit } from 'probot';
 import pino from 'pino';
 import { missionsApp } from '../../src/app.ts';
@@ -200,6 +200,22 @@ function remoteModel(url: string): ModelServer {
     throw new Error('this model server is scripted by another process');
   };
   return { url, requests: [], scriptErrors: [], pending: elsewhere, enqueue: elsewhere, replace: elsewhere, close: async () => {} };
+}
+
+/**
+ * After each test: the edges were clean, and the app is closed even when they were not, so one
+ * failure does not leak its mocks into the next test.
+ */
+export function checkAndCloseAfterEach(current: () => TestApp | undefined): void {
+  afterEach(async () => {
+    const app = current();
+    if (!app) return;
+    try {
+      expectCleanEdges(app);
+    } finally {
+      await app.close();
+    }
+  });
 }
 
 /** Every GitHub request matched a mock and GitHub's OpenAPI description; every model script held. */

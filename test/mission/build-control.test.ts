@@ -5,22 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
 import { firstFeatures, stackPlan } from '../helpers/plans.ts';
 import { approvePlan, commentOn, commentOnPullRequest, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const BRANCH = 'missions/1-greeting-command';
 const twoFeatures = firstFeatures(2);

@@ -1,21 +1,14 @@
 // What goes wrong around a build: a mission cancelled and started again on the same issue, a
 // comment GitHub keeps failing on, a mission comment someone deleted.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, labeledPayload, waitFor, type TestApp } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, labeledPayload, type TestApp, waitFor } from '../helpers/harness.ts';
 import { pushedCommits } from '../helpers/git.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import { buildsFeature, passingValidation, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const oneFeature = firstFeatures(1);
 const twoFeatures = firstFeatures(2);

@@ -4,22 +4,15 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { branchExists, pushedCommits } from '../helpers/git.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission, type Scenario } from '../helpers/scenario.ts';
 import { approveTurn, handoffTurn, passingValidation, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const BRANCH = 'missions/1-greeting-command';
 const oneFeature = firstFeatures(1);

@@ -1,7 +1,7 @@
 // Building: an approved plan becomes one commit per feature, stacked on the mission branch and
 // pushed after each feature, with a draft pull request that shows the stack.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { git, pushedCommits } from '../helpers/git.ts';
 import { PR_NUMBER } from '../helpers/issue-thread.ts';
 import { stackPlan } from '../helpers/plans.ts';
@@ -9,14 +9,7 @@ import { approvePlan, missionReaches, startMission, type Scenario } from '../hel
 import { buildsFeature, handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const BRANCH = 'missions/1-greeting-command';
 const BOT = 'missions[bot] <41898282+missions[bot]@users.noreply.github.com>';

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, createTestApp, labeledPayload, waitFor, type TestApp, expectCleanEdges } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, createTestApp, labeledPayload, type TestApp, waitFor } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 describe('label → plan', () => {
   it('turns a real issues.labeled payload into the rendered contract comment', async () => {

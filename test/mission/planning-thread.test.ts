@@ -1,7 +1,7 @@
 // The planning conversation: questions and answers, feedback and revisions, hand edits, approval,
 // and who may do what.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp, expectCleanEdges } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, commentPayload, createTestApp, labeledPayload, type TestApp, waitFor } from '../helpers/harness.ts';
 import { IssueThread, type RepoSetup } from '../helpers/issue-thread.ts';
 import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import type { Mission } from '../../src/store/missions.ts';
@@ -9,14 +9,7 @@ import { greetingPlan } from '../helpers/plans.ts';
 import type { Script, ScriptedTurn } from '../helpers/model-server.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  // Closed even when the edges were not clean, so one failure does not leak mocks into the next test.
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const submit = (plan = greetingPlan) => ({ content: [{ type: 'tool_use' as const, name: 'submit_plan', input: plan }] });
 const mission = () => app.store.get(1);

@@ -1,21 +1,15 @@
 // Validation under pressure: a pass that does not replay, the fix rounds running out (the PR stays a
 // draft, /retry goes on), validators that try to change the branch, and CI that is pending or waits
 // for a human.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { git, pushedCommits } from '../helpers/git.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import { approveTurn, buildsFeature, handoffTurn, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const BRANCH = 'missions/1-greeting-command';
 const oneFeature = firstFeatures(1);

@@ -1,21 +1,15 @@
 // Validation: a two-milestone mission whose first worker plants a bug. The user-testing validator
 // fails the assertion it breaks, scrutiny comments on the line, triage adds a fix feature, the re-run
 // passes, the second milestone passes, and the pull request ends ready with every line ticked.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bareRepository, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { pushedCommits } from '../helpers/git.ts';
 import { firstFeatures, stackPlan } from '../helpers/plans.ts';
 import { approvePlan, commentOnPullRequest, missionReaches, startMission } from '../helpers/scenario.ts';
 import { approveTurn, buildsFeature, passingValidation, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
-afterEach(async () => {
-  try {
-    expectCleanEdges(app);
-  } finally {
-    await app.close();
-  }
-});
+checkAndCloseAfterEach(() => app);
 
 const BRANCH = 'missions/1-greeting-command';
 const buggy = 'const name = process.argv[3];\nconsole.log(`Hello, ${name}`);\n';
