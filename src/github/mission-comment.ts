@@ -9,7 +9,6 @@ export type MissionView =
   | { kind: 'planning'; missionId: number; startedBy: string }
   | { kind: 'questions'; missionId: number; questionsUrl: string; revision: number }
   | { kind: 'plan'; missionId: number; revision: number; change: string; plan: Plan }
-  | { kind: 'approved'; missionId: number; revision: number; change: string; plan: Plan; approvedBy: string }
   | { kind: 'failed'; missionId: number; what: string; revision?: number; change?: string; plan?: Plan }
   | { kind: 'cancelled'; missionId: number; by: string; revision?: number; change?: string; plan?: Plan }
   | BoardView;
@@ -34,7 +33,6 @@ export interface BoardView {
   features: StackEntry[];
   /** One line on where the mission stands, and what to do about it when it is stopped. */
   status: string;
-  banner?: { level: 'WARNING' | 'NOTE'; text: string };
   pullRequest?: { number: number; url: string };
   branch?: string;
   results?: Map<string, AssertionResult>;
@@ -69,10 +67,6 @@ export function renderMissionComment(view: MissionView): string {
       lines.push(`> [!NOTE]\n> Mission cancelled by @${view.by}. Label the issue again to start a new mission.`, '');
       if (view.plan) lines.push(...planSection(view.plan, view.revision!, view.change!, false));
       return lines.join('\n');
-    case 'approved':
-      lines.push(`✅ **Approved** revision ${view.revision} by @${view.approvedBy}. The contract is locked.`, '');
-      lines.push(...planSection(view.plan, view.revision, view.change, false));
-      return lines.join('\n');
     case 'plan':
       lines.push(...planSection(view.plan, view.revision, view.change, true));
       return lines.join('\n');
@@ -85,7 +79,6 @@ const STATE_ICON: Record<StackEntry['state'], string> = { pending: '⏳', buildi
 
 function boardSection(view: BoardView): string[] {
   const lines: string[] = [];
-  if (view.banner) lines.push(`> [!${view.banner.level}]`, ...view.banner.text.split('\n').map((l) => `> ${l}`), '');
   lines.push(`## Mission: ${view.plan.title}`, '', `**Status:** ${view.status}`, '');
   const where = [
     view.pullRequest ? `Pull request: [#${view.pullRequest.number}](${view.pullRequest.url})${view.ready ? '' : ' (draft)'}` : undefined,

@@ -101,13 +101,10 @@ export function describeState(mission: Mission): string {
       return 'the planner is waiting for answers to its questions';
     case 'awaiting_approval':
       return `revision ${mission.rendered_revision} of the plan awaits \`/approve\``;
-    case 'approved':
     case 'building':
       return `revision ${mission.approved_revision} was approved by @${mission.approved_by}; the features are being built`;
     case 'paused':
       return `the mission is paused: ${mission.stop_note ?? 'held before its next step'}`;
-    case 'built':
-      return 'every feature is built and pushed';
     case 'failed':
       return `the last step failed (${mission.error ?? 'unknown error'}); \`/retry\` tries again`;
     case 'cancelled':

@@ -34,8 +34,6 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
       const how = mission.pause_reason === 'user' ? '`/resume` goes on' : '`/retry` goes on';
       return `⏸️ paused${before}: ${mission.stop_note ?? 'held'}. ${how}.`;
     }
-    case 'built':
-      return `✅ all ${features.length} features are built and pushed`;
     case 'done':
       return '✅ done: every assertion of the contract passed; the pull request is ready for review';
     case 'failed':

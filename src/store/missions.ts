@@ -8,10 +8,8 @@ export type MissionState =
   | 'planning' // the planner has work to do (new mission, feedback, an answer)
   | 'questions' // waiting for the maintainer's answers
   | 'awaiting_approval' // a plan is shown; /approve or feedback
-  | 'approved' // contract locked (a moment before building starts)
   | 'building' // workers build the features, one step per feature
   | 'paused' // held before the next step: /pause, a blocked worker, the budget; /resume or /retry goes on
-  | 'built' // every feature is committed and pushed
   | 'failed' // a step failed after retries; /retry (or, while planning, a comment) goes on
   | 'cancelled'
   | 'done';
@@ -326,12 +324,6 @@ export class MissionStore implements UsageRecorder {
     return rows.length > 0;
   }
 
-  /** Every feature is committed and pushed. */
-  async markBuilt(id: number): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE missions SET state = 'built', updated_at = now() WHERE id = $1 AND state = 'building' RETURNING id`, [id]);
-    return rows.length > 0;
-  }
-
   async setActivity(id: number, activity: string | null): Promise<void> {
     await this.db.query('UPDATE missions SET activity = $2, updated_at = now() WHERE id = $1', [id, activity]);
   }
@@ -414,7 +406,7 @@ export class MissionStore implements UsageRecorder {
         `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [id, featureId, last.position + 1, fix.title, fix.description, last.milestone, JSON.stringify(fix.assertion_ids), source],
       );
-      if (['done', 'built', 'failed'].includes(mission.state)) {
+      if (['done', 'failed'].includes(mission.state)) {
         await tx.query(`UPDATE missions SET state = 'building', error = NULL, updated_at = now() WHERE id = $1`, [id]);
       }
       return featureId;

@@ -104,7 +104,7 @@ for (const target of databaseTargets()) {
       expect(await store.get(mission.id)).toMatchObject({ state: 'building', pause_reason: null, stop_note: null });
       await store.recordUsage({ missionId: mission.id, role: 'worker', model: 'm', usage: { input_tokens: 1, output_tokens: 1, cache_read_tokens: 0, cache_write_tokens: 0 }, usd: 0.25 });
       expect(await store.spent(mission.id)).toBe(0.25);
-      expect(await store.markBuilt(mission.id)).toBe(true);
+      expect(await store.markDone(mission.id)).toBe(false); // F2 is still to be built
       await db.close();
     });
 
