@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
 export async function startGitHubProxy(): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      return; // the client went away (a worker process that was killed)
+    }
     const headers: Record<string, string> = {};
     for (const name of ['accept', 'authorization', 'content-type', 'user-agent']) {
       const value = req.headers[name];

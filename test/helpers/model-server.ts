@@ -51,7 +51,13 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
       res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: req.url } }));
       return;
     }
-    const request = JSON.parse(await readBody(req)) as MessagesRequest;
+    let raw: string;
+    try {
+      raw = await readBody(req);
+    } catch {
+      return; // the client went away (a process killed mid-request)
+    }
+    const request = JSON.parse(raw) as MessagesRequest;
     const index = requests.push(request) - 1;
     const next = queue.shift();
     let turn: ScriptedTurn;
