@@ -1,35 +1,68 @@
-// Process start. Without GitHub App credentials, Probot serves its setup page (app.yml). With them:
-// the store and queue, then the webhook server (MISSIONS_ROLE=web), the job worker (worker), or both.
+// Process start (PRODUCT.md §5): `.env` and the environment, checked before anything starts; then
+// Probot's setup page (no credentials yet), or the store and queue with the webhook server (role
+// `web`), the job worker (`worker`), or both (`all`). A configuration that cannot work ends here
+// with one line and exit code 1.
 import { mkdirSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
-import { getPrivateKey } from '@probot/get-private-key';
-import { Probot, run } from 'probot';
+import { Probot, Server } from 'probot';
 import { createModelClient } from './agents/client.ts';
 import { missionsApp } from './app.ts';
 import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { githubBaseUrl, readSettings } from './settings.ts';
-import { openDatabase } from './store/database.ts';
+import { loadDotEnv, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
+import { healthHandler, startHealthServer } from './start/health.ts';
+import { serveSetupPage } from './start/setup.ts';
+import { openDatabase, type Database } from './store/database.ts';
 import { MissionStore } from './store/missions.ts';
 import { JobQueue } from './store/queue.ts';
 import { Workspaces } from './workspace/checkout.ts';
 
-const log = createLogger();
-const settings = readSettings(process.env);
-const privateKey = getPrivateKey({ env: process.env });
+/** One line on stderr, no stack trace, and exit code 1. */
+function refuse(line: string): never {
+  process.stderr.write(`missions: cannot start: ${line}\n`);
+  process.exit(1);
+}
 
-if (!process.env.APP_ID || !privateKey) {
+const NO_WEBHOOK_URL =
+  'no webhook URL for the app registration: set WEBHOOK_PROXY_URL to a smee.io channel (a laptop) or MISSIONS_PUBLIC_URL to where GitHub reaches this server.';
+
+const dotEnv = loadDotEnv(process.env, process.cwd());
+if ('line' in dotEnv) refuse(dotEnv.line);
+const startup = readStartup(process.env, process.cwd());
+if (startup.mode === 'refuse') refuse(startup.line);
+const log = createLogger();
+if (dotEnv.loaded.length) log.info({ variables: dotEnv.loaded }, 'read .env');
+
+if (startup.mode === 'setup') {
+  if (!startup.webhookUrl && !startup.smeeFallback) refuse(NO_WEBHOOK_URL);
   log.info('no GitHub App credentials: serving the setup page to register the app from app.yml');
-  await run(() => {}, { log });
+  const { webhookUrl } = await serveSetupPage(startup, log);
+  // Probot could not create a smee.io channel either.
+  if (!webhookUrl) refuse(NO_WEBHOOK_URL);
+  log.info({ webhookUrl }, 'the registration will send webhooks here; after registering, restart `npm start`');
 } else {
+  await start(startup);
+}
+
+async function start(settings: RunSettings): Promise<void> {
   mkdirSync(settings.dataDir, { recursive: true });
-  const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') }) });
+  let db: Database;
+  try {
+    db = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') });
+  } catch (error) {
+    if (!settings.databaseUrl) throw error;
+    const reason = String((error as Error).message ?? error).replace(settings.databaseUrl, withoutPassword(settings.databaseUrl));
+    refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) does not answer: ${reason}. Check that the server runs and the URL is right.`);
+  }
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log });
   await queue.start();
   const recovered = await queue.recoverInterrupted();
   if (recovered) log.info({ recovered }, 'jobs interrupted by the last shutdown were handed back to the queue');
+  const health = healthHandler(db, queue);
+  const github = { appId: settings.appId, privateKey: settings.privateKey, log, ...(settings.githubBaseUrl ? { baseUrl: settings.githubBaseUrl } : {}) };
 
   const startWorker = (probot: Probot) => {
     let slug: Promise<string> | undefined;
@@ -50,22 +83,44 @@ if (!process.env.APP_ID || !privateKey) {
     });
   };
 
+  let stopServer: () => Promise<unknown>;
   if (settings.role === 'worker') {
-    const baseUrl = githubBaseUrl(process.env);
-    await startWorker(new Probot({ appId: process.env.APP_ID, privateKey, log, ...(baseUrl ? { baseUrl } : {}) }));
+    await startWorker(new Probot(github));
+    const server: HttpServer = await startHealthServer(health, settings.host, settings.port).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') refuse(`PORT ${settings.port} is in use on ${settings.host}: stop what listens there or set PORT to another port.`);
+      throw error;
+    });
+    stopServer = () => new Promise((resolve) => server.close(resolve));
+    log.info(`worker: /healthz and /readyz on http://${settings.host}:${settings.port}`);
   } else {
+    // Probot's server with explicit options: the webhook secret is never Probot's `development` default.
+    const server = new Server({
+      Probot: Probot.defaults({ ...github, secret: settings.webhookSecret }),
+      host: settings.host,
+      port: settings.port,
+      log,
+      ...(settings.webhookProxyUrl ? { webhookProxy: settings.webhookProxyUrl } : {}),
+    });
     const intake = new IntakeQueue(store, queue);
-    await run(
-      async (app, options) => {
-        await missionsApp(intake)(app, options);
-        if (settings.role === 'all') await startWorker(app);
-      },
-      { log },
-    );
+    await server.load(async (app, options) => {
+      await missionsApp(intake)(app, options);
+      options.addHandler(health);
+      if (settings.role === 'all') await startWorker(app);
+    });
+    try {
+      await server.start();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') refuse(`PORT ${settings.port} is in use on ${settings.host}: stop what listens there or set PORT to another port.`);
+      // The smee.io client starts with the server; a channel it cannot reach fails the start.
+      if (!settings.webhookProxyUrl) throw error;
+      refuse(`WEBHOOK_PROXY_URL (${settings.webhookProxyUrl}) cannot be reached: check the channel in a browser, or unset it to receive webhooks directly.`);
+    }
+    stopServer = () => server.stop();
   }
-  log.info({ role: settings.role, database: db.kind }, 'missions started');
+  log.info({ role: settings.role, database: db.kind, ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}) }, 'missions started');
 
   const shutdown = async () => {
+    await stopServer().catch(() => {});
     await queue.stop().catch(() => {});
     await db.close().catch(() => {});
     process.exit(0);

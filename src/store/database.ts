@@ -61,7 +61,8 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
 
 function openServer(connectionString: string): Database {
   pg.types.setTypeParser(20, Number);
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  // A server that never answers fails the connection after 10 s instead of hanging the caller.
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 10_000 });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return {

@@ -51,6 +51,7 @@ export class JobQueue {
   readonly boss: PgBoss;
   readonly #db: Database;
   readonly #options: QueueOptions;
+  #running = false;
 
   constructor(db: Database, options: QueueOptions) {
     this.#db = db;
@@ -81,6 +82,12 @@ export class JobQueue {
     };
     await this.#ensureQueue(STEP_QUEUE, { ...common, policy: 'stately' });
     await this.#ensureQueue(INTAKE_QUEUE, { ...common, policy: 'key_strict_fifo' });
+    this.#running = true;
+  }
+
+  /** Started and not stopped: what `/readyz` reports. */
+  get running(): boolean {
+    return this.#running;
   }
 
   async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
@@ -141,6 +148,7 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
+    this.#running = false;
     await this.boss.stop({ graceful: true, timeout: 5_000, close: true });
   }
 }

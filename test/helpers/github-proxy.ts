@@ -1,6 +1,7 @@
 // GitHub for other processes: an HTTP server that replays each request against api.github.com in
 // this process, where nock answers it (and checks it against OpenAPI). Child processes point their
-// Probot at it with `baseUrl`, so several processes share one fake GitHub.
+// Probot at it with `baseUrl`, or with GHE_HOST as GitHub Enterprise Server (`/api/v3` paths), so
+// several processes share one fake GitHub.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -18,7 +19,8 @@ export async function startGitHubProxy(): Promise<{ url: string; close(): Promis
       if (typeof value === 'string') headers[name] = value;
     }
     try {
-      const answer = await fetch(`https://api.github.com${req.url}`, {
+      const path = req.url!.replace(/^\/api\/v3(?=\/)/, '').replace(/^\/api\/graphql/, '/graphql');
+      const answer = await fetch(`https://api.github.com${path}`, {
         method: req.method!,
         headers,
         ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),

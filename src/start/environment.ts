@@ -1,0 +1,202 @@
+// The process's environment (PRODUCT.md §5), read once at start: `.env` first (what Probot's setup
+// page writes), then every setting the app, Probot and the Anthropic SDK need, checked together.
+// A configuration that cannot work becomes one line naming the variable and the fix.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { getPrivateKey } from '@probot/get-private-key';
+import { z } from 'zod';
+
+export type Role = 'all' | 'web' | 'worker';
+
+/** Settings for a process that runs the app (it has GitHub App credentials). */
+export interface RunSettings {
+  mode: 'run';
+  role: Role;
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+  /** GitHub's API root for GitHub Enterprise Server (GHE_HOST), else undefined for github.com. */
+  githubBaseUrl?: string;
+  webhookProxyUrl?: string;
+  publicUrl?: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  plannerTurns: number;
+  workerTurns: number;
+}
+
+/** Settings for a process without credentials: Probot's setup page registers the app. */
+export interface SetupSettings {
+  mode: 'setup';
+  /** The webhook URL the registration will carry. */
+  webhookUrl: string | undefined;
+  /** True when Probot may still create a smee.io channel for it (a laptop in development). */
+  smeeFallback: boolean;
+}
+
+/** A configuration that cannot work: one line for the operator. */
+export interface Refusal {
+  mode: 'refuse';
+  line: string;
+}
+
+export type Startup = RunSettings | SetupSettings | Refusal;
+
+/**
+ * Adds the variables of `<cwd>/.env` that the environment does not set already (the environment
+ * wins, as dotenv's convention goes). Parsed with Node's own parser, as Probot parses it.
+ */
+export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: string[] } | Refusal {
+  let text: string;
+  try {
+    text = readFileSync(join(cwd, '.env'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { loaded: [] };
+    return refuse(`.env in ${cwd} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it.`);
+  }
+  const loaded: string[] = [];
+  for (const [key, value] of Object.entries(parseEnv(text))) {
+    if (env[key] !== undefined) continue;
+    env[key] = value;
+    loaded.push(key);
+  }
+  return { loaded };
+}
+
+const positiveWhole = (name: string) =>
+  z.coerce.number({ error: () => `${name} must be a positive whole number` }).int(`${name} must be a positive whole number`).positive(`${name} must be a positive whole number`);
+
+const variables = z.object({
+  MISSIONS_ROLE: z.string().default('all'),
+  MISSIONS_DATA_DIR: z.string().min(1, 'MISSIONS_DATA_DIR is empty: unset it (default ./.data) or name a folder').default('./.data'),
+  MISSIONS_PLANNER_TURNS: positiveWhole('MISSIONS_PLANNER_TURNS').default(60),
+  MISSIONS_WORKER_TURNS: positiveWhole('MISSIONS_WORKER_TURNS').default(200),
+  PORT: z.coerce
+    .number({ error: () => 'PORT must be a port number (0 to 65535)' })
+    .int('PORT must be a port number (0 to 65535)')
+    .min(0, 'PORT must be a port number (0 to 65535)')
+    .max(65535, 'PORT must be a port number (0 to 65535)')
+    .default(3000),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: () => 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent' })
+    .optional(),
+});
+
+const ROLES: Role[] = ['all', 'web', 'worker'];
+
+/** What this process will do, or why it cannot: every check of PRODUCT.md §5 that needs no network. */
+export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
+  const set = (name: string) => (env[name] ?? '') !== '';
+  const parsed = variables.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) return refuse(`${parsed.error.issues[0]!.message}.`);
+  const v = parsed.data;
+  if (!ROLES.includes(v.MISSIONS_ROLE as Role)) {
+    return refuse(`MISSIONS_ROLE=${printable(v.MISSIONS_ROLE)} is not a role: set it to all (webhooks and jobs, the default), web (webhooks only) or worker (jobs only).`);
+  }
+  const role = v.MISSIONS_ROLE as Role;
+
+  const publicUrl = set('MISSIONS_PUBLIC_URL') ? httpUrl(env.MISSIONS_PUBLIC_URL!) : undefined;
+  if (publicUrl === null) return refuse('MISSIONS_PUBLIC_URL must be an http(s) URL where users and GitHub reach this app, e.g. https://missions.example.com.');
+  const proxyUrl = set('WEBHOOK_PROXY_URL') ? httpUrl(env.WEBHOOK_PROXY_URL!) : undefined;
+  if (proxyUrl === null) return refuse('WEBHOOK_PROXY_URL must be an http(s) URL (a smee.io channel such as https://smee.io/abc123).');
+  if (set('DATABASE_URL') && !postgresUrl(env.DATABASE_URL!)) {
+    return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions; unset it to use the embedded database.');
+  }
+  if (set('GHE_PROTOCOL') && !['http', 'https'].includes(env.GHE_PROTOCOL!)) return refuse('GHE_PROTOCOL must be http or https.');
+
+  // GitHub App credentials, as Probot reads them (a key in PRIVATE_KEY, a file at PRIVATE_KEY_PATH, or one .pem in the folder).
+  let privateKey: string | null;
+  try {
+    privateKey = getPrivateKey({ env, cwd });
+  } catch {
+    if (set('PRIVATE_KEY')) return refuse('PRIVATE_KEY is not a PEM private key: paste the whole .pem file GitHub gave for the app (newlines as \\n), or use PRIVATE_KEY_PATH.');
+    if (set('PRIVATE_KEY_PATH')) return refuse(`PRIVATE_KEY_PATH=${printable(env.PRIVATE_KEY_PATH!)} cannot be read: point it at the app's .pem file.`);
+    return refuse(`more than one .pem file in ${cwd}: set PRIVATE_KEY_PATH to the app's key.`);
+  }
+  const hasAppId = set('APP_ID');
+  if (hasAppId && !/^\d+$/.test(env.APP_ID!)) return refuse("APP_ID must be the GitHub App's numeric id (on the app's settings page).");
+
+  if (!hasAppId && !privateKey) {
+    // No credentials: only the default role may serve the setup page; the others have nothing to run.
+    if (role !== 'all') {
+      return refuse(`MISSIONS_ROLE=${role} needs the GitHub App's credentials: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, or register the app first with \`npm start\` and MISSIONS_ROLE unset.`);
+    }
+    if (env.NODE_ENV === 'production') {
+      return refuse('no GitHub App credentials and NODE_ENV=production, where the setup page is not served: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET.');
+    }
+    // Probot reads the registration's permissions and events from app.yml in the working folder.
+    if (!existsSync(join(cwd, 'app.yml'))) return refuse(`no app.yml in ${cwd}: run \`npm start\` in the Missions folder, where app.yml and .env live.`);
+    const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}/api/github/webhooks` : undefined);
+    return { mode: 'setup', webhookUrl, smeeFallback: !webhookUrl && env.NO_SMEE_SETUP !== 'true' };
+  }
+  if (!hasAppId) return refuse('a private key is set but APP_ID is not: set APP_ID to the GitHub App\'s numeric id, which goes with that key.');
+  if (!privateKey) return refuse('APP_ID is set but no private key is: set PRIVATE_KEY (the .pem file\'s contents) or PRIVATE_KEY_PATH (its path).');
+  if (!set('WEBHOOK_SECRET')) {
+    return refuse("WEBHOOK_SECRET is not set: set it to the GitHub App's webhook secret (the setup page saves it in .env); without it anyone could forge webhooks.");
+  }
+  if (role !== 'web' && !set('ANTHROPIC_API_KEY') && !set('ANTHROPIC_AUTH_TOKEN')) {
+    return refuse(`ANTHROPIC_API_KEY is not set: MISSIONS_ROLE=${role} runs the agents and needs a key for the Claude API (or run this process as MISSIONS_ROLE=web).`);
+  }
+  if (role !== 'all' && !set('DATABASE_URL')) {
+    return refuse(`MISSIONS_ROLE=${role} needs DATABASE_URL: the embedded database belongs to one process and cannot be shared; point every process at one PostgreSQL server, or run a single process with MISSIONS_ROLE=all.`);
+  }
+  return {
+    mode: 'run',
+    role,
+    appId: Number(env.APP_ID),
+    privateKey,
+    webhookSecret: env.WEBHOOK_SECRET!,
+    ...(set('GHE_HOST') ? { githubBaseUrl: `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` } : {}),
+    ...(proxyUrl ? { webhookProxyUrl: proxyUrl } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+    // Probot's default: only this machine, unless HOST says otherwise (the Docker image sets 0.0.0.0).
+    host: env.HOST || 'localhost',
+    port: v.PORT,
+    dataDir: resolve(cwd, v.MISSIONS_DATA_DIR),
+    ...(set('DATABASE_URL') ? { databaseUrl: env.DATABASE_URL! } : {}),
+    plannerTurns: v.MISSIONS_PLANNER_TURNS,
+    workerTurns: v.MISSIONS_WORKER_TURNS,
+  };
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function refuse(line: string): Refusal {
+  return { mode: 'refuse', line };
+}
+
+/** An http(s) URL without its trailing slash, or null. */
+function httpUrl(value: string): string | null {
+  try {
+    const url = new URL(value);
+    return ['http:', 'https:'].includes(url.protocol) ? value.replace(/\/+$/, '') : null;
+  } catch {
+    return null;
+  }
+}
+
+function postgresUrl(value: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A value echoed in a refusal: short, one line, never mistaken for more of the message. */
+function printable(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 80)}…` : clean);
+}

@@ -1,0 +1,18 @@
+// Without credentials: Probot's own setup page registers the GitHub App from app.yml and saves the
+// credentials in .env, which the next `npm start` runs with. Probot builds the manifest's webhook URL
+// from WEBHOOK_PROXY_URL, else from the request's host with the wrong path (`/`), and it offers no
+// option for it: so the URL of PRODUCT.md §5 is handed to it through that variable, for the manifest
+// only. The server itself gets an environment without it, so no proxy client starts in setup mode.
+import { run } from 'probot';
+import type { Logger } from 'pino';
+import type { SetupSettings } from './environment.ts';
+
+export async function serveSetupPage(settings: SetupSettings, log: Logger): Promise<{ webhookUrl: string | undefined }> {
+  const serverEnv = { ...process.env };
+  delete serverEnv.WEBHOOK_PROXY_URL;
+  if (settings.webhookUrl) process.env.WEBHOOK_PROXY_URL = settings.webhookUrl;
+  else if (!settings.smeeFallback) process.env.NO_SMEE_SETUP = 'true';
+  // Probot creates a smee.io channel here when it has no URL (and writes it to .env).
+  await run(() => {}, { log, env: serverEnv });
+  return { webhookUrl: process.env.WEBHOOK_PROXY_URL };
+}

@@ -1,0 +1,80 @@
+// `npm start` with a configuration that cannot work (PRODUCT.md §5): one line naming the variable
+// and what to do, exit code 1, no stack trace, no secret — each case its own real process.
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exited, freePort, startNode } from '../helpers/processes.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url);
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const SECRETS = { webhook: 'whsec-never-print-me-4821', apiKey: 'sk-ant-never-print-me-9931', dbPassword: 'hunter2-never-print-me' };
+const CREDENTIALS = { APP_ID: '4242', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRETS.webhook, ANTHROPIC_API_KEY: SECRETS.apiKey };
+
+/** Runs `npm start`'s entry in an empty folder with exactly `env` (and PATH, HOME); resolves with its output. */
+async function start(env: Record<string, string>, dotEnv?: string) {
+  const cwd = mkdtempSync(join(tmpdir(), 'missions-start-'));
+  copyFileSync(new URL('../../app.yml', import.meta.url), join(cwd, 'app.yml'));
+  if (dotEnv !== undefined) writeFileSync(join(cwd, '.env'), dotEnv);
+  const child = startNode(MAIN, [], {
+    cwd,
+    env: { PATH: process.env.PATH!, HOME: cwd, PORT: '0', NO_SMEE_SETUP: 'true', MISSIONS_DATA_DIR: join(cwd, 'data'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const code = await exited(child);
+  return { code, stdout, stderr };
+}
+
+function expectRefusal(run: { code: number | null; stdout: string; stderr: string }, ...words: string[]) {
+  expect(run.code).toBe(1);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^missions: cannot start: /);
+  for (const word of words) expect(lines[0]).toContain(word);
+  // No stack trace, and nothing secret, anywhere in what the process printed.
+  const all = run.stdout + run.stderr;
+  expect(all).not.toMatch(/\n\s+at /);
+  for (const secret of [...Object.values(SECRETS), privateKey.split('\n')[1]!]) expect(all).not.toContain(secret);
+}
+
+describe('start-up refusals', () => {
+  it('refuses every configuration that cannot work, in one line naming the variable', async () => {
+    const [noSecret, noApiKey, webEmbedded, workerEmbedded, badDatabase, unknownRole, webWithoutCredentials, noWebhookUrl, halfCredentials, badKey, deadProxy] =
+      await Promise.all([
+        start({ ...CREDENTIALS, WEBHOOK_SECRET: '' }),
+        start({ ...CREDENTIALS, ANTHROPIC_API_KEY: '' }),
+        start({ ...CREDENTIALS, MISSIONS_ROLE: 'web' }),
+        start({ ...CREDENTIALS, MISSIONS_ROLE: 'worker' }),
+        // Nothing listens on port 1: the server does not answer.
+        start({ ...CREDENTIALS, DATABASE_URL: `postgres://missions:${SECRETS.dbPassword}@127.0.0.1:1/missions` }),
+        start({ ...CREDENTIALS, MISSIONS_ROLE: 'everything' }),
+        start({ MISSIONS_ROLE: 'web' }),
+        start({}),
+        start({ APP_ID: '4242', WEBHOOK_SECRET: SECRETS.webhook }),
+        start({ ...CREDENTIALS, PRIVATE_KEY: 'not a key at all' }),
+        // A smee.io channel that cannot be reached (nothing listens on port 1).
+        start({ ...CREDENTIALS, PORT: String(await freePort()), WEBHOOK_PROXY_URL: 'http://127.0.0.1:1/channel' }),
+      ]);
+    expectRefusal(noSecret, 'WEBHOOK_SECRET is not set');
+    expectRefusal(noApiKey, 'ANTHROPIC_API_KEY is not set', 'MISSIONS_ROLE=all');
+    expectRefusal(webEmbedded, 'MISSIONS_ROLE=web needs DATABASE_URL', 'embedded database');
+    expectRefusal(workerEmbedded, 'MISSIONS_ROLE=worker needs DATABASE_URL');
+    expectRefusal(badDatabase, 'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) does not answer');
+    expectRefusal(unknownRole, 'MISSIONS_ROLE="everything" is not a role', 'all', 'web', 'worker');
+    expectRefusal(webWithoutCredentials, 'MISSIONS_ROLE=web needs the GitHub App\'s credentials', 'APP_ID');
+    expectRefusal(noWebhookUrl, 'WEBHOOK_PROXY_URL', 'MISSIONS_PUBLIC_URL');
+    expectRefusal(halfCredentials, 'APP_ID is set but no private key is', 'PRIVATE_KEY');
+    expectRefusal(badKey, 'PRIVATE_KEY is not a PEM private key');
+    expectRefusal(deadProxy, 'WEBHOOK_PROXY_URL (http://127.0.0.1:1/channel) cannot be reached');
+  });
+
+  it('reads the same refusals from .env as from the environment', async () => {
+    const run = await start({}, `APP_ID=4242\nPRIVATE_KEY="${privateKey.replace(/\n/g, '\\n')}"\nANTHROPIC_API_KEY=${SECRETS.apiKey}\n`);
+    expectRefusal(run, 'WEBHOOK_SECRET is not set');
+  });
+});
