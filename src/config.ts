@@ -64,13 +64,15 @@ export type MissionsConfig = z.infer<typeof missionsConfigSchema>;
 
 export const CONFIG_PATH = '.github/missions.yml';
 
-export type ConfigResult = { ok: true; config: MissionsConfig } | { ok: false; problems: string[] };
+/** An invalid file still names its label when it can: only that label, by a trusted user, is answered. */
+export type ConfigResult = { ok: true; config: MissionsConfig } | { ok: false; problems: string[]; label: string };
 
 /** Validates what the config loader read (null when the file is absent) into a config or named problems. */
 export function parseConfig(raw: unknown): ConfigResult {
   const result = missionsConfigSchema.safeParse(raw ?? {});
   if (result.success) return { ok: true, config: result.data };
-  return { ok: false, problems: result.error.issues.map(describeIssue) };
+  const label = (raw as { label?: unknown } | null)?.label;
+  return { ok: false, problems: result.error.issues.map(describeIssue), label: typeof label === 'string' && label ? label : 'mission' };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

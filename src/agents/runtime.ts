@@ -7,6 +7,7 @@ import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableT
 import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
+import { ROLE_NAMES } from './roles.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
 
@@ -54,10 +55,39 @@ export class AgentStopped extends Error {
 /** The agent stopped without a valid finish call: the message says why, in a maintainer's words. */
 export class AgentGaveUp extends Error {
   readonly usage: TokenUsage;
-  constructor(message: string, usage: TokenUsage) {
+  readonly role: Role;
+  /** It used every turn it was allowed. */
+  readonly turnCap: boolean;
+  constructor(message: string, usage: TokenUsage, role: Role, turnCap: boolean) {
     super(message);
     this.name = 'AgentGaveUp';
     this.usage = usage;
+    this.role = role;
+    this.turnCap = turnCap;
+  }
+}
+
+/** The Messages API refused or failed a role's request (after the SDK's retries): the role, its model, and the API's own words. */
+export class ModelCallFailed extends Error {
+  readonly role: Role;
+  readonly model: string;
+  readonly status: number | undefined;
+  readonly type: string;
+  readonly apiMessage: string;
+  readonly connection: boolean;
+  constructor(role: Role, model: string, cause: InstanceType<typeof Anthropic.APIError>) {
+    const body = cause.error as { error?: { type?: string; message?: string } } | undefined;
+    const connection = cause instanceof Anthropic.APIConnectionError;
+    const type = body?.error?.type ?? (connection ? 'connection_error' : 'error');
+    const apiMessage = body?.error?.message ?? cause.message;
+    super(`${role} (${model}): ${cause.status ?? 'no status'} ${type}: ${apiMessage}`, { cause });
+    this.name = 'ModelCallFailed';
+    this.role = role;
+    this.model = model;
+    this.status = cause.status;
+    this.type = type;
+    this.apiMessage = apiMessage;
+    this.connection = connection;
   }
 }
 
@@ -115,14 +145,18 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       outcome = `finished:${finish.tool}`;
       return { finish, usage, usd: estimateUsd(model, usage), turns };
     }
-    outcome = turns >= options.maxTurns ? 'turn-cap' : 'no-finish';
+    const turnCap = turns >= options.maxTurns;
+    outcome = turnCap ? 'turn-cap' : 'no-finish';
     const names = options.finishTools.map((f) => f.name).join(' or ');
     throw new AgentGaveUp(
-      turns >= options.maxTurns ?
-        `the ${role} used all ${options.maxTurns} turns without a valid ${names}`
-      : `the ${role} stopped without calling ${names}`,
+      turnCap ? `${ROLE_NAMES[role]} used all ${options.maxTurns} turns without a valid ${names}` : `${ROLE_NAMES[role]} stopped without calling ${names}`,
       usage,
+      role,
+      turnCap,
     );
+  } catch (error) {
+    // An API failure names the role and its model, so the message can point at the key that fixes it.
+    throw error instanceof Anthropic.APIError ? new ModelCallFailed(role, model, error) : error;
   } finally {
     await recorder
       .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(runner.params.messages) })

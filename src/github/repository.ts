@@ -47,6 +47,6 @@ export async function loadConfig(gh: GitHub, ref: RepoRef): Promise<ConfigResult
     // anything else (GitHub down) is not, and goes to the caller's retry.
     const message = (error as Error).message ?? '';
     if (!message.startsWith('[@probot/octokit-plugin-config]')) throw error;
-    return { ok: false, problems: [message.replace('[@probot/octokit-plugin-config] ', '').split('\n')[0]!] };
+    return { ok: false, problems: [message.replace('[@probot/octokit-plugin-config] ', '').split('\n')[0]!], label: 'mission' };
   }
 }

@@ -1,6 +1,6 @@
 // What stopped a step, in one sentence a maintainer can act on: never a stack trace, never a secret.
-import Anthropic from '@anthropic-ai/sdk';
-import { AgentGaveUp } from '../agents/runtime.ts';
+import { AgentGaveUp, ModelCallFailed } from '../agents/runtime.ts';
+import { MODEL_KEYS, ROLE_NAMES, TURN_VARIABLES } from '../agents/roles.ts';
 import { SecretInCommit } from '../workspace/branch.ts';
 import { CheckoutError } from '../workspace/checkout.ts';
 
@@ -22,12 +22,8 @@ export function describeFailure(error: unknown, during: 'planning' | 'building')
   if (error instanceof CheckoutError) return `${during === 'planning' ? 'The repository could not be cloned' : 'Git failed'}: ${error.message}.`;
   if (error instanceof SetupFailed) return `The repository could not be set up: ${error.message}`;
   if (error instanceof SecretInCommit) return `Stopped before committing: ${error.message}.`;
-  if (error instanceof AgentGaveUp) return `The planner could not produce a valid plan: ${error.message}.`;
-  if (error instanceof Anthropic.APIConnectionError) return 'The model API could not be reached, even after retries.';
-  if (error instanceof Anthropic.APIError) {
-    const type = (error.error as { error?: { type?: string } } | undefined)?.error?.type ?? 'error';
-    return `The model API failed with ${error.status ?? 'no status'} (${type}), even after retries.`;
-  }
+  if (error instanceof AgentGaveUp) return describeGaveUp(error);
+  if (error instanceof ModelCallFailed) return describeModelFailure(error);
   const { status, request } = error as { status?: number; request?: { method?: string; url?: string } };
   if (typeof status === 'number') {
     const what = request?.url ? `${request.method} ${new URL(request.url).pathname}` : 'a request';
@@ -35,3 +31,24 @@ export function describeFailure(error: unknown, during: 'planning' | 'building')
   }
   return `${during === 'planning' ? 'Planning' : 'Building'} stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
 }
+
+function describeGaveUp(error: AgentGaveUp): string {
+  const what = error.role === 'planner' ? 'The planner could not produce a valid plan' : `${capitalised(ROLE_NAMES[error.role])} gave up`;
+  const fix = error.turnCap ? ` If the work needs more turns, raise \`${TURN_VARIABLES[error.role]}\` where the app runs.` : '';
+  return `${what}: ${error.message}.${fix}`;
+}
+
+/** The API's own words, and the key that fixes it where there is one. */
+function describeModelFailure(error: ModelCallFailed): string {
+  const who = ROLE_NAMES[error.role];
+  const modelKey = `\`models.${MODEL_KEYS[error.role]}\` in \`.github/missions.yml\``;
+  const said = `${error.status ?? 'no answer'} ${error.type}: “${error.apiMessage}”`;
+  if (error.connection) return `The model API could not be reached for ${who}, even after retries (${error.apiMessage}). Check \`ANTHROPIC_BASE_URL\` and the network where the app runs.`;
+  if (error.status === 404) return `The model \`${error.model}\` of ${who} was not found (${said}). Check ${modelKey}.`;
+  if (error.status === 401) return `The model API refused the app's key for ${who} (${said}). Check \`ANTHROPIC_API_KEY\` where the app runs.`;
+  if (error.status === 403) return `The model API did not let the app's key use \`${error.model}\` for ${who} (${said}). Check \`ANTHROPIC_API_KEY\`, or ${modelKey}.`;
+  if (error.status === 400) return `The model API refused the request of ${who} on \`${error.model}\` (${said}). If the model does not support it, change ${modelKey}.`;
+  return `The model API failed for ${who} on \`${error.model}\` (${said}), even after retries.`;
+}
+
+const capitalised = (text: string) => text[0]!.toUpperCase() + text.slice(1);

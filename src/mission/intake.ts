@@ -30,17 +30,18 @@ const intakeKey = (job: IntakeJob) => (job.kind === 'label' ? `label:${job.deliv
 
 async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, { kind: 'label' }>, origin: string): Promise<void> {
   const ref = { owner: job.owner, repo: job.repo };
-  // 1. The config says which label starts a mission; an invalid file is answered, and nothing runs.
+  // 1. The config says which label starts a mission (an invalid file names it where it can).
   const config = await loadConfig(gh, ref);
-  if (!config.ok) {
-    await reply(gh, ref, job.issueNumber, replies.invalidConfig(config.problems));
-    return;
-  }
-  if (job.label !== config.config.label) return;
-  // 2. Only users with write access start missions.
+  const label = config.ok ? config.config.label : config.label;
+  if (job.label !== label) return;
+  // 2. Only users with write access start missions, or hear why one cannot start.
   const permission = await permissionOf(gh, ref, job.actor);
   if (!TRUSTED.includes(permission)) {
     ctx.log.info({ actor: job.actor, permission }, 'label ignored: the user has no write access');
+    return;
+  }
+  if (!config.ok) {
+    await reply(gh, ref, job.issueNumber, replies.invalidConfig(config.problems));
     return;
   }
   // 3. One mission per issue at a time. A retry of this job finds the mission it created itself.

@@ -39,6 +39,9 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+/** The model ids this server knows; any other gets the API's 404. */
+export const KNOWN_MODELS = ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-4-5', 'claude-fable-5-1'];
+
 export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): Promise<ModelServer> {
   const queue = [...turns];
   const requests: MessagesRequest[] = [];
@@ -59,6 +62,12 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     }
     const request = JSON.parse(raw) as MessagesRequest;
     const index = requests.push(request) - 1;
+    // As the API does: an unknown model id is refused before anything else.
+    if (!KNOWN_MODELS.includes(request.model)) {
+      res.writeHead(404, { 'content-type': 'application/json', 'x-should-retry': 'false' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `model: ${request.model}` } }));
+      return;
+    }
     const next = queue.shift();
     let turn: ScriptedTurn;
     try {

@@ -45,7 +45,7 @@ describe('planning failures', () => {
     s = await startMission({ turns: [overloaded, overloaded, overloaded] });
     await missionReaches(s.app, 'failed');
     const body = await banner();
-    expect(body).toContain('The model API failed with 529 (overloaded_error), even after retries.');
+    expect(body).toContain('The model API failed for the planner on `claude-opus-5-5` (529 overloaded_error: “Overloaded”), even after retries.');
     expect(body).toContain('Reply `/retry` (or add a comment) to try again.');
 
     s.app.model.enqueue(submit(greetingPlan));
@@ -60,8 +60,18 @@ describe('planning failures', () => {
     s = await startMission({ turns: [submit(invalid), submit(invalid), submit(invalid)], plannerTurns: 3 });
     await missionReaches(s.app, 'failed');
     expect(await banner()).toContain(
-      'The planner could not produce a valid plan: the planner used all 3 turns without a valid submit_plan or ask_questions.',
+      'The planner could not produce a valid plan: the planner used all 3 turns without a valid submit_plan or ask_questions. If the work needs more turns, raise `MISSIONS_PLANNER_TURNS` where the app runs.',
     );
+  });
+
+  it('keeps the API’s own words for a mistyped model id and names the key that fixes it', async () => {
+    s = await startMission({ turns: [], repo: { config: 'models:\n  orchestrator: claude-opus-5.5\n' } });
+    await missionReaches(s.app, 'failed');
+    expect(await banner()).toContain(
+      'The model `claude-opus-5.5` of the planner was not found (404 not_found_error: “model: claude-opus-5.5”). Check `models.orchestrator` in `.github/missions.yml`.',
+    );
+    // Not found is not retried.
+    expect(s.app.model.requests).toHaveLength(1);
   });
 
   it('reports a repository that cannot be cloned, without the token', async () => {

@@ -182,9 +182,17 @@ describe('planning thread', () => {
     expect(app.model.requests).toHaveLength(1);
   });
 
-  it('explains an invalid config, naming the key and what is allowed, and runs nothing', async () => {
-    const thread = await start([], { config: 'label: mission\nbudget:\n  max_dollars: 5\napprovers: [owner]\n' });
-    await waitFor(() => thread.replies().length === 1, 'the config reply');
+  it('explains an invalid config to a maintainer who puts the mission label on, naming the key and what is allowed, and runs nothing', async () => {
+    const scenario = await startMission({ label: false, repo: { config: 'label: mission\nbudget:\n  max_dollars: 5\napprovers: [owner]\n' } });
+    app = scenario.app;
+    const thread = scenario.thread;
+    // A read-only user's mission label, and a maintainer's other label, are answered by nothing.
+    await app.receive('issues', labeledPayload({ sender: 'reader' }));
+    await app.receive('issues', labeledPayload({ label: 'bug' }));
+    await app.receive('issues', labeledPayload(), 'the-mission-label');
+    // Labels of one issue are taken in order: once the maintainer's is handled, so are the other two.
+    await waitFor(() => app.store.isProcessed('label:the-mission-label'), 'the mission label to be handled');
+    expect(thread.replies()).toHaveLength(1);
     const reply = thread.replies()[0]!;
     expect(reply).toContain('`budget.max_dollars`: unknown key; allowed here: `max_usd`, `max_hours`');
     expect(reply).toContain('`approvers.0`: must be one of `admin`, `maintain`, `write`, `triage`, `read`');
