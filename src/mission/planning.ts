@@ -114,6 +114,8 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
 
 async function publish(ctx: MissionContext, gh: GitHub, mission: Mission, revision: Revision): Promise<void> {
   const { store } = ctx;
+  // What a maintainer can see is what they can approve: the revision counts once its edit is sent.
+  await store.markShowing(mission.id, revision.number);
   if (revision.kind === 'questions') {
     const commentId = revision.comment_id ?? (await postQuestions(gh, mission, revision));
     await store.setRevisionComment(mission.id, revision.number, commentId);

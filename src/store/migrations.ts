@@ -131,6 +131,11 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (mission_id, assertion_id, milestone, round)
   );
   `,
+  `
+  -- The newest revision whose comment edit was sent: a maintainer may see it (and /approve it)
+  -- before the edit has returned; rendered_revision counts it only afterwards.
+  ALTER TABLE missions ADD COLUMN showing_revision integer NOT NULL DEFAULT 0;
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

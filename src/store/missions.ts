@@ -38,6 +38,8 @@ export interface Mission {
   planned_seq: number;
   revision: number;
   rendered_revision: number;
+  /** The newest revision whose comment edit was sent (it may be on the maintainer's screen already). */
+  showing_revision: number;
   approved_revision: number | null;
   approved_by: string | null;
   approved_at: Date | null;
@@ -230,6 +232,11 @@ export class MissionStore implements UsageRecorder {
 
   async setRevisionComment(id: number, number: number, commentId: number): Promise<void> {
     await this.db.query('UPDATE plan_revisions SET comment_id = $3 WHERE mission_id = $1 AND number = $2', [id, number, commentId]);
+  }
+
+  /** About to edit the comment to show `revision`: from now on a maintainer may be looking at it. */
+  async markShowing(id: number, revision: number): Promise<void> {
+    await this.db.query('UPDATE missions SET showing_revision = GREATEST(showing_revision, $2) WHERE id = $1', [id, revision]);
   }
 
   async markRendered(id: number, revision: number): Promise<void> {

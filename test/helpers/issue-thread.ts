@@ -62,6 +62,9 @@ export class IssueThread {
   /** Other apps' CI on every commit, as GitHub would list it. */
   ci: { checkRuns: { name: string; status: string; conclusion: string | null }[]; statuses: { context: string; state: string; description?: string }[] } = { checkRuns: [], statuses: [] };
   #next = 9000;
+  /** Comment edits GitHub has received but not yet applied (see holdEdits). */
+  editsInFlight: string[] = [];
+  #editGate: Promise<void> = Promise.resolve();
 
   readonly #stateFile: string | undefined;
 
@@ -128,6 +131,9 @@ export class IssueThread {
       .intercept('PATCH', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
       .reply(async (req: Request) => {
         const body = await req.json();
+        this.editsInFlight.push(body.body);
+        await this.#editGate;
+        this.editsInFlight.splice(this.editsInFlight.indexOf(body.body), 1);
         const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
         if (!comment) return [404, { message: 'Not Found' }];
         comment.body = body.body;
@@ -282,6 +288,16 @@ export class IssueThread {
     const comment = { id: ++this.#next, body, user: { login, type: 'User' as const } };
     this.comments.push(comment);
     return comment;
+  }
+
+  /** Holds every comment edit in flight until the returned function is called (a slow GitHub). */
+  holdEdits(): () => void {
+    let release!: () => void;
+    this.#editGate = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.#editGate = Promise.resolve();
+      release();
+    };
   }
 
   missionComment(): ThreadComment | undefined {

@@ -68,6 +68,26 @@ describe('planning thread', () => {
     expect(thread.comments.filter((c) => c.body.includes('missions:mission-comment'))).toHaveLength(1);
   });
 
+  it('approves the revision whose comment edit is still in flight when /approve arrives: what a maintainer can see', async () => {
+    const scenario = await startMission({ turns: [submit()], repo: { config: 'budget:\n  max_usd: 0.0001\n' }, label: false });
+    app = scenario.app;
+    const thread = scenario.thread;
+    // GitHub is slow to apply edits: the plan's edit has reached it (and the maintainer's screen) but not returned.
+    const release = thread.holdEdits();
+    await app.receive('issues', labeledPayload());
+    await waitFor(() => thread.editsInFlight.some((body) => body.includes('## Mission plan')), 'the plan edit to be in flight');
+    await comment(thread, '/approve');
+    // The approval locks the contract, or (before) the command was turned away with a reply.
+    await waitFor(async () => (await mission()).state !== 'awaiting_approval' || thread.replies().length, 'the /approve to be taken');
+    expect(thread.replies()).toEqual([]);
+    release();
+    await waitFor(() => thread.replies().length === 1, 'the reply to /approve');
+    expect(thread.replies()[0]).toContain('@maintainer approved **revision 1**');
+    const approved = await until('paused');
+    expect(approved.approved_revision).toBe(1);
+    expect(approved.contract!.assertions.map((a) => a.id)).toEqual(['VAL-001', 'VAL-002', 'VAL-003']);
+  });
+
   it('approves the checklist as the comment stands, hand edits included, and records who approved it', async () => {
     // A budget the planner alone exhausts: the mission holds before its first feature.
     const thread = await start([submit()], { config: 'budget:\n  max_usd: 0.0001\n' });
