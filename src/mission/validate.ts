@@ -16,7 +16,8 @@ import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
-import { SetupFailed } from './failures.ts';
+import { describeFailure, SetupFailed } from './failures.ts';
+import { AgentStopped } from '../agents/runtime.ts';
 import type { MissionContext } from './context.ts';
 import { reply } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
@@ -82,13 +83,13 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     return sandbox;
   };
   const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
-  const runtime = (model: string) => ({
+  const runtime = (model: string, maxTurns: number) => ({
     client: ctx.model,
     recorder: store,
     log,
     missionId: mission.id,
     model,
-    maxTurns: ctx.limits.workerTurns,
+    maxTurns,
     ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
     interrupted: async () => ((await store.get(mission.id)).state === 'cancelled' ? 'the mission was cancelled' : null),
   });
@@ -107,13 +108,25 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // 2. Both validators at once, never beside a worker (this step is the mission's only one).
   // Both settle before either's failure is acted on: no validator is left running (and paying) unseen.
   const [scrutinyRun, testingRun] = await Promise.allSettled([
-    runScrutiny({ ...input, sandbox: scrutinySandbox }, runtime(config.models.validator)),
-    runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator)),
+    runScrutiny({ ...input, sandbox: scrutinySandbox }, runtime(config.models.validator, ctx.limits.workerTurns)),
+    runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator, ctx.limits.workerTurns)),
   ]);
-  if (scrutinyRun.status === 'rejected') throw scrutinyRun.reason;
-  if (testingRun.status === 'rejected') throw testingRun.reason;
-  const review = scrutinyRun.value;
-  const verdicts = testingRun.value;
+  for (const run of [scrutinyRun, testingRun]) if (run.status === 'rejected' && run.reason instanceof AgentStopped) throw run.reason;
+  // With neither validator's word there is no round to show: the step fails with the reason.
+  if (scrutinyRun.status === 'rejected' && testingRun.status === 'rejected') throw scrutinyRun.reason;
+  // One validator failed: the round is still shown, with the other's word and why this one is missing.
+  const failures: string[] = [];
+  const missing = (reason: unknown) => {
+    const what = describeFailure(reason, 'building');
+    failures.push(what);
+    return what;
+  };
+  const review: Review =
+    scrutinyRun.status === 'fulfilled' ? scrutinyRun.value : { verdict: 'request_changes', summary: `No review this round. ${missing(scrutinyRun.reason)}`, findings: [] };
+  const verdicts: Verdicts =
+    testingRun.status === 'fulfilled' ?
+      testingRun.value
+    : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${missing(testingRun.reason)}` })) };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
@@ -121,40 +134,48 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
   const failing = plan.assertions.map((a) => a.id).filter((id) => (assertionIds.includes(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
 
-  // 4. Triage, unless everything passed or the rounds are spent.
+  // 4. Triage, unless everything passed, the rounds are spent, or a run failed (the round stops, shown).
   let outcome: ValidationOutcome;
   let triage: Triage | null = null;
-  if (!failing.length && review.verdict === 'approve') {
+  let stopReason: string | null = failures.length ? [...new Set(failures)].join(' ') : null;
+  if (stopReason) {
+    outcome = 'stopped';
+  } else if (!failing.length && review.verdict === 'approve') {
     outcome = 'passed';
   } else if (target.fixRounds >= maxRounds) {
     outcome = 'stopped';
   } else {
-    triage = await runTriage(
-      {
-        owner: mission.owner,
-        repo: mission.repo,
-        contract: plan,
-        milestone: target.milestone,
-        round: target.fixRounds + 1,
-        maxRounds,
-        review,
-        verdicts: results,
-        failing,
-        // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
-        repairable: repairable(plan, target.milestone),
-        // A checkout of its own: the scrutiny validator may have changed files in its one.
-        checkout: await branch.throwaway(target.head, 'triage'),
-        base: branch.files(v.base),
-      },
-      runtime(config.models.orchestrator),
-    );
-    outcome = triage.decision === 'proceed' ? 'passed' : triage.decision === 'fix' ? 'fixing' : 'stopped';
+    try {
+      triage = await runTriage(
+        {
+          owner: mission.owner,
+          repo: mission.repo,
+          contract: plan,
+          milestone: target.milestone,
+          round: target.fixRounds + 1,
+          maxRounds,
+          review,
+          verdicts: results,
+          failing,
+          // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
+          repairable: repairable(plan, target.milestone),
+          // A checkout of its own: the scrutiny validator may have changed files in its one.
+          checkout: await branch.throwaway(target.head, 'triage'),
+          base: branch.files(v.base),
+        },
+        runtime(config.models.orchestrator, ctx.limits.plannerTurns),
+      );
+    } catch (error) {
+      if (error instanceof AgentStopped) throw error;
+      stopReason = describeFailure(error, 'building');
+    }
+    outcome = !triage ? 'stopped' : triage.decision === 'proceed' ? 'passed' : triage.decision === 'fix' ? 'fixing' : 'stopped';
   }
 
   // 5. Stored (with the fix features), then shown: review, check runs, ticks.
   const fixIds = await store.recordValidation(
     mission.id,
-    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage },
+    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stopReason },
     results.map((r) => ({ assertion_id: r.assertion_id, status: r.status, evidence: r.evidence, command: r.command ?? null })),
     outcome === 'fixing' ? triage!.fix_features : [],
   );
@@ -182,7 +203,7 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
   // Inline comments must sit on lines of the pull request's diff as of this commit.
   const prDiff = await v.branch.diff(v.base, run.commit_sha);
   const target = { milestone: run.milestone, round: run.round, head: run.commit_sha };
-  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.outcome, run.triage as Triage | null, fixIds, failing, maxRounds, v.secrets);
+  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.outcome, run.triage as Triage | null, run.stop_reason, fixIds, failing, maxRounds, v.secrets);
 }
 
 type Result = Verdicts['results'][number];
@@ -221,6 +242,8 @@ async function publish(
   diff: string,
   outcome: ValidationOutcome,
   triage: Triage | null,
+  /** Why a run of the round failed (it stopped the round), or null. */
+  failure: string | null,
   fixIds: string[],
   failing: string[],
   maxRounds: number,
@@ -234,14 +257,16 @@ async function publish(
   const rendered = renderReview({ milestone: target.milestone, round: target.round, review, verdicts: verdictLines, diff: diffLines(diff) });
   const decision =
     triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
+    : failure ? `\n\n**Stopped:** ${failure}`
     : outcome === 'stopped' ? `\n\n**Stopped:** ${maxRounds} fix round(s) used.`
     : '';
   const stopped =
     outcome !== 'stopped' ? null
+    : failure ? failure.replace(/\.$/, '')
     : triage ? `triage stopped the mission: ${triage.rationale}`
     : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
   // The stop first: a step that dies after this never validates the milestone again unasked.
-  if (stopped) await ctx.store.pause(mission.id, 'rounds', stopped);
+  if (stopped) await ctx.store.pause(mission.id, failure ? 'error' : 'rounds', stopped);
   const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
   // Marked, so a step that died after posting it (before recording its id) finds it instead of posting twice.
   const marker = `<!-- missions:review mission=${mission.id} milestone=${target.milestone} round=${target.round} -->`;
@@ -276,7 +301,7 @@ async function publish(
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
-  if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? ''));
+  if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? '', failure !== null));
 }
 
 /** The assertions claimed by features of `milestone` and the milestones before it. */

@@ -18,7 +18,7 @@ export type MissionState =
 export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
 
 /** Why a building mission holds before its next step. */
-export type PauseReason = 'user' | 'worker' | 'budget' | 'rounds';
+export type PauseReason = 'user' | 'worker' | 'budget' | 'rounds' | 'error';
 
 /** True while the plan is still open to feedback: never once a contract is locked. */
 export const isPlanning = (mission: Mission) => PLANNING_STATES.includes(mission.state) && !mission.contract;
@@ -67,6 +67,8 @@ export interface ValidationRun {
   outcome: 'passed' | 'fixing' | 'stopped';
   scrutiny: unknown;
   triage: unknown;
+  /** Why a run of the round (a validator, triage) failed and stopped it; null otherwise. */
+  stop_reason: string | null;
   review_id: number | null;
 }
 
@@ -362,8 +364,8 @@ export class MissionStore implements UsageRecorder {
   ): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage)],
+        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason],
       );
       for (const v of verdicts) {
         await tx.query(

@@ -66,6 +66,47 @@ describe('validation under pressure', () => {
     expect(thread.pulls[0]!.body).toContain('- [x] **VAL-001**');
   });
 
+  it('shows the round when triage gives up: the review, the check runs and the failing assertion on the board, then pauses saying why', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        ...buildsFeature('F1', { 'cli.js': buggy }),
+        ...validatorTurns({
+          'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'fail', evidence: '`node cli.js hello Ada` printed `Hello, Ada`: no "!".' }])],
+          scrutiny: [
+            toolTurn({
+              name: 'submit_review',
+              input: { verdict: 'request_changes', summary: 'The greeting lacks its "!".', findings: [{ severity: 'blocker', path: 'cli.js', line: 1, title: 'Greeting lacks "!"', detail: 'VAL-001 wants `Hello, Ada!`.' }] },
+            }),
+          ],
+        }),
+        // Triage talks, and never calls submit_triage.
+        { content: [{ type: 'text', text: 'The fix is obvious: add the "!". I am done.' }] },
+      ],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+
+    const paused = await missionReaches(app, 'paused');
+    expect(paused.stop_note).toBe('Triage gave up: triage stopped without calling submit_triage');
+    const report = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused at milestone M1')), 'the report');
+    expect(report).toContain('Triage gave up: triage stopped without calling submit_triage. Not passed: VAL-001.');
+    expect(report).toContain('Reply `/retry` to validate the milestone again');
+    // The round as any other: the review with the finding inline and the stop in its body, both check runs failed.
+    expect(thread.reviews).toHaveLength(1);
+    expect(thread.reviews[0]!.body).toContain('VAL-001');
+    expect(thread.reviews[0]!.body).toContain('**Stopped:** Triage gave up: triage stopped without calling submit_triage.');
+    expect(thread.reviews[0]!.comments.map((c) => [c.path, c.line])).toEqual([['cli.js', 1]]);
+    expect(thread.checkRuns.map((c) => [c.name, c.conclusion]).sort()).toEqual([['Missions: contract', 'failure'], ['Missions: scrutiny', 'failure']]);
+    await waitFor(() => thread.missionComment()!.body.includes('❌ failed'), 'the board');
+    expect(thread.missionComment()!.body).toMatch(/- \[ \] \*\*VAL-001\*\* .* — ❌ failed: `node cli.js hello Ada` printed `Hello, Ada`/);
+    expect(thread.missionComment()!.body).toContain('Triage gave up');
+    expect(thread.pulls[0]!.draft).toBe(true);
+  });
+
   it('keeps validators off the branch, reports CI that is pending or waiting for approval as not passed, and moves refused inline comments into the review', async () => {
     const origin = bareRepository({ 'cli.js': '' });
     const scenario = await startMission({
