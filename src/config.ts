@@ -1,5 +1,6 @@
 // `.github/missions.yml`: every key optional, every key described, validated with zod. The schema
-// is the documentation: README's configuration section is rendered from the same descriptions.
+// is the documentation: missions.schema.json (for editors) is generated from it, and a test holds
+// the README's configuration section to the same keys, defaults and descriptions.
 import { z } from 'zod';
 
 const permission = z.enum(['admin', 'maintain', 'write', 'triage', 'read']);
@@ -26,41 +27,49 @@ export const missionsConfigSchema = z
       })
       .strict()
       .prefault({})
-      .describe('Claude models per role'),
+      .describe('the Claude model of each role'),
     commands: z
       .object({
-        setup: z.string().min(1).optional().describe('installs dependencies, once per checkout'),
-        test: z.string().min(1).optional(),
-        lint: z.string().min(1).optional(),
-        typecheck: z.string().min(1).optional(),
+        setup: z.string().min(1).optional().describe('installs dependencies, once per checkout, with the network'),
+        test: z.string().min(1).optional().describe('runs the tests'),
+        lint: z.string().min(1).optional().describe('runs the linter'),
+        typecheck: z.string().min(1).optional().describe('checks the types'),
       })
       .strict()
       .prefault({})
       .describe('what workers and validators run; detected from the repository when absent'),
     budget: z
       .object({
-        max_usd: z.number().positive().default(25).describe('per mission; at the limit the mission pauses'),
-        max_hours: z.number().positive().default(48),
+        max_usd: z.number().positive().default(25).describe('estimated USD per mission; at the limit the mission pauses and says so'),
+        max_hours: z.number().positive().default(48).describe('wall-clock hours since approval, pauses included'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('limits per mission, checked before each feature and each validation'),
     validation: z
       .object({
-        max_fix_rounds: z.number().int().min(0).max(20).default(3),
+        max_fix_rounds: z.number().int().min(0).max(20).default(3).describe('rounds of fix features per milestone before the mission stops'),
         ci_timeout_minutes: z.number().int().min(0).default(30).describe("how long validators wait for the repository's own CI"),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('how each milestone is validated'),
     sandbox: z
       .object({
         network: z.boolean().default(false).describe('may agent commands reach the network (setup always may)'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('what agent commands may do'),
   })
   .strict();
 
 export type MissionsConfig = z.infer<typeof missionsConfigSchema>;
+
+/** The file's JSON Schema for editors (missions.schema.json): the keys as written, defaults included. */
+export function configJsonSchema(): object {
+  return { title: 'Missions configuration (.github/missions.yml)', ...z.toJSONSchema(missionsConfigSchema, { io: 'input', target: 'draft-7' }) };
+}
 
 export const CONFIG_PATH = '.github/missions.yml';
 
