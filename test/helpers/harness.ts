@@ -225,8 +225,11 @@ export function expectCleanEdges(app: TestApp): void {
   expect(app.model.scriptErrors).toEqual([]);
 }
 
-/** Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<Exclude<T, false | null | undefined | '' | 0>> {
+/**
+ * Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). The limit is a
+ * backstop for a test that is broken, not a measure of speed: a busy machine may be many times slower.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 120_000): Promise<Exclude<T, false | null | undefined | '' | 0>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -1,11 +1,9 @@
 // Durability: the process is killed (SIGKILL) in the middle of a feature, and the restarted app
 // finishes the mission from the last pushed commit, with exactly one commit per feature. And a step
 // that died between its push and its record finds the commit on the branch instead of building again.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { bareRepository, createTestApp, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { git, pushedCommits } from '../helpers/git.ts';
@@ -14,6 +12,7 @@ import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { stackPlan } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
 import { buildsFeature, passingValidation, toolTurn } from '../helpers/workers.ts';
+import { killed, startNode } from '../helpers/processes.ts';
 
 const BRANCH = 'missions/1-greeting-command';
 let app: TestApp | undefined;
@@ -36,12 +35,9 @@ it('resumes a mission whose process was killed mid-feature, without duplicate co
   const origin = bareRepository({ 'cli.js': '' });
   const stateFile = join(dir, 'thread.json');
   const dataDir = join(dir, 'data');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/build-child.ts', import.meta.url)), dataDir, origin, stateFile, model.url], {
-    stdio: 'inherit',
-  });
-  await waitFor(() => model!.requests.length === 5, 'F2’s worker to be mid-turn', 60_000);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  const child = startNode(new URL('../fixtures/build-child.ts', import.meta.url), [dataDir, origin, stateFile, model.url]);
+  await waitFor(() => model!.requests.length === 5, 'F2’s worker to be mid-turn', 120_000);
+  await killed(child);
   const f1 = pushedCommits(origin, BRANCH);
   expect(f1.map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command']);
 

@@ -1,16 +1,15 @@
 // A planning job running when its process is killed (SIGKILL, mid model turn) finishes after the
 // process restarts on the same embedded store: one mission comment, one plan.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { bareRepository, createTestApp, expectCleanEdges, waitFor, type TestApp } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 import { missionReaches } from '../helpers/scenario.ts';
+import { killed, startNode } from '../helpers/processes.ts';
 
 let app: TestApp | undefined;
 let model: ModelServer;
@@ -26,13 +25,10 @@ it('finishes a planning job after the process running it was killed', async () =
   const cloneUrl = bareRepository({ 'cli.js': '' });
   const stateFile = join(dir, 'thread.json');
   const dataDir = join(dir, 'data');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/planning-child.ts', import.meta.url)), dataDir, cloneUrl, stateFile, model.url], {
-    stdio: 'inherit',
-  });
+  const child = startNode(new URL('../fixtures/planning-child.ts', import.meta.url), [dataDir, cloneUrl, stateFile, model.url]);
   // The planner's first turn is in flight: the job is mid-step.
-  await waitFor(() => model.requests.length === 1, 'the planner to call the model', 30_000);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await waitFor(() => model.requests.length === 1, 'the planner to call the model', 120_000);
+  await killed(child);
 
   model.enqueue({ content: [{ type: 'tool_use', name: 'submit_plan', input: greetingPlan }] });
   app = await createTestApp({ dataDir, modelUrl: model.url });

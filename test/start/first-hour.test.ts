@@ -44,7 +44,7 @@ async function npmStart(cwd: string, env: Record<string, string>): Promise<{ chi
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
     return output.includes(`Listening on http://localhost:${port}`);
-  }, 'the server to listen', 60_000);
+  }, 'the server to listen', 120_000);
   return { child, url: `http://localhost:${port}`, output: () => output };
 }
 
@@ -121,7 +121,7 @@ describe("the operator's first hour", () => {
       });
     expect((await deliver('development')).status).toBe(400);
     expect((await deliver(webhookSecret)).status).toBe(200);
-    await waitFor(() => thread.missionComment()?.body.includes('## Mission plan: Greeting command'), 'the plan in the mission comment', 90_000);
+    await waitFor(() => thread.missionComment()?.body.includes('## Mission plan: Greeting command'), 'the plan in the mission comment', 120_000);
     expect(thread.reactions).toEqual(['eyes']);
     expect(model.requests).toHaveLength(1);
     expect(app.output()).not.toContain(privateKey.split('\n')[1]);

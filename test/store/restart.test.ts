@@ -1,23 +1,21 @@
 // A step that was running when its process died runs again after a restart (embedded store).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.ts';
 import { JobQueue } from '../../src/store/queue.ts';
 import { waitFor } from '../helpers/harness.ts';
+import { killed, startNode } from '../helpers/processes.ts';
 
 it('runs a step again after its process was killed mid-step', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'missions-restart-'));
   const dataDir = join(dir, 'db');
   const started = join(dir, 'started');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/queue-child.ts', import.meta.url)), dataDir, started], { stdio: 'inherit' });
-  await waitFor(() => existsSync(started), 'the child to start the step', 30_000);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  const child = startNode(new URL('../fixtures/queue-child.ts', import.meta.url), [dataDir, started]);
+  await waitFor(() => existsSync(started), 'the child to start the step', 120_000);
+  await killed(child);
 
   const db = await openDatabase({ dataDir });
   const queue = new JobQueue(db, { log: pino({ level: 'silent' }), pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });

@@ -57,7 +57,7 @@ for (const target of databaseTargets()) {
           if (role.child.exitCode !== null) throw new Error(`exited ${role.child.exitCode}: ${role.output()}`);
           const res = await fetch(`${role.url}/readyz`).catch(() => null);
           return res?.status === 200 && res.json();
-        }, 'the role to be ready', 60_000);
+        }, 'the role to be ready', 120_000);
         expect(ready).toEqual({ status: 'ready', database: 'ok', queue: 'running' });
         expect((await fetch(`${role.url}/healthz`)).status).toBe(200);
       }

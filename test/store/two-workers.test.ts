@@ -2,11 +2,9 @@
 // server, as two worker processes would be) build one mission: its steps never run at once, every
 // feature is built once, and either worker can take the next step because each starts from the
 // pushed branch.
-import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { bareRepository, createTestApp, expectCleanEdges, type TestApp } from '../helpers/harness.ts';
 import { databaseTargets } from '../helpers/databases.ts';
@@ -18,6 +16,7 @@ import { commentOn, missionReaches } from '../helpers/scenario.ts';
 import { handoffTurn, passingValidation, taskOf, toolTurn } from '../helpers/workers.ts';
 import { labeledPayload, waitFor } from '../helpers/harness.ts';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';
+import { killed, startNode } from '../helpers/processes.ts';
 
 let app: TestApp | undefined;
 afterEach(async () => {
@@ -106,7 +105,7 @@ for (const target of databaseTargets()) {
         const thread = new IssueThread(app.github, { cloneUrl: origin });
         const dirs = [mkdtempSync(join(tmpdir(), 'missions-worker-a-')), mkdtempSync(join(tmpdir(), 'missions-worker-b-'))];
         const children = dirs.map((dir) =>
-          fork(fileURLToPath(new URL('../fixtures/worker-child.ts', import.meta.url)), [url, dir, app!.model.url, proxy.url], { stdio: 'inherit' }),
+          startNode(new URL('../fixtures/worker-child.ts', import.meta.url), [url, dir, app!.model.url, proxy.url]),
         );
         try {
           await Promise.all(children.map((child) => new Promise((resolve) => child.once('message', resolve))));
@@ -115,7 +114,7 @@ for (const target of databaseTargets()) {
           await commentOn({ app, thread }, '/approve');
           // F2 is in progress: the process building it dies. Its job is found by its missing heartbeat
           // and the other process builds F2 again, in a workspace of its own, from the pushed F1.
-          await waitFor(() => order.includes('F2:start'), 'F2 to start', 60_000);
+          await waitFor(() => order.includes('F2:start'), 'F2 to start', 120_000);
           const building = dirs.findIndex((dir) => existsSync(join(dir, 'workspaces', 'missions', '1', 'git')));
           children[building]!.kill('SIGKILL');
           app.model.replace(...slowWorker('F2', order), ...passingValidation('VAL-001', 'VAL-002'), ...slowWorker('F3', order), ...passingValidation('VAL-003'));
@@ -129,11 +128,11 @@ for (const target of databaseTargets()) {
           expect(thread.pulls).toHaveLength(1);
           expectCleanEdges(app);
         } finally {
-          for (const child of children) child.kill('SIGKILL');
+          await Promise.all(children.map((child) => killed(child)));
           await proxy.close();
           for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
         }
-      }, 240_000);
+      });
     }
   });
 }

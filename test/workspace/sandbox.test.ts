@@ -91,7 +91,8 @@ describe('the sandbox', () => {
       const started = Date.now();
       const result = await sandbox(bubblewrap).run(`(while true; do date +%s%N > ${beat}; sleep 0.05; done) & sleep 60`, { timeoutMs: 700, network: false });
       expect(result.timedOut).toBe(true);
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // Long before the command's own 60 s, however busy the machine.
+      expect(Date.now() - started).toBeLessThan(30_000);
       await new Promise((r) => setTimeout(r, 300));
       const last = statSync(beat).mtimeMs;
       await new Promise((r) => setTimeout(r, 600));
