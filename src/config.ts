@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 const permission = z.enum(['admin', 'maintain', 'write', 'triage', 'read']);
 
+export const DEFAULT_LABEL = 'mission';
+
 export const DEFAULT_MODELS = {
   orchestrator: 'claude-opus-5-5',
   worker: 'claude-sonnet-5-5',
@@ -13,7 +15,7 @@ export const DEFAULT_MODELS = {
 
 export const missionsConfigSchema = z
   .object({
-    label: z.string().min(1).default('mission').describe('the issue label that starts a mission'),
+    label: z.string().min(1).default(DEFAULT_LABEL).describe('the issue label that starts a mission'),
     approvers: z
       .array(permission)
       .min(1)
@@ -81,7 +83,7 @@ export function parseConfig(raw: unknown): ConfigResult {
   const result = missionsConfigSchema.safeParse(raw ?? {});
   if (result.success) return { ok: true, config: result.data };
   const label = (raw as { label?: unknown } | null)?.label;
-  return { ok: false, problems: result.error.issues.map(describeIssue), label: typeof label === 'string' && label ? label : 'mission' };
+  return { ok: false, problems: result.error.issues.map(describeIssue), label: typeof label === 'string' && label ? label : DEFAULT_LABEL };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

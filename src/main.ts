@@ -11,7 +11,7 @@ import { missionsApp } from './app.ts';
 import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { loadDotEnv, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
+import { loadDotEnv, NO_WEBHOOK_URL, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
 import { serveSetupPage } from './start/setup.ts';
 import { openDatabase, type Database } from './store/database.ts';
@@ -19,14 +19,13 @@ import { MissionStore } from './store/missions.ts';
 import { JobQueue } from './store/queue.ts';
 import { Workspaces } from './workspace/checkout.ts';
 
+const portInUse = (settings: RunSettings) => `PORT ${settings.port} is in use on ${settings.host}: stop what listens there, or set PORT to another port.`;
+
 /** One line on stderr, no stack trace, and exit code 1. */
 function refuse(line: string): never {
   process.stderr.write(`missions: cannot start: ${line}\n`);
   process.exit(1);
 }
-
-const NO_WEBHOOK_URL =
-  'no webhook URL for the app registration: set WEBHOOK_PROXY_URL to a smee.io channel (a laptop) or MISSIONS_PUBLIC_URL to where GitHub reaches this server.';
 
 const dotEnv = loadDotEnv(process.env, process.cwd());
 if ('line' in dotEnv) refuse(dotEnv.line);
@@ -36,12 +35,12 @@ const log = createLogger();
 if (dotEnv.loaded.length) log.info({ variables: dotEnv.loaded }, 'read .env');
 
 if (startup.mode === 'setup') {
-  if (!startup.webhookUrl && !startup.smeeFallback) refuse(NO_WEBHOOK_URL);
   log.info('no GitHub App credentials: serving the setup page to register the app from app.yml');
   const { webhookUrl } = await serveSetupPage(startup, log);
   // Probot could not create a smee.io channel either.
   if (!webhookUrl) refuse(NO_WEBHOOK_URL);
-  log.info({ webhookUrl }, 'the registration will send webhooks here; after registering, restart `npm start`');
+  // A smee.io channel is a capability (whoever has its URL reads the webhooks): only the host is logged.
+  log.info({ webhookHost: new URL(webhookUrl).origin }, 'the registration will send webhooks there; after registering, restart `npm start`');
 } else {
   await start(startup);
 }
@@ -54,7 +53,7 @@ async function start(settings: RunSettings): Promise<void> {
   } catch (error) {
     if (!settings.databaseUrl) throw error;
     const reason = String((error as Error).message ?? error).replace(settings.databaseUrl, withoutPassword(settings.databaseUrl));
-    refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) does not answer: ${reason}. Check that the server runs and the URL is right.`);
+    refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) cannot be used: ${reason}. Check that the server runs, the URL is right and its user may create tables.`);
   }
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log });
@@ -83,15 +82,16 @@ async function start(settings: RunSettings): Promise<void> {
     });
   };
 
+  // The port first, then the jobs: a process that cannot listen takes no job.
   let stopServer: () => Promise<unknown>;
   if (settings.role === 'worker') {
-    await startWorker(new Probot(github));
     const server: HttpServer = await startHealthServer(health, settings.host, settings.port).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') refuse(`PORT ${settings.port} is in use on ${settings.host}: stop what listens there or set PORT to another port.`);
+      if (error.code === 'EADDRINUSE') refuse(portInUse(settings));
       throw error;
     });
     stopServer = () => new Promise((resolve) => server.close(resolve));
     log.info(`worker: /healthz and /readyz on http://${settings.host}:${settings.port}`);
+    await startWorker(new Probot(github));
   } else {
     // Probot's server with explicit options: the webhook secret is never Probot's `development` default.
     const server = new Server({
@@ -102,20 +102,23 @@ async function start(settings: RunSettings): Promise<void> {
       ...(settings.webhookProxyUrl ? { webhookProxy: settings.webhookProxyUrl } : {}),
     });
     const intake = new IntakeQueue(store, queue);
+    let probot!: Probot;
     await server.load(async (app, options) => {
+      probot = app;
       await missionsApp(intake)(app, options);
       options.addHandler(health);
-      if (settings.role === 'all') await startWorker(app);
     });
     try {
       await server.start();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') refuse(`PORT ${settings.port} is in use on ${settings.host}: stop what listens there or set PORT to another port.`);
-      // The smee.io client starts with the server; a channel it cannot reach fails the start.
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') refuse(portInUse(settings));
+      // The smee.io client starts with the server; a channel it cannot reach fails the start. Its URL
+      // is a capability (whoever has it reads the webhooks), so the line does not print it.
       if (!settings.webhookProxyUrl) throw error;
-      refuse(`WEBHOOK_PROXY_URL (${settings.webhookProxyUrl}) cannot be reached: check the channel in a browser, or unset it to receive webhooks directly.`);
+      refuse(`WEBHOOK_PROXY_URL cannot be reached (${(error as { message?: string }).message ?? 'no answer'}): check the channel in a browser, or unset it to receive webhooks directly.`);
     }
     stopServer = () => server.stop();
+    if (settings.role === 'all') await startWorker(probot);
   }
   log.info({ role: settings.role, database: db.kind, ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}) }, 'missions started');
 

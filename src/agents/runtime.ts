@@ -7,7 +7,6 @@ import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableT
 import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
-import { ROLE_NAMES } from './roles.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
 
@@ -80,7 +79,7 @@ export class ModelCallFailed extends Error {
     const connection = cause instanceof Anthropic.APIConnectionError;
     const type = body?.error?.type ?? (connection ? 'connection_error' : 'error');
     const apiMessage = body?.error?.message ?? cause.message;
-    super(`${role} (${model}): ${cause.status ?? 'no status'} ${type}: ${apiMessage}`, { cause });
+    super(`${role} (${model}): ${cause.status ?? 'no answer'} ${type}: ${apiMessage}`, { cause });
     this.name = 'ModelCallFailed';
     this.role = role;
     this.model = model;
@@ -149,7 +148,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     outcome = turnCap ? 'turn-cap' : 'no-finish';
     const names = options.finishTools.map((f) => f.name).join(' or ');
     throw new AgentGaveUp(
-      turnCap ? `${ROLE_NAMES[role]} used all ${options.maxTurns} turns without a valid ${names}` : `${ROLE_NAMES[role]} stopped without calling ${names}`,
+      turnCap ? `it used all ${options.maxTurns} turns without a valid ${names}` : `it ended without calling ${names}`,
       usage,
       role,
       turnCap,

@@ -45,8 +45,8 @@ export const replies = {
       '',
       `Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
     ].join('\n'),
-  workerGaveUp: (feature: string, title: string, why: string, from: string) =>
-    `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
+  workerGaveUp: (feature: string, title: string, why: string, from: string, hint: string) =>
+    `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed.${hint} Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
   validationStopped: (milestone: string, what: string, failing: string[], prUrl: string, failed: boolean) =>
     `⏸️ **Mission paused at milestone ${milestone}:** ${what}.${failing.length ? ` Not passed: ${failing.join(', ')}.` : ''} The findings are in the review on the [pull request](${prUrl}), which stays a draft. Reply \`/retry\` ${failed ? 'to validate the milestone again' : 'for one more round of fixes and validation'}, \`/fix <what to change>\` on the pull request to add a fix yourself, or \`/cancel\`.`,
   finished: (summary: {

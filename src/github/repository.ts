@@ -2,7 +2,7 @@
 // the thread of an issue. Every call goes through the installation's Probot Octokit (throttling and
 // retries included).
 import type { ProbotOctokit } from 'probot';
-import { CONFIG_PATH, parseConfig, type ConfigResult } from '../config.ts';
+import { CONFIG_PATH, DEFAULT_LABEL, parseConfig, type ConfigResult } from '../config.ts';
 
 export type GitHub = InstanceType<typeof ProbotOctokit>;
 
@@ -47,6 +47,6 @@ export async function loadConfig(gh: GitHub, ref: RepoRef): Promise<ConfigResult
     // anything else (GitHub down) is not, and goes to the caller's retry.
     const message = (error as Error).message ?? '';
     if (!message.startsWith('[@probot/octokit-plugin-config]')) throw error;
-    return { ok: false, problems: [message.replace('[@probot/octokit-plugin-config] ', '').split('\n')[0]!], label: 'mission' };
+    return { ok: false, problems: [message.replace('[@probot/octokit-plugin-config] ', '').split('\n')[0]!], label: DEFAULT_LABEL };
   }
 }

@@ -20,7 +20,7 @@ export async function handleIssueCommentCreated(context: Context<'issue_comment.
     kind: 'comment',
     commentId: payload.comment.id,
     body: payload.comment.body,
-    shownRevision: Math.max(mission.showing_revision, mission.rendered_revision),
+    shownRevision: mission.showing_revision,
     installationId: payload.installation.id,
     repoId: payload.repository.id,
     owner: payload.repository.owner.login,

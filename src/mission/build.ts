@@ -16,7 +16,7 @@ import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
 import type { MissionContext } from './context.ts';
-import { ConfigInvalid, describeFailure, SetupFailed } from './failures.ts';
+import { ConfigInvalid, describeFailure, SetupFailed, turnCapHint } from './failures.ts';
 import { finishMission } from './finish.ts';
 import { reply } from './mission-comment.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
@@ -153,7 +153,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   } catch (error) {
     if (!(error instanceof AgentGaveUp)) throw error;
     const words = `the worker of ${next.id} stopped without a handoff (${error.message})`;
-    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, from));
+    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, from, turnCapHint(error)));
     return;
   }
   // 8. Only a complete handoff is committed; anything else pauses with the worker's own words.

@@ -17,11 +17,19 @@ export class SetupFailed extends Error {
   }
 }
 
-export function describeFailure(error: unknown, during: 'planning' | 'building'): string {
+/** A validation step in which no run could give its word: every run's reason, as one failure. */
+export class ValidationFailed extends Error {
+  constructor(reasons: string[]) {
+    super([...new Set(reasons)].join(' '));
+  }
+}
+
+export function describeFailure(error: unknown, during: 'planning' | 'building' | 'validating'): string {
   if (error instanceof ConfigInvalid) return `${error.message}. Fix the file on the default branch.`;
   if (error instanceof CheckoutError) return `${during === 'planning' ? 'The repository could not be cloned' : 'Git failed'}: ${error.message}.`;
   if (error instanceof SetupFailed) return `The repository could not be set up: ${error.message}`;
   if (error instanceof SecretInCommit) return `Stopped before committing: ${error.message}.`;
+  if (error instanceof ValidationFailed) return error.message;
   if (error instanceof AgentGaveUp) return describeGaveUp(error);
   if (error instanceof ModelCallFailed) return describeModelFailure(error);
   const { status, request } = error as { status?: number; request?: { method?: string; url?: string } };
@@ -29,20 +37,27 @@ export function describeFailure(error: unknown, during: 'planning' | 'building')
     const what = request?.url ? `${request.method} ${new URL(request.url).pathname}` : 'a request';
     return `GitHub answered ${status} to ${what}, even after retries.`;
   }
-  return `${during === 'planning' ? 'Planning' : 'Building'} stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
+  const step = { planning: 'Planning', building: 'Building', validating: 'Validation' }[during];
+  return `${step} stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}.`;
 }
 
 function describeGaveUp(error: AgentGaveUp): string {
   const what = error.role === 'planner' ? 'The planner could not produce a valid plan' : `${capitalised(ROLE_NAMES[error.role])} gave up`;
-  const fix = error.turnCap ? ` If the work needs more turns, raise \`${TURN_VARIABLES[error.role]}\` where the app runs.` : '';
-  return `${what}: ${error.message}.${fix}`;
+  return `${what}: ${error.message}.${turnCapHint(error)}`;
+}
+
+/** Where to raise a role's turn cap, for a run that used every turn; empty otherwise. */
+export function turnCapHint(error: AgentGaveUp): string {
+  return error.turnCap ? ` If the work needs more turns, raise \`${TURN_VARIABLES[error.role]}\` where the app runs.` : '';
 }
 
 /** The API's own words, and the key that fixes it where there is one. */
 function describeModelFailure(error: ModelCallFailed): string {
   const who = ROLE_NAMES[error.role];
   const modelKey = `\`models.${MODEL_KEYS[error.role]}\` in \`.github/missions.yml\``;
-  const said = `${error.status ?? 'no answer'} ${error.type}: “${error.apiMessage}”`;
+  // The API's words are short; a cap keeps a strange answer from filling the comment.
+  const words = error.apiMessage.length > 300 ? `${error.apiMessage.slice(0, 300)}…` : error.apiMessage;
+  const said = `${error.status ?? 'no answer'} ${error.type}: “${words}”`;
   if (error.connection) return `The model API could not be reached for ${who}, even after retries (${error.apiMessage}). Check \`ANTHROPIC_BASE_URL\` and the network where the app runs.`;
   if (error.status === 404) return `The model \`${error.model}\` of ${who} was not found (${said}). Check ${modelKey}.`;
   if (error.status === 401) return `The model API refused the app's key for ${who} (${said}). Check \`ANTHROPIC_API_KEY\` where the app runs.`;

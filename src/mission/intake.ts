@@ -164,25 +164,32 @@ async function convertToDraft(gh: GitHub, mission: Mission): Promise<void> {
   if (!pr.draft) await gh.graphql(`mutation($id: ID!) { convertPullRequestToDraft(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.node_id });
 }
 
-/** `/approve` locks the revision the mission comment showed when the command was written. */
+/**
+ * `/approve` locks the revision the maintainer could see: the one the mission comment shows on
+ * GitHub, or, while its edit is still on the way, the revision being shown when the command arrived.
+ */
 async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: Extract<IntakeJob, { kind: 'comment' }>, permission: string) {
   const ref = { owner: job.owner, repo: job.repo };
   const say = (body: string) => reply(gh, ref, job.issueNumber, body);
   const config = await loadConfig(gh, ref);
   if (!config.ok) return say(replies.invalidConfig(config.problems));
   if (!config.config.approvers.includes(permission as never)) return say(replies.notApprover(job.actor, permission, config.config.approvers));
-  const shown = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
+  const sent = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
+  const comment = sent && mission.state === 'awaiting_approval' ? (await gh.rest.issues.getComment({ ...ref, comment_id: mission.comment_id! })).data : null;
+  const onScreen = readMissionMarker(comment?.body ?? '')?.revision ?? 0;
+  // An earlier plan the comment still shows wins over a newer one whose edit has not landed.
+  const earlier = sent && onScreen && onScreen < sent.number ? await ctx.store.revision(mission.id, onScreen) : null;
+  const shown = earlier?.kind === 'plan' ? earlier : sent;
   if (mission.state !== 'awaiting_approval' || !shown || shown.kind !== 'plan') {
     // A retry of an approval whose first run died after locking: the build must still be under way.
     if (mission.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
     return say(replies.nothingToApprove(job.actor, mission));
   }
-  // The checklist as the comment stands, hand edits included, if it still shows that revision.
+  // The checklist as the comment stands, hand edits included, when it shows that revision.
   let contract = shown.body as Plan;
   let added: string[] = [];
-  const comment = (await gh.rest.issues.getComment({ ...ref, comment_id: mission.comment_id! })).data;
-  if (readMissionMarker(comment.body ?? '')?.revision === shown.number) {
-    const edited = applyContractEdits(contract, parseContract(comment.body ?? ''));
+  if (onScreen === shown.number) {
+    const edited = applyContractEdits(contract, parseContract(comment!.body ?? ''));
     if (!edited.ok) return say(replies.approveRejectedEdits(job.actor, edited.problems));
     contract = edited.plan;
     added = edited.added;

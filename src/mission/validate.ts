@@ -16,7 +16,7 @@ import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
-import { describeFailure, SetupFailed } from './failures.ts';
+import { describeFailure, SetupFailed, ValidationFailed } from './failures.ts';
 import { AgentStopped } from '../agents/runtime.ts';
 import type { MissionContext } from './context.ts';
 import { reply } from './mission-comment.ts';
@@ -112,21 +112,17 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator, ctx.limits.workerTurns)),
   ]);
   for (const run of [scrutinyRun, testingRun]) if (run.status === 'rejected' && run.reason instanceof AgentStopped) throw run.reason;
-  // With neither validator's word there is no round to show: the step fails with the reason.
-  if (scrutinyRun.status === 'rejected' && testingRun.status === 'rejected') throw scrutinyRun.reason;
-  // One validator failed: the round is still shown, with the other's word and why this one is missing.
-  const failures: string[] = [];
-  const missing = (reason: unknown) => {
-    const what = describeFailure(reason, 'building');
-    failures.push(what);
-    return what;
-  };
-  const review: Review =
-    scrutinyRun.status === 'fulfilled' ? scrutinyRun.value : { verdict: 'request_changes', summary: `No review this round. ${missing(scrutinyRun.reason)}`, findings: [] };
+  // A run that failed stops the round, which is still shown with the other's word; with neither
+  // validator's word there is nothing to show, and the step fails with both reasons.
+  const scrutinyFailure = scrutinyRun.status === 'rejected' ? describeFailure(scrutinyRun.reason, 'validating') : null;
+  const testingFailure = testingRun.status === 'rejected' ? describeFailure(testingRun.reason, 'validating') : null;
+  if (scrutinyFailure && testingFailure) throw new ValidationFailed([scrutinyFailure, testingFailure]);
+  // What stands in for the missing word on the pull request: a failed scrutiny check, blocked assertions.
+  const review: Review = scrutinyRun.status === 'fulfilled' ? scrutinyRun.value : { verdict: 'request_changes', summary: `No review this round. ${scrutinyFailure}`, findings: [] };
   const verdicts: Verdicts =
     testingRun.status === 'fulfilled' ?
       testingRun.value
-    : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${missing(testingRun.reason)}` })) };
+    : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
@@ -137,7 +133,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // 4. Triage, unless everything passed, the rounds are spent, or a run failed (the round stops, shown).
   let outcome: ValidationOutcome;
   let triage: Triage | null = null;
-  let stopReason: string | null = failures.length ? [...new Set(failures)].join(' ') : null;
+  let stopReason = scrutinyFailure ?? testingFailure;
   if (stopReason) {
     outcome = 'stopped';
   } else if (!failing.length && review.verdict === 'approve') {
@@ -167,7 +163,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
       );
     } catch (error) {
       if (error instanceof AgentStopped) throw error;
-      stopReason = describeFailure(error, 'building');
+      stopReason = describeFailure(error, 'validating');
     }
     outcome = !triage ? 'stopped' : triage.decision === 'proceed' ? 'passed' : triage.decision === 'fix' ? 'fixing' : 'stopped';
   }

@@ -7,12 +7,13 @@ import { parseEnv } from 'node:util';
 import { getPrivateKey } from '@probot/get-private-key';
 import { z } from 'zod';
 
-export type Role = 'all' | 'web' | 'worker';
+/** What this process does (MISSIONS_ROLE); not to be confused with an agent's role. */
+export type ProcessRole = 'all' | 'web' | 'worker';
 
 /** Settings for a process that runs the app (it has GitHub App credentials). */
 export interface RunSettings {
   mode: 'run';
-  role: Role;
+  role: ProcessRole;
   appId: number;
   privateKey: string;
   webhookSecret: string;
@@ -31,11 +32,12 @@ export interface RunSettings {
 /** Settings for a process without credentials: Probot's setup page registers the app. */
 export interface SetupSettings {
   mode: 'setup';
-  /** The webhook URL the registration will carry. */
+  /** The webhook URL the registration will carry; undefined lets Probot create a smee.io channel. */
   webhookUrl: string | undefined;
-  /** True when Probot may still create a smee.io channel for it (a laptop in development). */
-  smeeFallback: boolean;
 }
+
+export const NO_WEBHOOK_URL =
+  'no webhook URL for the app registration: set WEBHOOK_PROXY_URL to a smee.io channel (a laptop) or MISSIONS_PUBLIC_URL to where GitHub reaches this server.';
 
 /** A configuration that cannot work: one line for the operator. */
 export interface Refusal {
@@ -59,7 +61,8 @@ export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: strin
   }
   const loaded: string[] = [];
   for (const [key, value] of Object.entries(parseEnv(text))) {
-    if (env[key] !== undefined) continue;
+    // An empty variable counts as unset, here as everywhere in this module.
+    if (env[key] !== undefined && env[key] !== '') continue;
     env[key] = value;
     loaded.push(key);
   }
@@ -85,7 +88,7 @@ const variables = z.object({
     .optional(),
 });
 
-const ROLES: Role[] = ['all', 'web', 'worker'];
+const ROLES: ProcessRole[] = ['all', 'web', 'worker'];
 
 /** What this process will do, or why it cannot: every check of PRODUCT.md §5 that needs no network. */
 export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
@@ -93,10 +96,10 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   const parsed = variables.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) return refuse(`${parsed.error.issues[0]!.message}.`);
   const v = parsed.data;
-  if (!ROLES.includes(v.MISSIONS_ROLE as Role)) {
+  if (!ROLES.includes(v.MISSIONS_ROLE as ProcessRole)) {
     return refuse(`MISSIONS_ROLE=${printable(v.MISSIONS_ROLE)} is not a role: set it to all (webhooks and jobs, the default), web (webhooks only) or worker (jobs only).`);
   }
-  const role = v.MISSIONS_ROLE as Role;
+  const role = v.MISSIONS_ROLE as ProcessRole;
 
   const publicUrl = set('MISSIONS_PUBLIC_URL') ? httpUrl(env.MISSIONS_PUBLIC_URL!) : undefined;
   if (publicUrl === null) return refuse('MISSIONS_PUBLIC_URL must be an http(s) URL where users and GitHub reach this app, e.g. https://missions.example.com.');
@@ -130,7 +133,9 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     // Probot reads the registration's permissions and events from app.yml in the working folder.
     if (!existsSync(join(cwd, 'app.yml'))) return refuse(`no app.yml in ${cwd}: run \`npm start\` in the Missions folder, where app.yml and .env live.`);
     const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}/api/github/webhooks` : undefined);
-    return { mode: 'setup', webhookUrl, smeeFallback: !webhookUrl && env.NO_SMEE_SETUP !== 'true' };
+    // Without one, Probot creates a smee.io channel, unless told not to (NO_SMEE_SETUP, as Probot reads it).
+    if (!webhookUrl && env.NO_SMEE_SETUP === 'true') return refuse(NO_WEBHOOK_URL);
+    return { mode: 'setup', webhookUrl };
   }
   if (!hasAppId) return refuse('a private key is set but APP_ID is not: set APP_ID to the GitHub App\'s numeric id, which goes with that key.');
   if (!privateKey) return refuse('APP_ID is set but no private key is: set PRIVATE_KEY (the .pem file\'s contents) or PRIVATE_KEY_PATH (its path).');

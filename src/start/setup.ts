@@ -11,7 +11,6 @@ export async function serveSetupPage(settings: SetupSettings, log: Logger): Prom
   const serverEnv = { ...process.env };
   delete serverEnv.WEBHOOK_PROXY_URL;
   if (settings.webhookUrl) process.env.WEBHOOK_PROXY_URL = settings.webhookUrl;
-  else if (!settings.smeeFallback) process.env.NO_SMEE_SETUP = 'true';
   // Probot creates a smee.io channel here when it has no URL (and writes it to .env).
   await run(() => {}, { log, env: serverEnv });
   return { webhookUrl: process.env.WEBHOOK_PROXY_URL };

@@ -132,9 +132,10 @@ const MIGRATIONS: string[] = [
   );
   `,
   `
-  -- The newest revision whose comment edit was sent: a maintainer may see it (and /approve it)
-  -- before the edit has returned; rendered_revision counts it only afterwards.
+  -- The newest revision whose comment edit is on its way: a maintainer may see it (and /approve
+  -- it) before the edit has returned; rendered_revision counts it only afterwards.
   ALTER TABLE missions ADD COLUMN showing_revision integer NOT NULL DEFAULT 0;
+  UPDATE missions SET showing_revision = rendered_revision;
   -- A round that stopped because a validator or triage failed says why.
   ALTER TABLE validation_runs ADD COLUMN stop_reason text;
   `,

@@ -38,7 +38,7 @@ export interface Mission {
   planned_seq: number;
   revision: number;
   rendered_revision: number;
-  /** The newest revision whose comment edit was sent (it may be on the maintainer's screen already). */
+  /** The newest revision whose comment edit is on its way (it may be on the maintainer's screen already). */
   showing_revision: number;
   approved_revision: number | null;
   approved_by: string | null;

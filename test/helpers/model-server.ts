@@ -64,7 +64,7 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     const index = requests.push(request) - 1;
     // As the API does: an unknown model id is refused before anything else.
     if (!KNOWN_MODELS.includes(request.model)) {
-      res.writeHead(404, { 'content-type': 'application/json', 'x-should-retry': 'false' });
+      res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `model: ${request.model}` } }));
       return;
     }

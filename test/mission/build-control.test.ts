@@ -248,7 +248,7 @@ describe('building under control', () => {
     const paused = await missionReaches(app, 'paused');
     expect(paused.pause_reason).toBe('worker');
     const words = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused')), 'the pause reply');
-    expect(words).toContain('The worker of **F2** tests for hello stopped without a handoff: the worker used all 2 turns without a valid submit_handoff');
+    expect(words).toContain('The worker of **F2** tests for hello stopped without a handoff: it used all 2 turns without a valid submit_handoff. Nothing of this attempt was committed. If the work needs more turns, raise `MISSIONS_WORKER_TURNS` where the app runs.');
     expect(pushedCommits(origin, BRANCH).map((c) => c.files)).toEqual([['cli.js']]);
   });
 

@@ -60,7 +60,7 @@ describe('planning failures', () => {
     s = await startMission({ turns: [submit(invalid), submit(invalid), submit(invalid)], plannerTurns: 3 });
     await missionReaches(s.app, 'failed');
     expect(await banner()).toContain(
-      'The planner could not produce a valid plan: the planner used all 3 turns without a valid submit_plan or ask_questions. If the work needs more turns, raise `MISSIONS_PLANNER_TURNS` where the app runs.',
+      'The planner could not produce a valid plan: it used all 3 turns without a valid submit_plan or ask_questions. If the work needs more turns, raise `MISSIONS_PLANNER_TURNS` where the app runs.',
     );
   });
 

@@ -91,14 +91,14 @@ describe('validation under pressure', () => {
     await approvePlan(scenario);
 
     const paused = await missionReaches(app, 'paused');
-    expect(paused.stop_note).toBe('Triage gave up: triage stopped without calling submit_triage');
+    expect(paused.stop_note).toBe('Triage gave up: it ended without calling submit_triage');
     const report = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused at milestone M1')), 'the report');
-    expect(report).toContain('Triage gave up: triage stopped without calling submit_triage. Not passed: VAL-001.');
+    expect(report).toContain('Triage gave up: it ended without calling submit_triage. Not passed: VAL-001.');
     expect(report).toContain('Reply `/retry` to validate the milestone again');
     // The round as any other: the review with the finding inline and the stop in its body, both check runs failed.
     expect(thread.reviews).toHaveLength(1);
     expect(thread.reviews[0]!.body).toContain('VAL-001');
-    expect(thread.reviews[0]!.body).toContain('**Stopped:** Triage gave up: triage stopped without calling submit_triage.');
+    expect(thread.reviews[0]!.body).toContain('**Stopped:** Triage gave up: it ended without calling submit_triage.');
     expect(thread.reviews[0]!.comments.map((c) => [c.path, c.line])).toEqual([['cli.js', 1]]);
     expect(thread.checkRuns.map((c) => [c.name, c.conclusion]).sort()).toEqual([['Missions: contract', 'failure'], ['Missions: scrutiny', 'failure']]);
     await waitFor(() => thread.missionComment()!.body.includes('❌ failed'), 'the board');

@@ -44,7 +44,7 @@ function expectRefusal(run: { code: number | null; stdout: string; stderr: strin
 
 describe('start-up refusals', () => {
   it('refuses every configuration that cannot work, in one line naming the variable', async () => {
-    const [noSecret, noApiKey, webEmbedded, workerEmbedded, badDatabase, unknownRole, webWithoutCredentials, noWebhookUrl, halfCredentials, badKey, deadProxy] =
+    const [noSecret, noApiKey, webEmbedded, workerEmbedded, badDatabase, unknownRole, webWithoutCredentials, noWebhookUrl, halfCredentials, badKey, deadProxy, workerWithoutCredentials, workerWithoutApiKey] =
       await Promise.all([
         start({ ...CREDENTIALS, WEBHOOK_SECRET: '' }),
         start({ ...CREDENTIALS, ANTHROPIC_API_KEY: '' }),
@@ -59,22 +59,35 @@ describe('start-up refusals', () => {
         start({ ...CREDENTIALS, PRIVATE_KEY: 'not a key at all' }),
         // A smee.io channel that cannot be reached (nothing listens on port 1).
         start({ ...CREDENTIALS, PORT: String(await freePort()), WEBHOOK_PROXY_URL: 'http://127.0.0.1:1/channel' }),
+        start({ MISSIONS_ROLE: 'worker' }),
+        start({ ...CREDENTIALS, ANTHROPIC_API_KEY: '', MISSIONS_ROLE: 'worker', DATABASE_URL: 'postgres://missions@127.0.0.1:1/missions' }),
       ]);
     expectRefusal(noSecret, 'WEBHOOK_SECRET is not set');
     expectRefusal(noApiKey, 'ANTHROPIC_API_KEY is not set', 'MISSIONS_ROLE=all');
     expectRefusal(webEmbedded, 'MISSIONS_ROLE=web needs DATABASE_URL', 'embedded database');
     expectRefusal(workerEmbedded, 'MISSIONS_ROLE=worker needs DATABASE_URL');
-    expectRefusal(badDatabase, 'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) does not answer');
+    expectRefusal(badDatabase, 'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) cannot be used: connect ECONNREFUSED');
     expectRefusal(unknownRole, 'MISSIONS_ROLE="everything" is not a role', 'all', 'web', 'worker');
     expectRefusal(webWithoutCredentials, 'MISSIONS_ROLE=web needs the GitHub App\'s credentials', 'APP_ID');
     expectRefusal(noWebhookUrl, 'WEBHOOK_PROXY_URL', 'MISSIONS_PUBLIC_URL');
     expectRefusal(halfCredentials, 'APP_ID is set but no private key is', 'PRIVATE_KEY');
     expectRefusal(badKey, 'PRIVATE_KEY is not a PEM private key');
-    expectRefusal(deadProxy, 'WEBHOOK_PROXY_URL (http://127.0.0.1:1/channel) cannot be reached');
+    expectRefusal(deadProxy, 'WEBHOOK_PROXY_URL cannot be reached');
+    // The channel's URL is a capability: never printed.
+    expect(deadProxy.stdout + deadProxy.stderr).not.toContain('127.0.0.1:1/channel');
+    expectRefusal(workerWithoutCredentials, "MISSIONS_ROLE=worker needs the GitHub App's credentials");
+    expectRefusal(workerWithoutApiKey, 'ANTHROPIC_API_KEY is not set', 'MISSIONS_ROLE=worker');
   });
 
-  it('reads the same refusals from .env as from the environment', async () => {
-    const run = await start({}, `APP_ID=4242\nPRIVATE_KEY="${privateKey.replace(/\n/g, '\\n')}"\nANTHROPIC_API_KEY=${SECRETS.apiKey}\n`);
-    expectRefusal(run, 'WEBHOOK_SECRET is not set');
+  it('reads the same settings from .env as from the environment, the environment winning (an empty variable counts as unset)', async () => {
+    const dotEnv = `APP_ID=4242\nPRIVATE_KEY="${privateKey.replace(/\n/g, '\\n')}"\nANTHROPIC_API_KEY=${SECRETS.apiKey}\nMISSIONS_ROLE=web\n`;
+    const [fromDotEnv, environmentWins, emptyIsUnset] = await Promise.all([
+      start({}, dotEnv),
+      start({ MISSIONS_ROLE: 'worker' }, `${dotEnv}WEBHOOK_SECRET=${SECRETS.webhook}\n`),
+      start({ APP_ID: '' }, `${dotEnv}WEBHOOK_SECRET=${SECRETS.webhook}\n`),
+    ]);
+    expectRefusal(fromDotEnv, 'WEBHOOK_SECRET is not set');
+    expectRefusal(environmentWins, 'MISSIONS_ROLE=worker needs DATABASE_URL');
+    expectRefusal(emptyIsUnset, 'MISSIONS_ROLE=web needs DATABASE_URL');
   });
 });
