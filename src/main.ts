@@ -2,7 +2,6 @@
 // Probot's setup page (no credentials yet), or the store and queue with the webhook server (role
 // `web`), the job worker (`worker`), or both (`all`). A configuration that cannot work ends here
 // with one line and exit code 1.
-import { mkdirSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { Probot, Server } from 'probot';
@@ -12,6 +11,7 @@ import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
 import { loadDotEnv, NO_WEBHOOK_URL, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
+import { claimDataDir, listenProblem } from './start/claims.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
 import { serveSetupPage } from './start/setup.ts';
 import { openDatabase, type Database } from './store/database.ts';
@@ -36,7 +36,7 @@ if (dotEnv.loaded.length) log.info({ variables: dotEnv.loaded }, 'read .env');
 
 if (startup.mode === 'setup') {
   log.info('no GitHub App credentials: serving the setup page to register the app from app.yml');
-  const { webhookUrl } = await serveSetupPage(startup, log);
+  const { webhookUrl } = await serveSetupPage(startup, process.env.HOST?.trim() || 'localhost', log);
   // Probot could not create a smee.io channel either.
   if (!webhookUrl) refuse(NO_WEBHOOK_URL);
   // A smee.io channel is a capability (whoever has its URL reads the webhooks): only the host is logged.
@@ -46,7 +46,13 @@ if (startup.mode === 'setup') {
 }
 
 async function start(settings: RunSettings): Promise<void> {
-  mkdirSync(settings.dataDir, { recursive: true });
+  // 1. The port and the data directory, before anything shared is touched.
+  const listening = await listenProblem(settings.host, settings.port);
+  if (listening === 'EADDRINUSE') refuse(portInUse(settings));
+  if (listening) refuse(`cannot listen on ${settings.host}:${settings.port} (${listening}): set HOST to an address of this machine (0.0.0.0 for all) and PORT to a free port.`);
+  const holder = claimDataDir(settings.dataDir);
+  if (holder) refuse(`another Missions process (pid ${holder}) uses MISSIONS_DATA_DIR ${settings.dataDir}: stop it, or give this process a data directory of its own.`);
+  // 2. The database (the embedded one, or the server's, which must answer), and the queue on it.
   let db: Database;
   try {
     db = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') });
@@ -112,9 +118,10 @@ async function start(settings: RunSettings): Promise<void> {
       await server.start();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') refuse(portInUse(settings));
-      // The smee.io client starts with the server; a channel it cannot reach fails the start. Its URL
-      // is a capability (whoever has it reads the webhooks), so the line does not print it.
-      if (!settings.webhookProxyUrl) throw error;
+      // The smee.io client starts with the server; a channel it cannot reach fails the start (with an
+      // event, not a system error). Its URL is a capability (whoever has it reads the webhooks), so
+      // the line does not print it.
+      if (!settings.webhookProxyUrl || (error as NodeJS.ErrnoException).code) throw error;
       refuse(`WEBHOOK_PROXY_URL cannot be reached (${(error as { message?: string }).message ?? 'no answer'}): check the channel in a browser, or unset it to receive webhooks directly.`);
     }
     stopServer = () => server.stop();

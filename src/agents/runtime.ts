@@ -78,7 +78,9 @@ export class ModelCallFailed extends Error {
     const body = cause.error as { error?: { type?: string; message?: string } } | undefined;
     const connection = cause instanceof Anthropic.APIConnectionError;
     const type = body?.error?.type ?? (connection ? 'connection_error' : 'error');
-    const apiMessage = body?.error?.message ?? cause.message;
+    // One line, and short: a gateway may answer with a whole HTML page.
+    const said = (body?.error?.message ?? cause.message ?? '').replace(/\s+/g, ' ').trim();
+    const apiMessage = said.length > 300 ? `${said.slice(0, 300)}…` : said;
     super(`${role} (${model}): ${cause.status ?? 'no answer'} ${type}: ${apiMessage}`, { cause });
     this.name = 'ModelCallFailed';
     this.role = role;

@@ -26,8 +26,10 @@ const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export async function buildStep(ctx: MissionContext, missionId: number): Promise<void> {
   const mission = await ctx.store.get(missionId);
-  // Only a building mission goes on; paused, cancelled and built ones wait for a command.
-  if (mission.state !== 'building') {
+  // Only a building mission goes on; paused, cancelled and built ones wait for a command. A round
+  // whose stop paused the mission before the step died is still shown (build() shows it, then stops).
+  const unshown = mission.state === 'paused' && (await ctx.store.validationRuns(missionId)).some((r) => r.review_id === null);
+  if (mission.state !== 'building' && !unshown) {
     ctx.log.info({ missionId, state: mission.state }, 'build step: nothing to build in this state');
     return;
   }

@@ -55,10 +55,10 @@ export function turnCapHint(error: AgentGaveUp): string {
 function describeModelFailure(error: ModelCallFailed): string {
   const who = ROLE_NAMES[error.role];
   const modelKey = `\`models.${MODEL_KEYS[error.role]}\` in \`.github/missions.yml\``;
-  // The API's words are short; a cap keeps a strange answer from filling the comment.
-  const words = error.apiMessage.length > 300 ? `${error.apiMessage.slice(0, 300)}…` : error.apiMessage;
-  const said = `${error.status ?? 'no answer'} ${error.type}: “${words}”`;
-  if (error.connection) return `The model API could not be reached for ${who}, even after retries (${error.apiMessage}). Check \`ANTHROPIC_BASE_URL\` and the network where the app runs.`;
+  // The API's words go in a code span: in a comment, they can mention nobody and link nowhere.
+  const words = `\`${error.apiMessage.replace(/`/g, "'")}\``;
+  const said = `${error.status ?? 'no answer'} ${error.type}: ${words}`;
+  if (error.connection) return `The model API could not be reached for ${who}, even after retries (${words}). Check \`ANTHROPIC_BASE_URL\` and the network where the app runs.`;
   if (error.status === 404) return `The model \`${error.model}\` of ${who} was not found (${said}). Check ${modelKey}.`;
   if (error.status === 401) return `The model API refused the app's key for ${who} (${said}). Check \`ANTHROPIC_API_KEY\` where the app runs.`;
   if (error.status === 403) return `The model API did not let the app's key use \`${error.model}\` for ${who} (${said}). Check \`ANTHROPIC_API_KEY\`, or ${modelKey}.`;

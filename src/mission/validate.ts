@@ -261,8 +261,9 @@ async function publish(
     : failure ? failure.replace(/\.$/, '')
     : triage ? `triage stopped the mission: ${triage.rationale}`
     : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
-  // The stop first: a step that dies after this never validates the milestone again unasked.
-  if (stopped) await ctx.store.pause(mission.id, failure ? 'error' : 'rounds', stopped);
+  // The stop first: a step that dies after this never validates the milestone again unasked (the
+  // next step shows the round, paused or not). False when the mission was cancelled meanwhile.
+  const held = stopped !== null && (await ctx.store.pause(mission.id, failure ? 'error' : 'rounds', stopped));
   const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
   // Marked, so a step that died after posting it (before recording its id) finds it instead of posting twice.
   const marker = `<!-- missions:review mission=${mission.id} milestone=${target.milestone} round=${target.round} -->`;
@@ -293,11 +294,12 @@ async function publish(
     title: failing.length ? `Milestone ${target.milestone}: ${failing.join(', ')} not passed` : `Milestone ${target.milestone}: every assertion passed`,
     summary: verdictLines.map((v) => `- ${v.assertion_id}: ${v.status}`).join('\n'),
   });
-  // Recorded last: a step that dies before this shows the round again (the review is found by its marker).
-  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
-  if (stopped) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? '', failure !== null));
+  if (held) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? '', failure !== null));
+  // Recorded last: a step that dies before this shows the round again (the review is found by its
+  // marker); a stop said twice is better than a stop never said.
+  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
 }
 
 /** The assertions claimed by features of `milestone` and the milestones before it. */

@@ -1,6 +1,7 @@
 // The process's environment (PRODUCT.md §5), read once at start: `.env` first (what Probot's setup
 // page writes), then every setting the app, Probot and the Anthropic SDK need, checked together.
 // A configuration that cannot work becomes one line naming the variable and the fix.
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -61,8 +62,8 @@ export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: strin
   }
   const loaded: string[] = [];
   for (const [key, value] of Object.entries(parseEnv(text))) {
-    // An empty variable counts as unset, here as everywhere in this module.
-    if (env[key] !== undefined && env[key] !== '') continue;
+    // An empty (or blank) variable counts as unset, here as everywhere in this module.
+    if (env[key] !== undefined && env[key]!.trim() !== '') continue;
     env[key] = value;
     loaded.push(key);
   }
@@ -77,11 +78,12 @@ const variables = z.object({
   MISSIONS_DATA_DIR: z.string().min(1, 'MISSIONS_DATA_DIR is empty: unset it (default ./.data) or name a folder').default('./.data'),
   MISSIONS_PLANNER_TURNS: positiveWhole('MISSIONS_PLANNER_TURNS').default(60),
   MISSIONS_WORKER_TURNS: positiveWhole('MISSIONS_WORKER_TURNS').default(200),
+  // Not 0: Probot's server would take it as 3000, and probes need a port they can know.
   PORT: z.coerce
-    .number({ error: () => 'PORT must be a port number (0 to 65535)' })
-    .int('PORT must be a port number (0 to 65535)')
-    .min(0, 'PORT must be a port number (0 to 65535)')
-    .max(65535, 'PORT must be a port number (0 to 65535)')
+    .number({ error: () => 'PORT must be a port number (1 to 65535)' })
+    .int('PORT must be a port number (1 to 65535)')
+    .min(1, 'PORT must be a port number (1 to 65535)')
+    .max(65535, 'PORT must be a port number (1 to 65535)')
     .default(3000),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: () => 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent' })
@@ -92,8 +94,8 @@ const ROLES: ProcessRole[] = ['all', 'web', 'worker'];
 
 /** What this process will do, or why it cannot: every check of PRODUCT.md §5 that needs no network. */
 export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
-  const set = (name: string) => (env[name] ?? '') !== '';
-  const parsed = variables.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  const parsed = variables.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => (v ?? '').trim() !== '')));
   if (!parsed.success) return refuse(`${parsed.error.issues[0]!.message}.`);
   const v = parsed.data;
   if (!ROLES.includes(v.MISSIONS_ROLE as ProcessRole)) {
@@ -106,9 +108,12 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   const proxyUrl = set('WEBHOOK_PROXY_URL') ? httpUrl(env.WEBHOOK_PROXY_URL!) : undefined;
   if (proxyUrl === null) return refuse('WEBHOOK_PROXY_URL must be an http(s) URL (a smee.io channel such as https://smee.io/abc123).');
   if (set('DATABASE_URL') && !postgresUrl(env.DATABASE_URL!)) {
-    return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions; unset it to use the embedded database.');
+    return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions (percent-encode @ : / ? # in the password); unset it to use the embedded database.');
   }
   if (set('GHE_PROTOCOL') && !['http', 'https'].includes(env.GHE_PROTOCOL!)) return refuse('GHE_PROTOCOL must be http or https.');
+  if (set('GHE_HOST') && !/^[a-z0-9.-]+(:\d+)?$/i.test(env.GHE_HOST!)) {
+    return refuse('GHE_HOST must be the GitHub Enterprise Server host name, such as ghe.example.com (no https://, no path); GHE_PROTOCOL sets the scheme.');
+  }
 
   // GitHub App credentials, as Probot reads them (a key in PRIVATE_KEY, a file at PRIVATE_KEY_PATH, or one .pem in the folder).
   let privateKey: string | null;
@@ -119,8 +124,11 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     if (set('PRIVATE_KEY_PATH')) return refuse(`PRIVATE_KEY_PATH=${printable(env.PRIVATE_KEY_PATH!)} cannot be read: point it at the app's .pem file.`);
     return refuse(`more than one .pem file in ${cwd}: set PRIVATE_KEY_PATH to the app's key.`);
   }
+  if (privateKey && !isPrivateKey(privateKey)) {
+    return refuse("the private key (PRIVATE_KEY, PRIVATE_KEY_PATH or the folder's .pem) is not a usable RSA key: use the .pem file GitHub gave for the app.");
+  }
   const hasAppId = set('APP_ID');
-  if (hasAppId && !/^\d+$/.test(env.APP_ID!)) return refuse("APP_ID must be the GitHub App's numeric id (on the app's settings page).");
+  if (hasAppId && !/^[1-9]\d*$/.test(env.APP_ID!.trim())) return refuse("APP_ID must be the GitHub App's numeric id (on the app's settings page).");
 
   if (!hasAppId && !privateKey) {
     // No credentials: only the default role may serve the setup page; the others have nothing to run.
@@ -141,6 +149,9 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   if (!privateKey) return refuse('APP_ID is set but no private key is: set PRIVATE_KEY (the .pem file\'s contents) or PRIVATE_KEY_PATH (its path).');
   if (!set('WEBHOOK_SECRET')) {
     return refuse("WEBHOOK_SECRET is not set: set it to the GitHub App's webhook secret (the setup page saves it in .env); without it anyone could forge webhooks.");
+  }
+  if (env.WEBHOOK_SECRET === 'development') {
+    return refuse("WEBHOOK_SECRET is Probot's example value `development`, which anyone can sign webhooks with: set a random secret here and in the GitHub App's settings.");
   }
   if (role !== 'web' && !set('ANTHROPIC_API_KEY') && !set('ANTHROPIC_AUTH_TOKEN')) {
     return refuse(`ANTHROPIC_API_KEY is not set: MISSIONS_ROLE=${role} runs the agents and needs a key for the Claude API (or run this process as MISSIONS_ROLE=web).`);
@@ -167,14 +178,24 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   };
 }
 
-/** The URL with its password replaced, for messages and logs. */
+/** The URL with its password replaced and its parameters (which may carry one) left out, for messages and logs. */
 export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    const parameters = parsed.search ? '?…' : '';
+    parsed.search = '';
+    return parsed.toString() + parameters;
   } catch {
     return '(not a URL)';
+  }
+}
+
+function isPrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
   }
 }
 

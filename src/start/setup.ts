@@ -7,11 +7,18 @@ import { run } from 'probot';
 import type { Logger } from 'pino';
 import type { SetupSettings } from './environment.ts';
 
-export async function serveSetupPage(settings: SetupSettings, log: Logger): Promise<{ webhookUrl: string | undefined }> {
+export async function serveSetupPage(settings: SetupSettings, host: string, log: Logger): Promise<{ webhookUrl: string | undefined }> {
   const serverEnv = { ...process.env };
   delete serverEnv.WEBHOOK_PROXY_URL;
   if (settings.webhookUrl) process.env.WEBHOOK_PROXY_URL = settings.webhookUrl;
+  const ours = { ...process.env };
   // Probot creates a smee.io channel here when it has no URL (and writes it to .env).
   await run(() => {}, { log, env: serverEnv });
+  // run() copies .env over the environment; ours (where the environment wins) is put back, and only
+  // what Probot added (a new channel) stays.
+  for (const [key, value] of Object.entries(ours)) process.env[key] = value;
+  if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
+    log.warn({ host }, "the setup page is reachable from other machines: anyone who reaches it can write credentials into .env through Probot's import form; serve it on localhost, or only while registering");
+  }
   return { webhookUrl: process.env.WEBHOOK_PROXY_URL };
 }

@@ -45,7 +45,7 @@ describe('planning failures', () => {
     s = await startMission({ turns: [overloaded, overloaded, overloaded] });
     await missionReaches(s.app, 'failed');
     const body = await banner();
-    expect(body).toContain('The model API failed for the planner on `claude-opus-5-5` (529 overloaded_error: “Overloaded”), even after retries.');
+    expect(body).toContain('The model API failed for the planner on `claude-opus-5-5` (529 overloaded_error: `Overloaded`), even after retries.');
     expect(body).toContain('Reply `/retry` (or add a comment) to try again.');
 
     s.app.model.enqueue(submit(greetingPlan));
@@ -68,7 +68,7 @@ describe('planning failures', () => {
     s = await startMission({ turns: [], repo: { config: 'models:\n  orchestrator: claude-opus-5.5\n' } });
     await missionReaches(s.app, 'failed');
     expect(await banner()).toContain(
-      'The model `claude-opus-5.5` of the planner was not found (404 not_found_error: “model: claude-opus-5.5”). Check `models.orchestrator` in `.github/missions.yml`.',
+      'The model `claude-opus-5.5` of the planner was not found (404 not_found_error: `model: claude-opus-5.5`). Check `models.orchestrator` in `.github/missions.yml`.',
     );
     // Not found is not retried.
     expect(s.app.model.requests).toHaveLength(1);

@@ -88,6 +88,29 @@ describe('planning thread', () => {
     expect(approved.contract!.assertions.map((a) => a.id)).toEqual(['VAL-001', 'VAL-002', 'VAL-003']);
   });
 
+  it('approves the plan GitHub still shows, hand edits included, while a newer revision’s edit has not landed', async () => {
+    const revised = { ...greetingPlan, assertions: greetingPlan.assertions.map((a) => (a.id === 'VAL-003' ? { ...a, statement: 'a statement nobody saw' } : a)) };
+    const thread = await start([submit(), submit(revised)], { config: 'budget:\n  max_usd: 0.0001\n' });
+    await until('awaiting_approval', 1);
+    // The maintainer edits revision 1 by hand; feedback from someone else is being planned meanwhile.
+    const missionComment = thread.missionComment()!;
+    missionComment.body = missionComment.body.replace('prints `Hello, Ada!` and exits 0', 'prints `Hello, Ada!` and a newline');
+    const release = thread.holdEdits();
+    await comment(thread, 'Also check the tests.');
+    await waitFor(() => thread.editsInFlight.some((body) => body.includes('**Revision 2**')), 'revision 2’s edit to be in flight');
+    await comment(thread, '/approve');
+    await waitFor(async () => (await mission()).state !== 'awaiting_approval' || thread.replies().length, 'the /approve to be taken');
+    release();
+    const approved = await until('paused');
+    expect(approved.approved_revision).toBe(1);
+    expect(approved.contract!.assertions.map((a) => a.statement)).toEqual([
+      '`node cli.js hello Ada` prints `Hello, Ada!` and a newline',
+      greetingPlan.assertions[1]!.statement,
+      greetingPlan.assertions[2]!.statement,
+    ]);
+    await waitFor(() => thread.replies().some((r) => r.includes('approved **revision 1**')), 'the reply naming revision 1');
+  });
+
   it('approves the checklist as the comment stands, hand edits included, and records who approved it', async () => {
     // A budget the planner alone exhausts: the mission holds before its first feature.
     const thread = await start([submit()], { config: 'budget:\n  max_usd: 0.0001\n' });

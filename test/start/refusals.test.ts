@@ -5,21 +5,22 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, freePort, startNode } from '../helpers/processes.ts';
+import { exited, freePort, killed, startNode } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/harness.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const SECRETS = { webhook: 'whsec-never-print-me-4821', apiKey: 'sk-ant-never-print-me-9931', dbPassword: 'hunter2-never-print-me' };
 const CREDENTIALS = { APP_ID: '4242', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRETS.webhook, ANTHROPIC_API_KEY: SECRETS.apiKey };
 
-/** Runs `npm start`'s entry in an empty folder with exactly `env` (and PATH, HOME); resolves with its output. */
-async function start(env: Record<string, string>, dotEnv?: string) {
-  const cwd = mkdtempSync(join(tmpdir(), 'missions-start-'));
+/** Runs `npm start`'s entry in an empty folder (or `cwd`) with exactly `env` (and PATH, HOME); resolves with its output. */
+async function start(env: Record<string, string>, dotEnv?: string, folder?: string) {
+  const cwd = folder ?? mkdtempSync(join(tmpdir(), 'missions-start-'));
   copyFileSync(new URL('../../app.yml', import.meta.url), join(cwd, 'app.yml'));
   if (dotEnv !== undefined) writeFileSync(join(cwd, '.env'), dotEnv);
   const child = startNode(MAIN, [], {
     cwd,
-    env: { PATH: process.env.PATH!, HOME: cwd, PORT: '0', NO_SMEE_SETUP: 'true', MISSIONS_DATA_DIR: join(cwd, 'data'), ...env },
+    env: { PATH: process.env.PATH!, HOME: cwd, PORT: String(await freePort()), NO_SMEE_SETUP: 'true', MISSIONS_DATA_DIR: join(cwd, 'data'), ...(folder ? CREDENTIALS : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -77,6 +78,52 @@ describe('start-up refusals', () => {
     expect(deadProxy.stdout + deadProxy.stderr).not.toContain('127.0.0.1:1/channel');
     expectRefusal(workerWithoutCredentials, "MISSIONS_ROLE=worker needs the GitHub App's credentials");
     expectRefusal(workerWithoutApiKey, 'ANTHROPIC_API_KEY is not set', 'MISSIONS_ROLE=worker');
+  });
+
+  it('refuses values that look set but cannot work: blank or well-known secrets, port 0, a host it cannot listen on, a broken key, a password in the URL', async () => {
+    const brokenKey = privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');
+    const runs = await Promise.all([
+      start({ ...CREDENTIALS, WEBHOOK_SECRET: '   ' }),
+      start({ ...CREDENTIALS, WEBHOOK_SECRET: 'development' }),
+      start({ ...CREDENTIALS, ANTHROPIC_API_KEY: ' ' }),
+      start({ ...CREDENTIALS, PORT: '0' }),
+      start({ ...CREDENTIALS, PORT: String(await freePort()), HOST: 'no-such-host.invalid' }),
+      start({ ...CREDENTIALS, APP_ID: '0' }),
+      start({ ...CREDENTIALS, PRIVATE_KEY: brokenKey }),
+      start({ ...CREDENTIALS, GHE_HOST: 'https://ghe.example.com/' }),
+      start({ ...CREDENTIALS, DATABASE_URL: `postgres://missions@127.0.0.1:1/missions?password=${SECRETS.dbPassword}` }),
+    ]);
+    const expected = [
+      'WEBHOOK_SECRET is not set',
+      "WEBHOOK_SECRET is Probot's example value `development`",
+      'ANTHROPIC_API_KEY is not set',
+      'PORT must be a port number (1 to 65535)',
+      'cannot listen on no-such-host.invalid',
+      "APP_ID must be the GitHub App's numeric id",
+      'is not a usable RSA key',
+      'GHE_HOST must be the GitHub Enterprise Server host name',
+      'DATABASE_URL (postgres://missions@127.0.0.1:1/missions?…) cannot be used',
+    ];
+    for (const [i, run] of runs.entries()) expectRefusal(run, expected[i]!);
+  });
+
+  it('refuses a second process on a data directory another one uses, before it opens the database', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'missions-start-'));
+    copyFileSync(new URL('../../app.yml', import.meta.url), join(cwd, 'app.yml'));
+    const env = { PATH: process.env.PATH!, HOME: cwd, ...CREDENTIALS, MISSIONS_DATA_DIR: join(cwd, 'data') };
+    const first = startNode(MAIN, [], { cwd, env: { ...env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    first.stdout!.on('data', (d) => (output += d));
+    await waitFor(() => output.includes('missions started'), 'the first process to start');
+    const second = await start({ PORT: String(await freePort()), MISSIONS_DATA_DIR: join(cwd, 'data') }, undefined, cwd);
+    expectRefusal(second, `another Missions process (pid ${first.pid}) uses MISSIONS_DATA_DIR`);
+    await killed(first);
+    // A holder that died leaves its file behind; the next process takes the directory over.
+    const third = startNode(MAIN, [], { cwd, env: { ...env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let thirdOutput = '';
+    third.stdout!.on('data', (d) => (thirdOutput += d));
+    await waitFor(() => thirdOutput.includes('missions started'), 'a new process to take the directory over');
+    await killed(third);
   });
 
   it('reads the same settings from .env as from the environment, the environment winning (an empty variable counts as unset)', async () => {
