@@ -9,5 +9,8 @@ export default defineConfig({
     teardownTimeout: 60_000,
     // Each file gets its own process: nock and environment variables stay per file.
     pool: 'forks',
+    // Three files at once even on 2 cores: a test mostly waits (on git, child processes, the queue),
+    // so this halves the wall time idle (280 s → 136 s here) and holds with both cores busy.
+    maxWorkers: 3,
   },
 });

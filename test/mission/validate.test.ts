@@ -189,7 +189,8 @@ describe('validation', () => {
     ]);
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): print a newline after the greeting']);
     expect(thread.reviews).toHaveLength(2);
-    expect((await app.store.get(1)).state).toBe('done');
+    // The summary is posted just before the mission is marked done.
+    await missionReaches(app, 'done');
     // Back to draft while the fix was built and validated, then ready again.
     expect(thread.draftChanges).toEqual(['ready', 'draft', 'ready']);
     expect(pr.draft).toBe(false);
