@@ -10,8 +10,8 @@ import { missionsApp } from './app.ts';
 import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { loadDotEnv, NO_WEBHOOK_URL, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
-import { claimDataDir, listenProblem } from './start/claims.ts';
+import { loadDotEnv, NO_WEBHOOK_URL, passwordOf, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
+import { claimEmbeddedDatabase, listenProblem } from './start/claims.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
 import { serveSetupPage } from './start/setup.ts';
 import { openDatabase, type Database } from './store/database.ts';
@@ -50,15 +50,22 @@ async function start(settings: RunSettings): Promise<void> {
   const listening = await listenProblem(settings.host, settings.port);
   if (listening === 'EADDRINUSE') refuse(portInUse(settings));
   if (listening) refuse(`cannot listen on ${settings.host}:${settings.port} (${listening}): set HOST to an address of this machine (0.0.0.0 for all) and PORT to a free port.`);
-  const holder = claimDataDir(settings.dataDir);
-  if (holder) refuse(`another Missions process (pid ${holder}) uses MISSIONS_DATA_DIR ${settings.dataDir}: stop it, or give this process a data directory of its own.`);
+  if (!settings.databaseUrl) {
+    const claim = await claimEmbeddedDatabase(settings.dataDir).catch((error: NodeJS.ErrnoException) =>
+      refuse(`MISSIONS_DATA_DIR ${settings.dataDir} cannot be used (${error.code ?? error.message}): make it a folder this user can write.`),
+    );
+    if (claim === 'held') refuse(`another Missions process uses the embedded database in MISSIONS_DATA_DIR ${settings.dataDir}: stop it, or give this process a data directory of its own (or share a PostgreSQL server through DATABASE_URL).`);
+    if (claim === 'unchecked') log.warn({ dataDir: settings.dataDir }, 'MISSIONS_DATA_DIR is too long a path to check that no other process uses its embedded database');
+  }
   // 2. The database (the embedded one, or the server's, which must answer), and the queue on it.
   let db: Database;
   try {
     db = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') });
   } catch (error) {
     if (!settings.databaseUrl) throw error;
-    const reason = String((error as Error).message ?? error).replace(settings.databaseUrl, withoutPassword(settings.databaseUrl));
+    const password = passwordOf(settings.databaseUrl);
+    let reason = String((error as Error).message ?? error).split(settings.databaseUrl).join(withoutPassword(settings.databaseUrl));
+    if (password) reason = reason.split(password).join('***');
     refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) cannot be used: ${reason}. Check that the server runs, the URL is right and its user may create tables.`);
   }
   const store = new MissionStore(db);

@@ -24,6 +24,8 @@ export const replies = {
     ' Building starts now, one feature at a time; the mission comment shows where it stands.',
   approveRejectedEdits: (actor: string, problems: string[]) =>
     `@${actor} the contract in the mission comment cannot be approved as it stands:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the checklist (or reply with what should change), then \`/approve\` again.`,
+  approveChangedPlan: (actor: string, revision: number) =>
+    `@${actor} the mission comment changed after you wrote \`/approve\`${revision ? ` (it shows revision ${revision} now)` : ''}, so nothing was locked. Read it, then \`/approve\` again.`,
   nothingToApprove: (actor: string, mission: Mission) => `@${actor} there is nothing to approve: ${describeState(mission)}.`,
   cancelled: (actor: string) => `@${actor} cancelled the mission. Label the issue again to start a new one.`,
   alreadyOver: (actor: string, command: string, mission: Mission) =>

@@ -21,6 +21,7 @@ export async function handleIssueCommentCreated(context: Context<'issue_comment.
     commentId: payload.comment.id,
     body: payload.comment.body,
     shownRevision: mission.showing_revision,
+    createdAt: payload.comment.created_at,
     installationId: payload.installation.id,
     repoId: payload.repository.id,
     owner: payload.repository.owner.login,

@@ -52,6 +52,12 @@ export interface ValidationContext {
 
 export type ValidationOutcome = 'passed' | 'fixing' | 'stopped';
 
+/** Why a round stopped the mission: its rounds (or triage) said so, or a run of it failed. */
+export interface RoundStop {
+  kind: 'rounds' | 'error';
+  note: string;
+}
+
 export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: ValidationContext, target: MilestoneToValidate): Promise<ValidationOutcome> {
   const { mission, branch, config } = v;
   const { store, log } = ctx;
@@ -168,10 +174,16 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     outcome = !triage ? 'stopped' : triage.decision === 'proceed' ? 'passed' : triage.decision === 'fix' ? 'fixing' : 'stopped';
   }
 
-  // 5. Stored (with the fix features), then shown: review, check runs, ticks.
+  // 5. Stored with the fix features and the stop (the mission paused in the same transaction: a step
+  //    that dies after this never validates the milestone again unasked), then shown.
+  const stop: RoundStop | null =
+    outcome !== 'stopped' ? null
+    : stopReason ? { kind: 'error', note: stopReason.replace(/\.$/, '') }
+    : triage ? { kind: 'rounds', note: `triage stopped the mission: ${triage.rationale}` }
+    : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})` };
   const fixIds = await store.recordValidation(
     mission.id,
-    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stopReason },
+    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stop?.note ?? null, stop_kind: stop?.kind ?? null },
     results.map((r) => ({ assertion_id: r.assertion_id, status: r.status, evidence: r.evidence, command: r.command ?? null })),
     outcome === 'fixing' ? triage!.fix_features : [],
   );
@@ -195,11 +207,11 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
   const failing = (mission.contract as Plan).assertions
     .map((a) => a.id)
     .filter((id) => (claimed.has(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
-  const maxRounds = v.config.validation.max_fix_rounds + mission.extra_rounds;
   // Inline comments must sit on lines of the pull request's diff as of this commit.
   const prDiff = await v.branch.diff(v.base, run.commit_sha);
   const target = { milestone: run.milestone, round: run.round, head: run.commit_sha };
-  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.outcome, run.triage as Triage | null, run.stop_reason, fixIds, failing, maxRounds, v.secrets);
+  const stop = run.stop_reason && run.stop_kind ? { kind: run.stop_kind, note: run.stop_reason } : null;
+  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.triage as Triage | null, stop, fixIds, failing, v.secrets);
 }
 
 type Result = Verdicts['results'][number];
@@ -236,13 +248,11 @@ async function publish(
   review: Review,
   results: Result[],
   diff: string,
-  outcome: ValidationOutcome,
   triage: Triage | null,
-  /** Why a run of the round failed (it stopped the round), or null. */
-  failure: string | null,
+  /** What stopped the round (the mission was paused for it when it was stored), or null. */
+  stop: RoundStop | null,
   fixIds: string[],
   failing: string[],
-  maxRounds: number,
   secrets: string[],
 ): Promise<void> {
   const clean = (text: string) => redactSecrets(text, secrets);
@@ -253,17 +263,8 @@ async function publish(
   const rendered = renderReview({ milestone: target.milestone, round: target.round, review, verdicts: verdictLines, diff: diffLines(diff) });
   const decision =
     triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
-    : failure ? `\n\n**Stopped:** ${failure}`
-    : outcome === 'stopped' ? `\n\n**Stopped:** ${maxRounds} fix round(s) used.`
+    : stop ? `\n\n**Stopped:** ${stop.note}.`
     : '';
-  const stopped =
-    outcome !== 'stopped' ? null
-    : failure ? failure.replace(/\.$/, '')
-    : triage ? `triage stopped the mission: ${triage.rationale}`
-    : `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})`;
-  // The stop first: a step that dies after this never validates the milestone again unasked (the
-  // next step shows the round, paused or not). False when the mission was cancelled meanwhile.
-  const held = stopped !== null && (await ctx.store.pause(mission.id, failure ? 'error' : 'rounds', stopped));
   const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
   // Marked, so a step that died after posting it (before recording its id) finds it instead of posting twice.
   const marker = `<!-- missions:review mission=${mission.id} milestone=${target.milestone} round=${target.round} -->`;
@@ -296,7 +297,10 @@ async function publish(
   });
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
-  if (held) await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stopped, failing, mission.pr_url ?? '', failure !== null));
+  // The stop is said while the mission still holds for it (not after a /resume or /cancel meanwhile).
+  if (stop && mission.state === 'paused' && mission.stop_note === stop.note) {
+    await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stop.note, failing, mission.pr_url ?? '', stop.kind === 'error'));
+  }
   // Recorded last: a step that dies before this shows the round again (the review is found by its
   // marker); a stop said twice is better than a stop never said.
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);

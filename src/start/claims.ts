@@ -1,8 +1,8 @@
-// What a process claims before it touches anything shared: its port and its data directory. Checked
-// first, so a second `npm start` in the same folder is refused before it opens the embedded database
-// (which belongs to one process) or takes a job.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
+// What a process claims before it touches anything shared: its port, and the embedded database
+// (which belongs to one process). Checked first, so a second `npm start` on the same folder is
+// refused before it opens the database or takes a job.
+import { mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** Null when `host:port` can be listened on now, else the system's reason (EADDRINUSE, ENOTFOUND, …). */
@@ -15,36 +15,54 @@ export async function listenProblem(host: string, port: number): Promise<string 
 }
 
 /**
- * Takes `<dataDir>/missions.pid` for this process. Returns the pid of a live process that holds it
- * already, or null once it is ours (a file left by a process that died is taken over). The file goes
- * when this process exits.
+ * Claims the embedded database in `dir` by listening on a Unix socket there for as long as the
+ * process lives. A socket that answers means a live holder, whatever its pid or PID namespace (two
+ * containers on one volume); one that does not was left by a process that died, and is taken over.
+ * Resolves to 'held' when another process holds it, 'ours' once it is ours, or 'unchecked' when the
+ * path is too long for a socket (the caller says so).
  */
-export function claimDataDir(dataDir: string): number | null {
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, 'missions.pid');
+export async function claimEmbeddedDatabase(dir: string): Promise<'ours' | 'held' | 'unchecked'> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'missions.sock');
+  // Linux's limit for a socket path (sun_path) is 107 bytes.
+  if (Buffer.byteLength(path) > 107) return 'unchecked';
   for (let attempt = 0; attempt < 2; attempt++) {
+    if (await answers(path)) return 'held';
     try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      process.once('exit', () => rmSync(path, { force: true }));
-      return null;
+      unlinkSync(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(path, 'utf8').trim());
-      if (holder && holder !== process.pid && alive(holder)) return holder;
-      rmSync(path, { force: true });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    const server = createServer((socket) => socket.end());
+    const listened = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once('error', resolve);
+      server.listen(path, () => resolve(null));
+    });
+    // Another process listened between our look and ours: look again.
+    if (listened?.code === 'EADDRINUSE') continue;
+    if (listened) throw listened;
+    // It must not keep the process alive; it goes with the process (only if it is still ours).
+    server.unref();
+    const inode = statSync(path).ino;
+    process.once('exit', () => {
+      try {
+        if (statSync(path).ino === inode) unlinkSync(path);
+      } catch {
+        // Gone already.
+      }
+    });
+    return 'ours';
   }
-  return null;
+  return 'held';
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

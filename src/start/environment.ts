@@ -50,23 +50,28 @@ export type Startup = RunSettings | SetupSettings | Refusal;
 
 /**
  * Adds the variables of `<cwd>/.env` that the environment does not set already (the environment
- * wins, as dotenv's convention goes). Parsed with Node's own parser, as Probot parses it.
+ * wins, as dotenv's convention goes), then drops every blank variable: a blank value is unset, for
+ * this module and for Probot and the SDK, which read the environment after it. Parsed with Node's
+ * own parser, as Probot parses it.
  */
 export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: string[] } | Refusal {
   let text: string;
   try {
     text = readFileSync(join(cwd, '.env'), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { loaded: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      for (const key of Object.keys(env)) if (blank(env[key])) delete env[key];
+      return { loaded: [] };
+    }
     return refuse(`.env in ${cwd} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it.`);
   }
   const loaded: string[] = [];
   for (const [key, value] of Object.entries(parseEnv(text))) {
-    // An empty (or blank) variable counts as unset, here as everywhere in this module.
-    if (env[key] !== undefined && env[key]!.trim() !== '') continue;
+    if (!blank(env[key])) continue;
     env[key] = value;
-    loaded.push(key);
+    if (!blank(value)) loaded.push(key);
   }
+  for (const key of Object.keys(env)) if (blank(env[key])) delete env[key];
   return { loaded };
 }
 
@@ -111,7 +116,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions (percent-encode @ : / ? # in the password); unset it to use the embedded database.');
   }
   if (set('GHE_PROTOCOL') && !['http', 'https'].includes(env.GHE_PROTOCOL!)) return refuse('GHE_PROTOCOL must be http or https.');
-  if (set('GHE_HOST') && !/^[a-z0-9.-]+(:\d+)?$/i.test(env.GHE_HOST!)) {
+  if (set('GHE_HOST') && !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d+)?$/i.test(env.GHE_HOST!.trim())) {
     return refuse('GHE_HOST must be the GitHub Enterprise Server host name, such as ghe.example.com (no https://, no path); GHE_PROTOCOL sets the scheme.');
   }
 
@@ -165,7 +170,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     appId: Number(env.APP_ID),
     privateKey,
     webhookSecret: env.WEBHOOK_SECRET!,
-    ...(set('GHE_HOST') ? { githubBaseUrl: `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` } : {}),
+    ...(set('GHE_HOST') ? { githubBaseUrl: `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST!.trim()}/api/v3` } : {}),
     ...(proxyUrl ? { webhookProxyUrl: proxyUrl } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     // Probot's default: only this machine, unless HOST says otherwise (the Docker image sets 0.0.0.0).
@@ -178,17 +183,21 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   };
 }
 
-/** The URL with its password replaced and its parameters (which may carry one) left out, for messages and logs. */
+/**
+ * The URL with its password masked and its parameters (which may carry one) left out, for messages
+ * and logs. Read from the text itself: a URL parser takes an unencoded password such as `2024#x` for
+ * a port and a fragment.
+ */
 export function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    const parameters = parsed.search ? '?…' : '';
-    parsed.search = '';
-    return parsed.toString() + parameters;
-  } catch {
-    return '(not a URL)';
-  }
+  // Up to the last @: masking too much is harmless, too little is not.
+  const masked = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@');
+  const cut = masked.search(/[?#]/);
+  return cut < 0 ? masked : `${masked.slice(0, cut)}?…`;
+}
+
+/** The password of a URL as written (from the user's colon to the last @), or undefined. */
+export function passwordOf(url: string): string | undefined {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.*)@/i.exec(url)?.[1] || undefined;
 }
 
 function isPrivateKey(pem: string): boolean {
@@ -198,6 +207,8 @@ function isPrivateKey(pem: string): boolean {
     return false;
   }
 }
+
+const blank = (value: string | undefined) => (value ?? '').trim() === '';
 
 function refuse(line: string): Refusal {
   return { mode: 'refuse', line };

@@ -17,6 +17,7 @@ export async function serveSetupPage(settings: SetupSettings, host: string, log:
   // run() copies .env over the environment; ours (where the environment wins) is put back, and only
   // what Probot added (a new channel) stays.
   for (const [key, value] of Object.entries(ours)) process.env[key] = value;
+  for (const key of Object.keys(process.env)) if (!process.env[key]?.trim()) delete process.env[key];
   if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
     log.warn({ host }, "the setup page is reachable from other machines: anyone who reaches it can write credentials into .env through Probot's import form; serve it on localhost, or only while registering");
   }

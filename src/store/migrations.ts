@@ -136,8 +136,10 @@ const MIGRATIONS: string[] = [
   -- it) before the edit has returned; rendered_revision counts it only afterwards.
   ALTER TABLE missions ADD COLUMN showing_revision integer NOT NULL DEFAULT 0;
   UPDATE missions SET showing_revision = rendered_revision;
-  -- A round that stopped because a validator or triage failed says why.
+  -- A round that stopped the mission says why (the stop note) and how: 'rounds' (its rounds or
+  -- triage) or 'error' (a validator or triage failed).
   ALTER TABLE validation_runs ADD COLUMN stop_reason text;
+  ALTER TABLE validation_runs ADD COLUMN stop_kind text;
   `,
 ];
 

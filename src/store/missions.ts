@@ -67,8 +67,9 @@ export interface ValidationRun {
   outcome: 'passed' | 'fixing' | 'stopped';
   scrutiny: unknown;
   triage: unknown;
-  /** Why a run of the round (a validator, triage) failed and stopped it; null otherwise. */
+  /** What stopped the mission at this round, in words (the mission's stop note), and why: its rounds or triage, or a run that failed. */
   stop_reason: string | null;
+  stop_kind: 'rounds' | 'error' | null;
   review_id: number | null;
 }
 
@@ -364,9 +365,16 @@ export class MissionStore implements UsageRecorder {
   ): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason],
+        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason, stop_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason, run.stop_kind],
       );
+      // A stopped round holds the mission in the same transaction.
+      if (run.stop_reason && run.stop_kind) {
+        await tx.query(
+          `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now() WHERE id = $1 AND state IN ('building', 'paused')`,
+          [id, run.stop_kind, run.stop_reason],
+        );
+      }
       for (const v of verdicts) {
         await tx.query(
           `INSERT INTO verdicts (mission_id, assertion_id, milestone, round, commit_sha, status, evidence, command) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -439,9 +447,10 @@ export class MissionStore implements UsageRecorder {
     return row?.usd ?? 0;
   }
 
+  /** A step failed: the failure replaces any pause (its reason no longer applies to what /retry does). */
   async fail(id: number, what: string): Promise<void> {
     await this.db.query(
-      `UPDATE missions SET state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
+      `UPDATE missions SET state = 'failed', error = $2, pause_reason = NULL, stop_note = NULL, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
       [id, what],
     );
   }

@@ -33,6 +33,8 @@ export type IntakeJob = {
       body: string;
       /** The revision the mission comment showed when the comment arrived (what `/approve` locks). */
       shownRevision: number;
+      /** When the comment was written (GitHub's time): a mission comment changed after it was not what its author saw. */
+      createdAt: string;
     }
 );
 

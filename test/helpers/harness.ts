@@ -54,6 +54,7 @@ export function labeledPayload(options: { label?: string; sender?: string; sende
 export function commentPayload(body: string, options: { author?: string; authorType?: 'User' | 'Bot'; id?: number } = {}) {
   return webhookPayload('issue_comment', 'created', (p) => {
     p.comment.body = body;
+    p.comment.created_at = p.comment.updated_at = new Date().toISOString();
     p.comment.id = options.id ?? Math.floor(Math.random() * 1e9);
     p.comment.user.login = options.author ?? 'maintainer';
     p.comment.user.type = options.authorType ?? 'User';

@@ -9,6 +9,8 @@ export interface ThreadComment {
   id: number;
   body: string;
   user: { login: string; type: 'User' | 'Bot' };
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface RepoSetup {
@@ -62,9 +64,10 @@ export class IssueThread {
   /** Other apps' CI on every commit, as GitHub would list it. */
   ci: { checkRuns: { name: string; status: string; conclusion: string | null }[]; statuses: { context: string; state: string; description?: string }[] } = { checkRuns: [], statuses: [] };
   #next = 9000;
-  /** Comment edits GitHub has received but not yet applied (see holdEdits). */
+  /** Comment edits GitHub has received and not answered yet (see holdEdits). */
   editsInFlight: string[] = [];
   #editGate: Promise<void> = Promise.resolve();
+  #appliedBeforeAnswer = false;
 
   readonly #stateFile: string | undefined;
 
@@ -121,7 +124,8 @@ export class IssueThread {
       .post(`${base}/issues/${ISSUE}/comments`)
       .reply(async (req: Request) => {
         const body = await req.json();
-        const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
+        const now = new Date().toISOString();
+        const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const }, created_at: now, updated_at: now };
         this.comments.push(comment);
         this.#save();
         return [201, comment];
@@ -131,12 +135,15 @@ export class IssueThread {
       .intercept('PATCH', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
       .reply(async (req: Request) => {
         const body = await req.json();
+        const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
+        if (!comment) return [404, { message: 'Not Found' }];
+        // A held edit is applied before the hold (GitHub shows it, its answer is slow) or after it (not applied yet).
+        const apply = () => Object.assign(comment, { body: body.body, updated_at: new Date().toISOString() });
+        if (this.#appliedBeforeAnswer) apply();
         this.editsInFlight.push(body.body);
         await this.#editGate;
         this.editsInFlight.splice(this.editsInFlight.indexOf(body.body), 1);
-        const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
-        if (!comment) return [404, { message: 'Not Found' }];
-        comment.body = body.body;
+        if (!this.#appliedBeforeAnswer) apply();
         this.#save();
         return [200, comment];
       })
@@ -290,9 +297,13 @@ export class IssueThread {
     return comment;
   }
 
-  /** Holds every comment edit in flight until the returned function is called (a slow GitHub). */
-  holdEdits(): () => void {
+  /**
+   * Holds every comment edit in flight until the returned function is called (a slow GitHub):
+   * `applied` edits show at once and only their answer waits; otherwise they land on release.
+   */
+  holdEdits(options: { applied: boolean }): () => void {
     let release!: () => void;
+    this.#appliedBeforeAnswer = options.applied;
     this.#editGate = new Promise((resolve) => (release = resolve));
     return () => {
       this.#editGate = Promise.resolve();

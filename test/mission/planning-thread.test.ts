@@ -72,8 +72,8 @@ describe('planning thread', () => {
     const scenario = await startMission({ turns: [submit()], repo: { config: 'budget:\n  max_usd: 0.0001\n' }, label: false });
     app = scenario.app;
     const thread = scenario.thread;
-    // GitHub is slow to apply edits: the plan's edit has reached it (and the maintainer's screen) but not returned.
-    const release = thread.holdEdits();
+    // GitHub is slow to answer edits: the plan's edit shows (the maintainer sees it) but has not returned.
+    const release = thread.holdEdits({ applied: true });
     await app.receive('issues', labeledPayload());
     await waitFor(() => thread.editsInFlight.some((body) => body.includes('## Mission plan')), 'the plan edit to be in flight');
     await comment(thread, '/approve');
@@ -95,7 +95,7 @@ describe('planning thread', () => {
     // The maintainer edits revision 1 by hand; feedback from someone else is being planned meanwhile.
     const missionComment = thread.missionComment()!;
     missionComment.body = missionComment.body.replace('prints `Hello, Ada!` and exits 0', 'prints `Hello, Ada!` and a newline');
-    const release = thread.holdEdits();
+    const release = thread.holdEdits({ applied: false });
     await comment(thread, 'Also check the tests.');
     await waitFor(() => thread.editsInFlight.some((body) => body.includes('**Revision 2**')), 'revision 2’s edit to be in flight');
     await comment(thread, '/approve');
@@ -109,6 +109,25 @@ describe('planning thread', () => {
       greetingPlan.assertions[2]!.statement,
     ]);
     await waitFor(() => thread.replies().some((r) => r.includes('approved **revision 1**')), 'the reply naming revision 1');
+  });
+
+  it('locks nothing when the plan changed after /approve was written, and says so', async () => {
+    const thread = await start([submit(), submit({ ...greetingPlan, title: 'Greeting command, revised' })]);
+    await until('awaiting_approval', 1);
+    const release = thread.holdEdits({ applied: false });
+    await comment(thread, 'Also check the tests.');
+    await waitFor(() => thread.editsInFlight.some((body) => body.includes('**Revision 2**')), 'revision 2’s edit to be in flight');
+    // The maintainer writes /approve while revision 1 shows; revision 2 lands before the webhook is handled.
+    const written = new Date().toISOString();
+    release();
+    await until('awaiting_approval', 2);
+    const approval = thread.add('/approve');
+    const payload = commentPayload('/approve', { id: approval.id });
+    payload.comment.created_at = written;
+    await app.receive('issue_comment', payload);
+    await waitFor(() => thread.replies().length === 1, 'the reply to /approve');
+    expect(thread.replies()[0]).toContain('@maintainer the mission comment changed after you wrote `/approve` (it shows revision 2 now), so nothing was locked.');
+    expect((await mission()).state).toBe('awaiting_approval');
   });
 
   it('approves the checklist as the comment stands, hand edits included, and records who approved it', async () => {

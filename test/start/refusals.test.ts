@@ -92,6 +92,8 @@ describe('start-up refusals', () => {
       start({ ...CREDENTIALS, PRIVATE_KEY: brokenKey }),
       start({ ...CREDENTIALS, GHE_HOST: 'https://ghe.example.com/' }),
       start({ ...CREDENTIALS, DATABASE_URL: `postgres://missions@127.0.0.1:1/missions?password=${SECRETS.dbPassword}` }),
+      // An unencoded password a URL parser takes for a port and a fragment.
+      start({ ...CREDENTIALS, DATABASE_URL: 'postgres://missions:2024#Spring@127.0.0.1:1/missions' }),
     ]);
     const expected = [
       'WEBHOOK_SECRET is not set',
@@ -103,8 +105,10 @@ describe('start-up refusals', () => {
       'is not a usable RSA key',
       'GHE_HOST must be the GitHub Enterprise Server host name',
       'DATABASE_URL (postgres://missions@127.0.0.1:1/missions?…) cannot be used',
+      'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) cannot be used',
     ];
     for (const [i, run] of runs.entries()) expectRefusal(run, expected[i]!);
+    expect(runs.at(-1)!.stderr).not.toContain('Spring');
   });
 
   it('refuses a second process on a data directory another one uses, before it opens the database', async () => {
@@ -116,9 +120,9 @@ describe('start-up refusals', () => {
     first.stdout!.on('data', (d) => (output += d));
     await waitFor(() => output.includes('missions started'), 'the first process to start');
     const second = await start({ PORT: String(await freePort()), MISSIONS_DATA_DIR: join(cwd, 'data') }, undefined, cwd);
-    expectRefusal(second, `another Missions process (pid ${first.pid}) uses MISSIONS_DATA_DIR`);
+    expectRefusal(second, 'another Missions process uses the embedded database in MISSIONS_DATA_DIR');
+    // Killed outright, the holder leaves its socket file behind; the next process takes the database over.
     await killed(first);
-    // A holder that died leaves its file behind; the next process takes the directory over.
     const third = startNode(MAIN, [], { cwd, env: { ...env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let thirdOutput = '';
     third.stdout!.on('data', (d) => (thirdOutput += d));
