@@ -118,7 +118,7 @@ describe('planning thread', () => {
     await comment(thread, 'Also check the tests.');
     await waitFor(() => thread.editsInFlight.some((body) => body.includes('**Revision 2**')), 'revision 2’s edit to be in flight');
     // The maintainer writes /approve while revision 1 shows; revision 2 lands before the webhook is handled.
-    const written = new Date().toISOString();
+    const written = new Date(Date.now() - 1_000).toISOString();
     release();
     await until('awaiting_approval', 2);
     const approval = thread.add('/approve');
