@@ -51,11 +51,15 @@ async function start(settings: RunSettings): Promise<void> {
   if (listening === 'EADDRINUSE') refuse(portInUse(settings));
   if (listening) refuse(`cannot listen on ${settings.host}:${settings.port} (${listening}): set HOST to an address of this machine (0.0.0.0 for all) and PORT to a free port.`);
   if (!settings.databaseUrl) {
-    const claim = await claimEmbeddedDatabase(settings.dataDir).catch((error: NodeJS.ErrnoException) =>
+    const lost = (error: Error) => {
+      log.fatal({ err: error }, 'the claim on the embedded database was lost: stopping, so that two processes never share it');
+      process.exit(1);
+    };
+    const waiting = (seconds: number) => log.info(`MISSIONS_DATA_DIR is claimed: waiting up to ${seconds} s in case its holder just stopped`);
+    const claim = await claimEmbeddedDatabase(settings.dataDir, lost, waiting).catch((error: NodeJS.ErrnoException) =>
       refuse(`MISSIONS_DATA_DIR ${settings.dataDir} cannot be used (${error.code ?? error.message}): make it a folder this user can write.`),
     );
     if (claim === 'held') refuse(`another Missions process uses the embedded database in MISSIONS_DATA_DIR ${settings.dataDir}: stop it, or give this process a data directory of its own (or share a PostgreSQL server through DATABASE_URL).`);
-    if (claim === 'unchecked') log.warn({ dataDir: settings.dataDir }, 'MISSIONS_DATA_DIR is too long a path to check that no other process uses its embedded database');
   }
   // 2. The database (the embedded one, or the server's, which must answer), and the queue on it.
   let db: Database;

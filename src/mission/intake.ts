@@ -186,8 +186,9 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
     return say(replies.nothingToApprove(job.actor, mission));
   }
   // The comment changed after the command was written (a new revision landed, or an edit): what it
-  // shows now is not what its author saw, so nothing is locked on a guess.
-  if (comment?.updated_at && job.createdAt && Date.parse(comment.updated_at) > Date.parse(job.createdAt)) {
+  // shows now is not what its author saw, so nothing is locked on a guess. GitHub's times are whole
+  // seconds: a change in the same second counts as after (nobody reads a plan in under a second).
+  if (comment?.updated_at && job.createdAt && Date.parse(comment.updated_at) >= Date.parse(job.createdAt)) {
     return say(replies.approveChangedPlan(job.actor, onScreen));
   }
   // The checklist as the comment stands, hand edits included, when it shows that revision.

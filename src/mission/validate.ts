@@ -298,7 +298,8 @@ async function publish(
   await ctx.store.setActivity(mission.id, null);
   await showBoard(gh, ctx.store, mission.id);
   // The stop is said while the mission still holds for it (not after a /resume or /cancel meanwhile).
-  if (stop && mission.state === 'paused' && mission.stop_note === stop.note) {
+  const now = stop ? await ctx.store.get(mission.id) : null;
+  if (stop && now?.state === 'paused' && now.stop_note === stop.note) {
     await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stop.note, failing, mission.pr_url ?? '', stop.kind === 'error'));
   }
   // Recorded last: a step that dies before this shows the round again (the review is found by its

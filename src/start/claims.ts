@@ -1,9 +1,12 @@
 // What a process claims before it touches anything shared: its port, and the embedded database
 // (which belongs to one process). Checked first, so a second `npm start` on the same folder is
 // refused before it opens the database or takes a job.
-import { mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+
+const STALE_MS = 10_000;
 
 /** Null when `host:port` can be listened on now, else the system's reason (EADDRINUSE, ENOTFOUND, …). */
 export async function listenProblem(host: string, port: number): Promise<string | null> {
@@ -15,54 +18,27 @@ export async function listenProblem(host: string, port: number): Promise<string 
 }
 
 /**
- * Claims the embedded database in `dir` by listening on a Unix socket there for as long as the
- * process lives. A socket that answers means a live holder, whatever its pid or PID namespace (two
- * containers on one volume); one that does not was left by a process that died, and is taken over.
- * Resolves to 'held' when another process holds it, 'ours' once it is ours, or 'unchecked' when the
- * path is too long for a socket (the caller says so).
+ * Claims the embedded database in `dir` for as long as the process lives, with proper-lockfile (an
+ * atomic `mkdir`, kept fresh while the process runs, stale 10 s after it died, whatever its pid or
+ * PID namespace). A holder that died is waited out; a live one answers 'held'. `onLost` is called
+ * if the claim is ever lost while running.
  */
-export async function claimEmbeddedDatabase(dir: string): Promise<'ours' | 'held' | 'unchecked'> {
+export async function claimEmbeddedDatabase(dir: string, onLost: (error: Error) => void, onWait: (seconds: number) => void): Promise<'ours' | 'held'> {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'missions.sock');
-  // Linux's limit for a socket path (sun_path) is 107 bytes.
-  if (Buffer.byteLength(path) > 107) return 'unchecked';
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await answers(path)) return 'held';
-    try {
-      unlinkSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const server = createServer((socket) => socket.end());
-    const listened = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-      server.once('error', resolve);
-      server.listen(path, () => resolve(null));
-    });
-    // Another process listened between our look and ours: look again.
-    if (listened?.code === 'EADDRINUSE') continue;
-    if (listened) throw listened;
-    // It must not keep the process alive; it goes with the process (only if it is still ours).
-    server.unref();
-    const inode = statSync(path).ino;
-    process.once('exit', () => {
-      try {
-        if (statSync(path).ino === inode) unlinkSync(path);
-      } catch {
-        // Gone already.
-      }
+  const retries = Math.ceil(STALE_MS / 1000) + 2;
+  if (existsSync(join(dir, 'missions.lock'))) onWait(retries);
+  try {
+    await lockfile.lock(dir, {
+      lockfilePath: join(dir, 'missions.lock'),
+      stale: STALE_MS,
+      // Long enough to outlast the claim of a process that was just killed (a supervisor's restart).
+      retries: { retries, minTimeout: 1000, maxTimeout: 1000 },
+      realpath: false,
+      onCompromised: onLost,
     });
     return 'ours';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return 'held';
+    throw error;
   }
-  return 'held';
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -447,10 +447,13 @@ export class MissionStore implements UsageRecorder {
     return row?.usd ?? 0;
   }
 
-  /** A step failed: the failure replaces any pause (its reason no longer applies to what /retry does). */
+  /**
+   * A step failed. A pause it interrupted keeps its reason: a round stopped by its rounds still gets
+   * its extra round from the /retry that follows.
+   */
   async fail(id: number, what: string): Promise<void> {
     await this.db.query(
-      `UPDATE missions SET state = 'failed', error = $2, pause_reason = NULL, stop_note = NULL, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
+      `UPDATE missions SET state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
       [id, what],
     );
   }
