@@ -107,6 +107,39 @@ describe('validation under pressure', () => {
     expect(thread.pulls[0]!.draft).toBe(true);
   });
 
+  it('shows the round when one validator gives up: the other’s verdicts ticked, a failed scrutiny check saying why, and a pause naming it', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: oneFeature }),
+        ...buildsFeature('F1', { 'cli.js': fixed }),
+        ...validatorTurns({
+          'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', evidence: 'prints Hello, Ada!' }])],
+          // Scrutiny talks, and never calls submit_review.
+          scrutiny: [{ content: [{ type: 'text', text: 'Looks fine to me.' }] }],
+        }),
+      ],
+    });
+    app = scenario.app;
+    const { thread } = scenario;
+    await approvePlan(scenario);
+
+    const paused = await missionReaches(app, 'paused');
+    expect(paused.pause_reason).toBe('error');
+    expect(paused.stop_note).toBe('The scrutiny validator gave up: it ended without calling submit_review');
+    await waitFor(() => thread.replies().some((r) => r.includes('Mission paused at milestone M1')), 'the report');
+    expect(thread.reviews).toHaveLength(1);
+    expect(thread.reviews[0]!.body).toContain('No review this round. The scrutiny validator gave up');
+    const checks = Object.fromEntries(thread.checkRuns.map((c) => [c.name, c]));
+    expect(checks['Missions: scrutiny']!.conclusion).toBe('failure');
+    expect(checks['Missions: scrutiny']!.output.summary).toContain('The scrutiny validator gave up');
+    expect(checks['Missions: contract']!.conclusion).toBe('success');
+    await waitFor(() => thread.missionComment()!.body.includes('- [x] **VAL-001**'), 'the tick on the board');
+    // No triage ran: the round stopped on the failed run.
+    expect((await app.store.costByRole(1)).map((c) => c.role)).not.toContain('triage');
+  });
+
   it('keeps validators off the branch, reports CI that is pending or waiting for approval as not passed, and moves refused inline comments into the review', async () => {
     const origin = bareRepository({ 'cli.js': '' });
     const scenario = await startMission({
