@@ -36,7 +36,7 @@ if (dotEnv.loaded.length) log.info({ variables: dotEnv.loaded }, 'read .env');
 
 if (startup.mode === 'setup') {
   log.info('no GitHub App credentials: serving the setup page to register the app from app.yml');
-  const { webhookUrl } = await serveSetupPage(startup, process.env.HOST?.trim() || 'localhost', log);
+  const { webhookUrl } = await serveSetupPage(startup, log);
   // Probot could not create a smee.io channel either.
   if (!webhookUrl) refuse(NO_WEBHOOK_URL);
   // A smee.io channel is a capability (whoever has its URL reads the webhooks): only the host is logged.

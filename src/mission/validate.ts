@@ -54,7 +54,7 @@ export type ValidationOutcome = 'passed' | 'fixing' | 'stopped';
 
 /** Why a round stopped the mission: its rounds (or triage) said so, or a run of it failed. */
 export interface RoundStop {
-  kind: 'rounds' | 'error';
+  kind: NonNullable<ValidationRun['stop_kind']>;
   note: string;
 }
 

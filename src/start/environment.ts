@@ -33,6 +33,8 @@ export interface RunSettings {
 /** Settings for a process without credentials: Probot's setup page registers the app. */
 export interface SetupSettings {
   mode: 'setup';
+  /** Where the setup page listens (Probot's default: this machine only). */
+  host: string;
   /** The webhook URL the registration will carry; undefined lets Probot create a smee.io channel. */
   webhookUrl: string | undefined;
 }
@@ -55,15 +57,12 @@ export type Startup = RunSettings | SetupSettings | Refusal;
  * own parser, as Probot parses it.
  */
 export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: string[] } | Refusal {
-  let text: string;
+  let text = '';
   try {
     text = readFileSync(join(cwd, '.env'), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      for (const key of Object.keys(env)) if (blank(env[key])) delete env[key];
-      return { loaded: [] };
-    }
-    return refuse(`.env in ${cwd} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it.`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return refuse(`.env in ${cwd} cannot be read (${code}): fix its permissions or remove it.`);
   }
   const loaded: string[] = [];
   for (const [key, value] of Object.entries(parseEnv(text))) {
@@ -148,7 +147,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}/api/github/webhooks` : undefined);
     // Without one, Probot creates a smee.io channel, unless told not to (NO_SMEE_SETUP, as Probot reads it).
     if (!webhookUrl && env.NO_SMEE_SETUP === 'true') return refuse(NO_WEBHOOK_URL);
-    return { mode: 'setup', webhookUrl };
+    return { mode: 'setup', host: env.HOST || 'localhost', webhookUrl };
   }
   if (!hasAppId) return refuse('a private key is set but APP_ID is not: set APP_ID to the GitHub App\'s numeric id, which goes with that key.');
   if (!privateKey) return refuse('APP_ID is set but no private key is: set PRIVATE_KEY (the .pem file\'s contents) or PRIVATE_KEY_PATH (its path).');

@@ -7,7 +7,7 @@ import { run } from 'probot';
 import type { Logger } from 'pino';
 import type { SetupSettings } from './environment.ts';
 
-export async function serveSetupPage(settings: SetupSettings, host: string, log: Logger): Promise<{ webhookUrl: string | undefined }> {
+export async function serveSetupPage(settings: SetupSettings, log: Logger): Promise<{ webhookUrl: string | undefined }> {
   const serverEnv = { ...process.env };
   delete serverEnv.WEBHOOK_PROXY_URL;
   if (settings.webhookUrl) process.env.WEBHOOK_PROXY_URL = settings.webhookUrl;
@@ -18,8 +18,8 @@ export async function serveSetupPage(settings: SetupSettings, host: string, log:
   // what Probot added (a new channel) stays.
   for (const [key, value] of Object.entries(ours)) process.env[key] = value;
   for (const key of Object.keys(process.env)) if (!process.env[key]?.trim()) delete process.env[key];
-  if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
-    log.warn({ host }, "the setup page is reachable from other machines: anyone who reaches it can write credentials into .env through Probot's import form; serve it on localhost, or only while registering");
+  if (!['localhost', '127.0.0.1', '::1'].includes(settings.host)) {
+    log.warn({ host: settings.host }, "the setup page is reachable from other machines: anyone who reaches it can write credentials into .env through Probot's import form; serve it on localhost, or only while registering");
   }
   return { webhookUrl: process.env.WEBHOOK_PROXY_URL };
 }

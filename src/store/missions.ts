@@ -2,7 +2,7 @@
 import type { TokenUsage } from '../agents/pricing.ts';
 import type { Role, UsageRecorder } from '../agents/runtime.ts';
 import type { Plan } from '../mission/plan.ts';
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 
 export type MissionState =
   | 'planning' // the planner has work to do (new mission, feedback, an answer)
@@ -69,7 +69,7 @@ export interface ValidationRun {
   triage: unknown;
   /** What stopped the mission at this round, in words (the mission's stop note), and why: its rounds or triage, or a run that failed. */
   stop_reason: string | null;
-  stop_kind: 'rounds' | 'error' | null;
+  stop_kind: Extract<PauseReason, 'rounds' | 'error'> | null;
   review_id: number | null;
 }
 
@@ -123,6 +123,17 @@ export interface MissionKey {
   owner: string;
   repo: string;
   issueNumber: number;
+}
+
+/** The one way a mission is held, alone or inside a transaction. False when it was not building (or paused, for a reason that replaces a user's /pause). */
+async function pauseIn(db: Queryable, id: number, reason: PauseReason, note: string | null): Promise<boolean> {
+  const from = reason === 'user' ? ['building'] : ['building', 'paused'];
+  const rows = await db.query(
+    `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now()
+     WHERE id = $1 AND state = ANY($4) RETURNING id`,
+    [id, reason, note, from],
+  );
+  return rows.length > 0;
 }
 
 export class MissionStore implements UsageRecorder {
@@ -314,13 +325,7 @@ export class MissionStore implements UsageRecorder {
    * budget's reason replaces a maintainer's /pause that came first: it is the one to act on.
    */
   async pause(id: number, reason: PauseReason, note: string | null): Promise<boolean> {
-    const from = reason === 'user' ? ['building'] : ['building', 'paused'];
-    const rows = await this.db.query(
-      `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now()
-       WHERE id = $1 AND state = ANY($4) RETURNING id`,
-      [id, reason, note, from],
-    );
-    return rows.length > 0;
+    return pauseIn(this.db, id, reason, note);
   }
 
   /** Back to building from a pause or a failed build step. False when there was nothing to go on from. */
@@ -369,12 +374,7 @@ export class MissionStore implements UsageRecorder {
         [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason, run.stop_kind],
       );
       // A stopped round holds the mission in the same transaction.
-      if (run.stop_reason && run.stop_kind) {
-        await tx.query(
-          `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now() WHERE id = $1 AND state IN ('building', 'paused')`,
-          [id, run.stop_kind, run.stop_reason],
-        );
-      }
+      if (run.stop_reason && run.stop_kind) await pauseIn(tx, id, run.stop_kind, run.stop_reason);
       for (const v of verdicts) {
         await tx.query(
           `INSERT INTO verdicts (mission_id, assertion_id, milestone, round, commit_sha, status, evidence, command) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
