@@ -132,7 +132,8 @@ async function start(settings: RunSettings): Promise<void> {
       // The smee.io client starts with the server; a channel it cannot reach fails the start (with an
       // event, not a system error). Its URL is a capability (whoever has it reads the webhooks), so
       // the line does not print it.
-      if (!settings.webhookProxyUrl || (error as NodeJS.ErrnoException).code) throw error;
+      // (A system error's code is a string; the proxy's error event carries an HTTP status as its code.)
+      if (!settings.webhookProxyUrl || typeof (error as NodeJS.ErrnoException).code === 'string') throw error;
       refuse(`WEBHOOK_PROXY_URL cannot be reached (${(error as { message?: string }).message ?? 'no answer'}): check the channel in a browser, or unset it to receive webhooks directly.`);
     }
     stopServer = () => server.stop();

@@ -7,6 +7,7 @@ import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableT
 import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
+import { redactSecrets, secretValues } from '../secrets.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
 
@@ -78,9 +79,9 @@ export class ModelCallFailed extends Error {
     const body = cause.error as { error?: { type?: string; message?: string } } | undefined;
     const connection = cause instanceof Anthropic.APIConnectionError;
     const type = body?.error?.type ?? (connection ? 'connection_error' : 'error');
-    // One line, and short: a gateway may answer with a whole HTML page.
-    const said = (body?.error?.message ?? cause.message ?? '').replace(/\s+/g, ' ').trim();
-    const apiMessage = said.length > 300 ? `${said.slice(0, 300)}…` : said;
+    // One line, short (a gateway may answer with a whole HTML page), and never one of our secrets.
+    const said = [...redactSecrets(body?.error?.message ?? cause.message ?? '', secretValues(process.env)).replace(/\s+/g, ' ').trim()];
+    const apiMessage = said.length > 300 ? `${said.slice(0, 300).join('')}…` : said.join('');
     super(`${role} (${model}): ${cause.status ?? 'no answer'} ${type}: ${apiMessage}`, { cause });
     this.name = 'ModelCallFailed';
     this.role = role;

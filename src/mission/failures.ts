@@ -55,15 +55,18 @@ export function turnCapHint(error: AgentGaveUp): string {
 function describeModelFailure(error: ModelCallFailed): string {
   const who = ROLE_NAMES[error.role];
   const modelKey = `\`models.${MODEL_KEYS[error.role]}\` in \`.github/missions.yml\``;
-  // The API's words go in a code span: in a comment, they can mention nobody and link nowhere.
-  const words = `\`${error.apiMessage.replace(/`/g, "'")}\``;
+  const words = code(error.apiMessage);
+  const model = code(error.model);
   const said = `${error.status ?? 'no answer'} ${error.type}: ${words}`;
   if (error.connection) return `The model API could not be reached for ${who}, even after retries (${words}). Check \`ANTHROPIC_BASE_URL\` and the network where the app runs.`;
-  if (error.status === 404) return `The model \`${error.model}\` of ${who} was not found (${said}). Check ${modelKey}.`;
+  if (error.status === 404) return `The model ${model} of ${who} was not found (${said}). Check ${modelKey}.`;
   if (error.status === 401) return `The model API refused the app's key for ${who} (${said}). Check \`ANTHROPIC_API_KEY\` where the app runs.`;
-  if (error.status === 403) return `The model API did not let the app's key use \`${error.model}\` for ${who} (${said}). Check \`ANTHROPIC_API_KEY\`, or ${modelKey}.`;
-  if (error.status === 400) return `The model API refused the request of ${who} on \`${error.model}\` (${said}). If the model does not support it, change ${modelKey}.`;
-  return `The model API failed for ${who} on \`${error.model}\` (${said}), even after retries.`;
+  if (error.status === 403) return `The model API did not let the app's key use ${model} for ${who} (${said}). Check \`ANTHROPIC_API_KEY\`, or ${modelKey}.`;
+  if (error.status === 400) return `The model API refused the request of ${who} on ${model} (${said}). If the model does not support it, change ${modelKey}.`;
+  return `The model API failed for ${who} on ${model} (${said}), even after retries.`;
 }
 
 const capitalised = (text: string) => text[0]!.toUpperCase() + text.slice(1);
+
+/** Text from elsewhere (the API's words, a configured model id) as a one-line code span: in a comment it can mention nobody and link nowhere. */
+const code = (text: string) => `\`${text.replace(/`/g, "'").replace(/\s+/g, ' ')}\``;

@@ -2,7 +2,7 @@
 // page writes), then every setting the app, Probot and the Anthropic SDK need, checked together.
 // A configuration that cannot work becomes one line naming the variable and the fix.
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { getPrivateKey } from '@probot/get-private-key';
@@ -58,8 +58,11 @@ export type Startup = RunSettings | SetupSettings | Refusal;
  */
 export function loadDotEnv(env: NodeJS.ProcessEnv, cwd: string): { loaded: string[] } | Refusal {
   let text = '';
+  const path = join(cwd, '.env');
   try {
-    text = readFileSync(join(cwd, '.env'), 'utf8');
+    // Only a regular file of sensible size: a FIFO or /dev/zero would block the start for ever.
+    if (!regularFile(path)) return refuse(`.env in ${cwd} is not a regular file of at most 1 MB: replace it with one, or remove it.`);
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return refuse(`.env in ${cwd} cannot be read (${code}): fix its permissions or remove it.`);
@@ -111,6 +114,9 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   if (publicUrl === null) return refuse('MISSIONS_PUBLIC_URL must be an http(s) URL where users and GitHub reach this app, e.g. https://missions.example.com.');
   const proxyUrl = set('WEBHOOK_PROXY_URL') ? httpUrl(env.WEBHOOK_PROXY_URL!) : undefined;
   if (proxyUrl === null) return refuse('WEBHOOK_PROXY_URL must be an http(s) URL (a smee.io channel such as https://smee.io/abc123).');
+  if (set('PRIVATE_KEY_PATH') && existsSync(resolve(cwd, env.PRIVATE_KEY_PATH!)) && !regularFile(resolve(cwd, env.PRIVATE_KEY_PATH!))) {
+    return refuse(`PRIVATE_KEY_PATH=${printable(env.PRIVATE_KEY_PATH!)} is not a regular file of at most 1 MB: point it at the app's .pem file.`);
+  }
   if (set('DATABASE_URL') && !postgresUrl(env.DATABASE_URL!)) {
     return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions (percent-encode @ : / ? # in the password); unset it to use the embedded database.');
   }
@@ -223,12 +229,15 @@ function httpUrl(value: string): string | null {
   }
 }
 
+/** As written, with `//` and nothing before it: the password masking reads the text the same way. */
 function postgresUrl(value: string): boolean {
-  try {
-    return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
+  return /^postgres(ql)?:\/\//i.test(value);
+}
+
+/** A regular file (links followed) of at most 1 MB; throws ENOENT when there is none. */
+function regularFile(path: string): boolean {
+  const stat = statSync(path);
+  return stat.isFile() && stat.size <= 1_000_000;
 }
 
 /** A value echoed in a refusal: short, one line, never mistaken for more of the message. */

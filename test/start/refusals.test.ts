@@ -1,6 +1,7 @@
 // `npm start` with a configuration that cannot work (PRODUCT.md §5): one line naming the variable
 // and what to do, exit code 1, no stack trace, no secret — each case its own real process.
 import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +15,11 @@ const SECRETS = { webhook: 'whsec-never-print-me-4821', apiKey: 'sk-ant-never-pr
 const CREDENTIALS = { APP_ID: '4242', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRETS.webhook, ANTHROPIC_API_KEY: SECRETS.apiKey };
 
 /** Runs `npm start`'s entry in an empty folder (or `cwd`) with exactly `env` (and PATH, HOME); resolves with its output. */
-async function start(env: Record<string, string>, dotEnv?: string, folder?: string) {
+async function start(env: Record<string, string>, dotEnv?: string | { fifo: true }, folder?: string) {
   const cwd = folder ?? mkdtempSync(join(tmpdir(), 'missions-start-'));
   copyFileSync(new URL('../../app.yml', import.meta.url), join(cwd, 'app.yml'));
-  if (dotEnv !== undefined) writeFileSync(join(cwd, '.env'), dotEnv);
+  if (typeof dotEnv === 'string') writeFileSync(join(cwd, '.env'), dotEnv);
+  else if (dotEnv) execFileSync('mkfifo', [join(cwd, '.env')]);
   const child = startNode(MAIN, [], {
     cwd,
     env: { PATH: process.env.PATH!, HOME: cwd, PORT: String(await freePort()), NO_SMEE_SETUP: 'true', MISSIONS_DATA_DIR: join(cwd, 'data'), ...(folder ? CREDENTIALS : {}), ...env },
@@ -94,6 +96,10 @@ describe('start-up refusals', () => {
       start({ ...CREDENTIALS, DATABASE_URL: `postgres://missions@127.0.0.1:1/missions?password=${SECRETS.dbPassword}` }),
       // An unencoded password a URL parser takes for a port and a fragment.
       start({ ...CREDENTIALS, DATABASE_URL: 'postgres://missions:2024#Spring@127.0.0.1:1/missions' }),
+      // A pasted value with a leading space, which a URL parser would forgive and the masking would not.
+      start({ ...CREDENTIALS, DATABASE_URL: ` postgres://missions:${SECRETS.dbPassword}@127.0.0.1:1/missions` }),
+      // A .env that would block a read for ever.
+      start({}, { fifo: true }),
     ]);
     const expected = [
       'WEBHOOK_SECRET is not set',
@@ -106,9 +112,11 @@ describe('start-up refusals', () => {
       'GHE_HOST must be the GitHub Enterprise Server host name',
       'DATABASE_URL (postgres://missions@127.0.0.1:1/missions?…) cannot be used',
       'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) cannot be used',
+      'DATABASE_URL must be a PostgreSQL URL',
+      '.env in',
     ];
     for (const [i, run] of runs.entries()) expectRefusal(run, expected[i]!);
-    expect(runs.at(-1)!.stderr).not.toContain('Spring');
+    expect(runs.at(-3)!.stderr).not.toContain('Spring');
   });
 
   it('refuses a second process on a data directory another one uses, before it opens the database', async () => {
