@@ -10,7 +10,7 @@ import { missionsApp } from './app.ts';
 import { IntakeQueue } from './handlers/intake-queue.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { loadDotEnv, NO_WEBHOOK_URL, passwordOf, readStartup, withoutPassword, type RunSettings } from './start/environment.ts';
+import { loadDotEnv, NO_WEBHOOK_URL, readStartup, withoutPassword, withoutPasswordIn, type RunSettings } from './start/environment.ts';
 import { claimEmbeddedDatabase, listenProblem } from './start/claims.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
 import { serveSetupPage } from './start/setup.ts';
@@ -35,6 +35,8 @@ const log = createLogger();
 if (dotEnv.loaded.length) log.info({ variables: dotEnv.loaded }, 'read .env');
 
 if (startup.mode === 'setup') {
+  const listening = await listenProblem(startup.host, startup.port);
+  if (listening) refuse(`cannot listen on ${startup.host}:${startup.port} (${listening}): set HOST to an address of this machine and PORT to a free port.`);
   log.info('no GitHub App credentials: serving the setup page to register the app from app.yml');
   const { webhookUrl } = await serveSetupPage(startup, log);
   // Probot could not create a smee.io channel either.
@@ -66,11 +68,9 @@ async function start(settings: RunSettings): Promise<void> {
   try {
     db = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') });
   } catch (error) {
-    if (!settings.databaseUrl) throw error;
-    const password = passwordOf(settings.databaseUrl);
-    let reason = String((error as Error).message ?? error).split(settings.databaseUrl).join(withoutPassword(settings.databaseUrl));
-    if (password) reason = reason.split(password).join('***');
-    refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) cannot be used: ${reason}. Check that the server runs, the URL is right and its user may create tables.`);
+    const reason = String((error as Error).message ?? error);
+    if (!settings.databaseUrl) refuse(`the embedded database in MISSIONS_DATA_DIR ${settings.dataDir} cannot be opened (${reason.split('\n')[0]!.slice(0, 200)}): move that folder aside to start afresh, or restore it.`);
+    refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) cannot be used: ${withoutPasswordIn(reason, settings.databaseUrl)}. Check that the server runs, the URL is right and its user may create tables.`);
   }
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log });
@@ -104,7 +104,7 @@ async function start(settings: RunSettings): Promise<void> {
   if (settings.role === 'worker') {
     const server: HttpServer = await startHealthServer(health, settings.host, settings.port).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') refuse(portInUse(settings));
-      throw error;
+      refuse(`cannot listen on ${settings.host}:${settings.port} (${error.code ?? error.message}): set HOST to an address of this machine and PORT to a free port.`);
     });
     stopServer = () => new Promise((resolve) => server.close(resolve));
     log.info(`worker: /healthz and /readyz on http://${settings.host}:${settings.port}`);

@@ -177,9 +177,10 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
   const sent = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
   const comment = sent && mission.state === 'awaiting_approval' ? (await gh.rest.issues.getComment({ ...ref, comment_id: mission.comment_id! })).data : null;
   const onScreen = readMissionMarker(comment?.body ?? '')?.revision ?? 0;
-  // An earlier plan the comment still shows wins over a newer one whose edit has not landed.
+  // An earlier revision the comment still shows wins over a newer one whose edit has not landed (and
+  // if that earlier one is questions, there is no plan on screen to approve).
   const earlier = sent && onScreen && onScreen < sent.number ? await ctx.store.revision(mission.id, onScreen) : null;
-  const shown = earlier?.kind === 'plan' ? earlier : sent;
+  const shown = earlier ?? sent;
   if (mission.state !== 'awaiting_approval' || !shown || shown.kind !== 'plan') {
     // A retry of an approval whose first run died after locking: the build must still be under way.
     if (mission.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });

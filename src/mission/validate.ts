@@ -300,7 +300,7 @@ async function publish(
   // The stop is said while the mission still holds for it (not after a /resume or /cancel meanwhile).
   const now = stop ? await ctx.store.get(mission.id) : null;
   if (stop && now?.state === 'paused' && now.stop_note === stop.note) {
-    await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, stop.note, failing, mission.pr_url ?? '', stop.kind === 'error'));
+    await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, clean(stop.note), failing, mission.pr_url ?? '', stop.kind === 'error'));
   }
   // Recorded last: a step that dies before this shows the round again (the review is found by its
   // marker); a stop said twice is better than a stop never said.

@@ -20,7 +20,7 @@ export async function listenProblem(host: string, port: number): Promise<string 
 /**
  * Claims the embedded database in `dir` for as long as the process lives, with proper-lockfile (an
  * atomic `mkdir`, kept fresh while the process runs, stale 10 s after it died, whatever its pid or
- * PID namespace). A holder that died is waited out; a live one answers 'held'. `onLost` is called
+ * PID namespace). A holder that died is waited out; a live one answers 'held' once the wait is over (about 12 s). `onLost` is called
  * if the claim is ever lost while running.
  */
 export async function claimEmbeddedDatabase(dir: string, onLost: (error: Error) => void, onWait: (seconds: number) => void): Promise<'ours' | 'held'> {

@@ -35,6 +35,7 @@ export interface SetupSettings {
   mode: 'setup';
   /** Where the setup page listens (Probot's default: this machine only). */
   host: string;
+  port: number;
   /** The webhook URL the registration will carry; undefined lets Probot create a smee.io channel. */
   webhookUrl: string | undefined;
 }
@@ -153,7 +154,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}/api/github/webhooks` : undefined);
     // Without one, Probot creates a smee.io channel, unless told not to (NO_SMEE_SETUP, as Probot reads it).
     if (!webhookUrl && env.NO_SMEE_SETUP === 'true') return refuse(NO_WEBHOOK_URL);
-    return { mode: 'setup', host: env.HOST || 'localhost', webhookUrl };
+    return { mode: 'setup', host: env.HOST || 'localhost', port: v.PORT, webhookUrl };
   }
   if (!hasAppId) return refuse('a private key is set but APP_ID is not: set APP_ID to the GitHub App\'s numeric id, which goes with that key.');
   if (!privateKey) return refuse('APP_ID is set but no private key is: set PRIVATE_KEY (the .pem file\'s contents) or PRIVATE_KEY_PATH (its path).');
@@ -200,9 +201,11 @@ export function withoutPassword(url: string): string {
   return cut < 0 ? masked : `${masked.slice(0, cut)}?…`;
 }
 
-/** The password of a URL as written (from the user's colon to the last @), or undefined. */
-export function passwordOf(url: string): string | undefined {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.*)@/i.exec(url)?.[1] || undefined;
+/** `text` (a driver's error message) with the URL and its password, as written, masked. */
+export function withoutPasswordIn(text: string, url: string): string {
+  const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.*)@/i.exec(url)?.[1];
+  const masked = text.split(url).join(withoutPassword(url));
+  return password ? masked.split(password).join('***') : masked;
 }
 
 function isPrivateKey(pem: string): boolean {

@@ -1,8 +1,9 @@
 // Without credentials: Probot's own setup page registers the GitHub App from app.yml and saves the
 // credentials in .env, which the next `npm start` runs with. Probot builds the manifest's webhook URL
 // from WEBHOOK_PROXY_URL, else from the request's host with the wrong path (`/`), and it offers no
-// option for it: so the URL of PRODUCT.md §5 is handed to it through that variable, for the manifest
-// only. The server itself gets an environment without it, so no proxy client starts in setup mode.
+// option for it: so the URL of PRODUCT.md §5 (decided in environment.ts) is handed to it through that
+// variable, which also keeps Probot from creating a smee.io channel. The server itself gets an
+// environment without it, so no proxy client starts in setup mode.
 import { run } from 'probot';
 import type { Logger } from 'pino';
 import type { SetupSettings } from './environment.ts';

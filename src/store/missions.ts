@@ -321,8 +321,9 @@ export class MissionStore implements UsageRecorder {
   }
 
   /**
-   * Holds a building mission before its next step. False when it was not building. A worker's or the
-   * budget's reason replaces a maintainer's /pause that came first: it is the one to act on.
+   * Holds a building mission before its next step. False when it was neither building nor (for a
+   * reason other than a user's) paused: a worker's, the budget's or a round's reason replaces a
+   * maintainer's /pause that came first, as it is the one to act on.
    */
   async pause(id: number, reason: PauseReason, note: string | null): Promise<boolean> {
     return pauseIn(this.db, id, reason, note);

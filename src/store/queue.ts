@@ -31,7 +31,7 @@ export type IntakeJob = {
       kind: 'comment';
       commentId: number;
       body: string;
-      /** The revision the mission comment showed when the comment arrived (what `/approve` locks). */
+      /** The newest revision whose edit was on its way when the comment arrived (`/approve` locks it, or the earlier plan GitHub still shows). */
       shownRevision: number;
       /** When the comment was written (GitHub's time): a mission comment changed after it was not what its author saw. */
       createdAt: string;

@@ -76,6 +76,8 @@ describe('planning thread', () => {
     const release = thread.holdEdits({ applied: true });
     await app.receive('issues', labeledPayload());
     await waitFor(() => thread.editsInFlight.some((body) => body.includes('## Mission plan')), 'the plan edit to be in flight');
+    // The maintainer reads it before writing: GitHub's clock has moved on from the edit.
+    await new Promise((r) => setTimeout(r, 20));
     await comment(thread, '/approve');
     // The approval locks the contract, or (before) the command was turned away with a reply.
     await waitFor(async () => (await mission()).state !== 'awaiting_approval' || thread.replies().length, 'the /approve to be taken');

@@ -2,6 +2,7 @@
 // and what to do, exit code 1, no stack trace, no secret — each case its own real process.
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,13 @@ async function start(env: Record<string, string>, dotEnv?: string | { fifo: true
   child.stderr!.on('data', (d) => (stderr += d));
   const code = await exited(child);
   return { code, stdout, stderr };
+}
+
+/** A server holding a port on localhost, as another program would. */
+async function listening() {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 function expectRefusal(run: { code: number | null; stdout: string; stderr: string }, ...words: string[]) {
@@ -83,6 +91,7 @@ describe('start-up refusals', () => {
   });
 
   it('refuses values that look set but cannot work: blank or well-known secrets, port 0, a host it cannot listen on, a broken key, a password in the URL', async () => {
+    const busy = await listening();
     const brokenKey = privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');
     const runs = await Promise.all([
       start({ ...CREDENTIALS, WEBHOOK_SECRET: '   ' }),
@@ -100,7 +109,10 @@ describe('start-up refusals', () => {
       start({ ...CREDENTIALS, DATABASE_URL: ` postgres://missions:${SECRETS.dbPassword}@127.0.0.1:1/missions` }),
       // A .env that would block a read for ever.
       start({}, { fifo: true }),
+      // The setup page's port taken: one line, not a stack.
+      start({ PORT: String(busy.port), NO_SMEE_SETUP: 'false', MISSIONS_PUBLIC_URL: 'https://missions.example.com' }),
     ]);
+    busy.server.close();
     const expected = [
       'WEBHOOK_SECRET is not set',
       "WEBHOOK_SECRET is Probot's example value `development`",
@@ -114,9 +126,10 @@ describe('start-up refusals', () => {
       'DATABASE_URL (postgres://missions:***@127.0.0.1:1/missions) cannot be used',
       'DATABASE_URL must be a PostgreSQL URL',
       '.env in',
+      'cannot listen on localhost',
     ];
     for (const [i, run] of runs.entries()) expectRefusal(run, expected[i]!);
-    expect(runs.at(-3)!.stderr).not.toContain('Spring');
+    expect(runs.at(-4)!.stderr).not.toContain('Spring');
   });
 
   it('refuses a second process on a data directory another one uses, before it opens the database', async () => {
@@ -129,7 +142,7 @@ describe('start-up refusals', () => {
     await waitFor(() => output.includes('missions started'), 'the first process to start');
     const second = await start({ PORT: String(await freePort()), MISSIONS_DATA_DIR: join(cwd, 'data') }, undefined, cwd);
     expectRefusal(second, 'another Missions process uses the embedded database in MISSIONS_DATA_DIR');
-    // Killed outright, the holder leaves its socket file behind; the next process takes the database over.
+    // Killed outright, the holder leaves its missions.lock behind; the next process takes the database over.
     await killed(first);
     const third = startNode(MAIN, [], { cwd, env: { ...env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let thirdOutput = '';
