@@ -8,18 +8,26 @@ export const CONTRACT_CHECK = 'Missions: contract';
 
 const LEVEL = { blocker: 'failure', major: 'warning', minor: 'notice' } as const;
 
+/**
+ * Posts a check run once: a round shown again (a step that died after posting) finds the app's own
+ * run by its `external_id` instead of stacking a second one on the commit.
+ */
 export async function postCheckRun(
   gh: GitHub,
-  ref: RepoRef,
-  run: { name: string; headSha: string; success: boolean; title: string; summary: string; findings?: Finding[] },
+  ref: RepoRef & { slug: string },
+  run: { name: string; externalId: string; headSha: string; success: boolean; title: string; summary: string; findings?: Finding[] },
 ): Promise<void> {
+  const { slug, ...repo } = ref;
+  const existing = await gh.paginate(gh.rest.checks.listForRef, { ...repo, ref: run.headSha, check_name: run.name, per_page: 100 });
+  if (existing.some((c) => c.app?.slug === slug && c.external_id === run.externalId)) return;
   const annotations = (run.findings ?? [])
     .filter((f) => f.line !== undefined)
     .slice(0, 50) // GitHub takes at most 50 per request
     .map((f) => ({ path: f.path, start_line: f.line!, end_line: f.line!, annotation_level: LEVEL[f.severity], title: f.title.slice(0, 255), message: f.detail.slice(0, 64_000) }));
   await gh.rest.checks.create({
-    ...ref,
+    ...repo,
     name: run.name,
+    external_id: run.externalId,
     head_sha: run.headSha,
     status: 'completed',
     conclusion: run.success ? 'success' : 'failure',
@@ -34,14 +42,16 @@ export interface CiReport {
   awaitingApproval: string[];
 }
 
-export async function readCi(gh: GitHub, ref: RepoRef, sha: string, options: { timeoutMs: number; pollMs?: number }): Promise<CiReport> {
+export async function readCi(gh: GitHub, ref: RepoRef & { slug: string }, sha: string, options: { timeoutMs: number; pollMs?: number }): Promise<CiReport> {
+  const { slug, ...repo } = ref;
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const [checkRuns, { data: status }] = await Promise.all([
-      gh.paginate(gh.rest.checks.listForRef, { ...ref, ref: sha, per_page: 100 }),
-      gh.rest.repos.getCombinedStatusForRef({ ...ref, ref: sha, per_page: 100 }),
+      gh.paginate(gh.rest.checks.listForRef, { ...repo, ref: sha, per_page: 100 }),
+      gh.rest.repos.getCombinedStatusForRef({ ...repo, ref: sha, per_page: 100 }),
     ]);
-    const runs = checkRuns.filter((c) => !c.name.startsWith('Missions: '));
+    // The app's own verdicts are not the repository's CI (by the app that posted them, not by name).
+    const runs = checkRuns.filter((c) => c.app?.slug !== slug);
     // A run waiting for a maintainer to approve it (a workflow from a fork, a protected environment).
     const awaitingApproval = runs.filter((c) => c.conclusion === 'action_required' || (c.status as string) === 'waiting').map((c) => c.name);
     const pending = [

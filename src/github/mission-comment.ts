@@ -2,6 +2,8 @@
 // (a maintainer may edit the checklist by hand before approving). PRODUCT.md §1 step 2 fixes the
 // checklist line: `- [ ] **VAL-001** <statement> — _F1_`.
 import { claimsOf, contractOrder, type Assertion, type Plan } from '../mission/plan.ts';
+import { writtenBy } from './authorship.ts';
+import type { GitHub, RepoRef } from './repository.ts';
 
 export const MISSION_MARKER = 'missions:mission-comment';
 
@@ -188,4 +190,39 @@ export function parseContract(body: string): ContractLine[] {
     out.push({ ...(id ? { id } : {}), statement, ...(suffix ? { featureId: suffix[2]! } : {}) });
   }
   return out;
+}
+
+/** Where a mission comment lives: the issue, and the app's bot that alone may have written it. */
+export interface MissionThread extends RepoRef {
+  issue_number: number;
+  bot: string;
+}
+
+/** The app's own mission comment for `missionId`, if a run that died had posted it. */
+export async function findMissionComment(gh: GitHub, thread: MissionThread, missionId: number): Promise<number | null> {
+  const { bot, ...ref } = thread;
+  const comments = await gh.paginate(gh.rest.issues.listComments, { ...ref, per_page: 100 });
+  return comments.find((c) => writtenBy(bot)(c) && readMissionMarker(c.body ?? '')?.missionId === missionId)?.id ?? null;
+}
+
+/** Posts a new mission comment (with 👀 on the issue: the label was seen). */
+export async function postMissionComment(gh: GitHub, thread: MissionThread, view: MissionView): Promise<number> {
+  const { bot: _bot, ...ref } = thread;
+  await gh.rest.reactions.createForIssue({ ...ref, content: 'eyes' });
+  return (await gh.rest.issues.createComment({ ...ref, body: renderMissionComment(view) })).data.id;
+}
+
+/** Edits the mission comment in place; GitHub's 404 (someone deleted it) goes to the caller. */
+export async function editMissionComment(gh: GitHub, ref: RepoRef, commentId: number, view: MissionView): Promise<void> {
+  await gh.rest.issues.updateComment({ ...ref, comment_id: commentId, body: renderMissionComment(view) });
+}
+
+/**
+ * The mission comment as GitHub shows it now, hand edits included, or null when that id is not the
+ * app's own comment for this mission: a contract is only ever read from there.
+ */
+export async function readMissionComment(gh: GitHub, thread: MissionThread, commentId: number, missionId: number): Promise<{ body: string; updated_at: string } | null> {
+  const { data } = await gh.rest.issues.getComment({ owner: thread.owner, repo: thread.repo, comment_id: commentId });
+  if (!writtenBy(thread.bot)(data) || readMissionMarker(data.body ?? '')?.missionId !== missionId) return null;
+  return { body: data.body ?? '', updated_at: data.updated_at };
 }

@@ -1,6 +1,19 @@
-// Every reply the app posts in a thread, in one place: the words a maintainer reads.
+// Every reply the app posts in a thread, in one place: the words a maintainer reads, the marker that
+// keeps them out of the thread the planner reads, and the post itself.
 import type { Handoff } from '../agents/worker.ts';
 import type { Mission } from '../store/missions.ts';
+import { writtenBy } from './authorship.ts';
+import type { GitHub, RepoRef } from './repository.ts';
+
+const REPLY_MARKER = '<!-- missions:reply -->';
+
+export async function reply(gh: GitHub, ref: RepoRef, issueNumber: number, body: string): Promise<void> {
+  await gh.rest.issues.createComment({ owner: ref.owner, repo: ref.repo, issue_number: issueNumber, body: `${REPLY_MARKER}\n${body}` });
+}
+
+/** One of the app's own replies (by its bot; the marker alone proves nothing). */
+export const isAppReply = (bot: string, comment: { body?: string; user?: { login?: string } | null }) =>
+  writtenBy(bot)(comment) && (comment.body ?? '').startsWith(REPLY_MARKER);
 
 export const COMMAND_HELP = [
   '`/approve` (issue, while a plan awaits approval): lock the contract and start building',
@@ -13,7 +26,7 @@ export const COMMAND_HELP = [
 
 export const replies = {
   untrusted: (actor: string, command: string) =>
-    `@${actor} \`/${command}\` needs write access to this repository; nothing changed.`,
+    `@${actor} \`/${command}\` needs write access to this repository; nothing changed. (Further commands from you on this mission get no answer.)`,
   notApprover: (actor: string, permission: string, approvers: string[]) =>
     `@${actor} \`/approve\` needs one of these permissions on this repository: ${approvers.join(', ')} (you have ${permission}). Nothing changed.`,
   unknown: (actor: string, command: string) =>
@@ -51,32 +64,6 @@ export const replies = {
     `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed.${hint} Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
   validationStopped: (milestone: string, what: string, failing: string[], prUrl: string, failed: boolean) =>
     `⏸️ **Mission paused at milestone ${milestone}:** ${what}.${failing.length ? ` Not passed: ${failing.join(', ')}.` : ''} The findings are in the review on the [pull request](${prUrl}), which stays a draft. Reply \`/retry\` ${failed ? 'to validate the milestone again' : 'for one more round of fixes and validation'}, \`/fix <what to change>\` on the pull request to add a fix yourself, or \`/cancel\`.`,
-  finished: (summary: {
-    plan: { title: string };
-    features: { id: string; title: string; commit: string; fix: boolean }[];
-    evidence: { id: string; statement: string; evidence: string; link?: string }[];
-    rounds: number;
-    elapsed: string;
-    costs: { role: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
-  }) =>
-    [
-      `✅ **Mission done: ${summary.plan.title}.** Every assertion of the contract passed; this pull request is ready for review.`,
-      '',
-      '#### What was built',
-      '',
-      ...summary.features.map((f) => `- ${f.commit.slice(0, 7)} **${f.id}** ${f.title}${f.fix ? ' _(fix)_' : ''}`),
-      '',
-      '#### The contract',
-      '',
-      ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
-      '',
-      `Validation rounds: ${summary.rounds}. Time since approval: ${summary.elapsed}.`,
-      '',
-      '| Role | Tokens | USD |',
-      '| --- | --- | --- |',
-      ...summary.costs.map((c) => `| ${c.role} | ${(c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens).toLocaleString('en-US')} | $${c.usd.toFixed(2)} |`),
-      `| **total** | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
-    ].join('\n'),
   buildFailed: (what: string) => `⚠️ **Mission stopped.** ${what} Reply \`/retry\` to go on from the last pushed commit, or \`/cancel\`.`,
   budgetReached: (kind: 'usd' | 'hours', spent: number, hours: number, budget: { max_usd: number; max_hours: number }, next: string) =>
     `⏸️ **Mission paused: ${kind === 'usd' ? 'budget' : 'time budget'} reached.** It has spent $${spent.toFixed(2)} of its $${budget.max_usd} budget (\`budget.max_usd\`) and run ${hours.toFixed(1)} of ${budget.max_hours} hours (\`budget.max_hours\`). ${next} is next and was not started. To go on, raise \`${kind === 'usd' ? 'budget.max_usd' : 'budget.max_hours'}\` in \`.github/missions.yml\` on the default branch, then reply \`/retry\`.`,
@@ -91,8 +78,6 @@ export const replies = {
     `@${actor} **Mission status**\n\n- State: ${mission.state}\n- Now: ${now}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,
   invalidConfig: (problems: string[]) =>
     `⚠️ Missions cannot start: \`.github/missions.yml\` is invalid.\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the file on the default branch, then label the issue again (or reply \`/retry\` on a running mission). Nothing ran.`,
-  questions: (questions: string[]) =>
-    `**Before I plan this mission, a few questions:**\n\n${questions.map((q, i) => `${i + 1}. ${q}`).join('\n')}\n\nReply in this issue; your answers continue the planning.`,
 };
 
 export function describeState(mission: Mission): string {

@@ -2,6 +2,8 @@
 // inline comments only on lines GitHub will take (inside the diff's hunks), every other finding in
 // the body. Rendered here from the review, the verdicts and the milestone's diff.
 import type { Finding, Review } from '../agents/validators.ts';
+import { writtenBy } from './authorship.ts';
+import type { GitHub, RepoRef } from './repository.ts';
 
 export interface ReviewComment {
   path: string;
@@ -78,3 +80,46 @@ const firstLines = (text: string) => {
   const lines = text.trim().split('\n').map((l) => (l.length > 200 ? `${l.slice(0, 199)}…` : l));
   return lines.length > 6 ? `${lines.slice(0, 6).join('\n')}\n…` : lines.join('\n');
 };
+
+/** Under GitHub's 65,536-character limit on a review or comment body. */
+const MAX_BODY = 60_000;
+const capped = (text: string) => (text.length > MAX_BODY ? `${text.slice(0, MAX_BODY)}\n\n… (cut at ${MAX_BODY} characters)` : text);
+
+export interface ReviewTarget {
+  missionId: number;
+  pullNumber: number;
+  milestone: string;
+  round: number;
+  /** The commit the review is about. */
+  head: string;
+}
+
+/**
+ * The round's review: found (a step that died after posting it had not recorded its id) or posted,
+ * with its inline comments. Only the app's own review of that round counts as posted.
+ */
+export async function findOrPostReview(
+  gh: GitHub,
+  ref: RepoRef & { bot: string },
+  target: ReviewTarget,
+  rendered: { body: string; comments: ReviewComment[]; trailer: string },
+  clean: (text: string) => string,
+): Promise<number> {
+  const { bot, ...repo } = ref;
+  const marker = `<!-- missions:review mission=${target.missionId} milestone=${target.milestone} round=${target.round} -->`;
+  const earlier = (await gh.paginate(gh.rest.pulls.listReviews, { ...repo, pull_number: target.pullNumber, per_page: 100 })).find(
+    (r) => writtenBy(bot)(r) && (r.body ?? '').startsWith(marker),
+  );
+  if (earlier) return earlier.id;
+  const review = { ...repo, pull_number: target.pullNumber, commit_id: target.head, event: 'COMMENT' as const };
+  try {
+    const comments = rendered.comments.map((c) => ({ ...c, body: capped(clean(c.body)) }));
+    return (await gh.rest.pulls.createReview({ ...review, body: capped(`${marker}\n${clean(rendered.body + rendered.trailer)}`), comments })).data.id;
+  } catch (error) {
+    if ((error as { status?: number }).status !== 422 || !rendered.comments.length) throw error;
+    // GitHub refused a line it would not place: every finding goes in the body instead.
+    const inline = rendered.comments.map((c) => `- \`${c.path}:${c.line}\` ${c.body.replace(/\n+/g, ' — ')}`).join('\n');
+    const body = `${marker}\n${clean(`${rendered.body}\n\n#### Findings\n\n${inline}${rendered.trailer}`)}`;
+    return (await gh.rest.pulls.createReview({ ...review, body: capped(body) })).data.id;
+  }
+}

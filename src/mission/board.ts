@@ -1,13 +1,15 @@
 // The live status of a building mission, shown in two places from the same data: the mission
 // comment on the issue (the status board) and the body of the draft pull request. Both are edited
 // in place; nothing is re-posted.
-import type { AssertionResult, StackEntry } from '../github/mission-comment.ts';
-import { renderMissionComment } from '../github/mission-comment.ts';
-import { renderPullRequestBody } from '../github/pull-request.ts';
+import type { AssertionResult, MissionView, StackEntry } from '../github/mission-comment.ts';
+import { editPullRequestBody } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
-import { ensureMissionComment } from './mission-comment.ts';
+import type { MissionContext } from './context.ts';
+import { showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
+
+type Ctx = Pick<MissionContext, 'store' | 'appSlug'>;
 
 export function stackOf(features: FeatureRow[], mission: Pick<Mission, 'state'>): StackEntry[] {
   return features.map((f) => ({
@@ -50,11 +52,11 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
  * intake job (commands) and the build step both call this; when the mission changed while it was
  * being shown, it is shown again, so the last write is never a stale picture.
  */
-export async function showBoard(gh: GitHub, store: MissionStore, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
+export async function showBoard(ctx: Ctx, gh: GitHub, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const shown = await snapshot(store, missionId);
-    await render(gh, store, shown.mission, shown.features, shown.results, options);
-    if ((await snapshot(store, missionId)).key === shown.key) return;
+    const shown = await snapshot(ctx.store, missionId);
+    await render(ctx, gh, shown.mission, shown.features, shown.results, options);
+    if ((await snapshot(ctx.store, missionId)).key === shown.key) return;
   }
 }
 
@@ -82,8 +84,8 @@ export async function assertionResults(store: MissionStore, missionId: number): 
 }
 
 async function render(
+  ctx: Ctx,
   gh: GitHub,
-  store: MissionStore,
   mission: Mission,
   features: FeatureRow[],
   results: Map<string, AssertionResult>,
@@ -91,7 +93,7 @@ async function render(
 ): Promise<void> {
   const plan = mission.contract as Plan;
   const status = buildStatus(mission, features);
-  const body = renderMissionComment({
+  const view: MissionView = {
     kind: 'board',
     missionId: mission.id,
     revision: mission.approved_revision ?? 0,
@@ -103,23 +105,16 @@ async function render(
     ...(mission.branch ? { branch: mission.branch } : {}),
     results,
     ready: mission.state === 'done',
-  });
-  try {
-    await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });
-  } catch (error) {
-    if ((error as { status?: number }).status !== 404) throw error;
-    // Someone deleted the mission comment: the board comes back as a new one.
-    await store.forgetComment(mission.id);
-    mission.comment_id = null;
-    await gh.rest.issues.updateComment({ owner: mission.owner, repo: mission.repo, comment_id: await ensureMissionComment(gh, store, mission), body });
-  }
+  };
+  await showMission(ctx, gh, mission, view);
   if (mission.pr_number && options.pullRequest !== false) {
-    // The body only: a maintainer may retitle the pull request.
-    await gh.rest.pulls.update({
-      owner: mission.owner,
-      repo: mission.repo,
-      pull_number: mission.pr_number,
-      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status, results }),
+    await editPullRequestBody(gh, { owner: mission.owner, repo: mission.repo }, mission.pr_number, {
+      missionId: mission.id,
+      issueNumber: mission.issue_number,
+      plan,
+      features: stackOf(features, mission),
+      status,
+      results,
     });
   }
 }

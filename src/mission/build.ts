@@ -6,8 +6,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
 import { runWorker, type Handoff } from '../agents/worker.ts';
-import { findPullRequest, pullRequestTitle, renderPullRequestBody } from '../github/pull-request.ts';
-import { replies } from '../github/replies.ts';
+import { findOrOpenPullRequest, pullRequestTitle } from '../github/pull-request.ts';
+import { replies, reply } from '../github/replies.ts';
 import { loadConfig, type GitHub } from '../github/repository.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
 import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
@@ -15,10 +15,9 @@ import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch
 import { repoCommands } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
-import type { MissionContext } from './context.ts';
+import { appBot, type MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, SetupFailed, turnCapHint } from './failures.ts';
 import { finishMission } from './finish.ts';
-import { reply } from './mission-comment.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
 
@@ -40,14 +39,14 @@ export async function buildStep(ctx: MissionContext, missionId: number): Promise
   } catch (error) {
     if (error instanceof AgentStopped) {
       ctx.log.info({ missionId, reason: error.message }, 'worker stopped');
-      await showBoard(gh, ctx.store, missionId);
+      await showBoard(ctx, gh, missionId);
       return;
     }
     const what = describeFailure(error, 'building');
     ctx.log.error({ err: error, missionId }, `build step failed: ${what}`);
     await ctx.store.fail(missionId, what);
     await ctx.store.setActivity(missionId, null);
-    await showBoard(gh, ctx.store, missionId);
+    await showBoard(ctx, gh, missionId);
     // Said plainly in the thread too, with the command that goes on.
     await reply(gh, mission, mission.issue_number, replies.buildFailed(what));
   }
@@ -102,7 +101,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   const over = await budgetReached(ctx, mission, config.budget, action.kind === 'build' ? action.feature.id : `validating milestone ${action.target.milestone}`);
   if (over) {
     if (await store.pause(id, 'budget', over.status)) {
-      await showBoard(gh, store, id);
+      await showBoard(ctx, gh, id);
       await reply(gh, ref, mission.issue_number, over.message);
     }
     return;
@@ -121,7 +120,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   await setUp(sandbox, commands.setup, checkout.fresh);
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
-  await showBoard(gh, store, id, { pullRequest: false });
+  await showBoard(ctx, gh, id, { pullRequest: false });
   const done = (await store.features(id)).filter((f) => f.state === 'committed');
   // Where a retry starts from, in the words of the replies.
   const from = pushed.length || done.length ? `the last pushed commit (${checkout.head.slice(0, 7)})` : `the default branch (${checkout.head.slice(0, 7)})`;
@@ -182,7 +181,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   // 9. The stack on GitHub, then the next feature unless the mission was paused or cancelled meanwhile.
   mission = await store.get(id);
   if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission, repository.default_branch);
-  await showBoard(gh, store, id);
+  await showBoard(ctx, gh, id);
   if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
 }
 
@@ -213,26 +212,20 @@ export function nextAction(features: FeatureRow[], runs: ValidationRun[]): NextA
 async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission, defaultBranch: string): Promise<void> {
   const ref = { owner: mission.owner, repo: mission.repo };
   const plan = mission.contract as Plan;
-  let pr = await findPullRequest(gh, ref, mission.branch!, mission.id);
-  if (!pr) {
-    const features = await ctx.store.features(mission.id);
-    const { data } = await gh.rest.pulls.create({
-      ...ref,
-      title: pullRequestTitle(mission.issue_number, plan.title),
-      head: mission.branch!,
-      base: defaultBranch,
-      draft: true,
-      body: renderPullRequestBody({ missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) }),
-    });
-    pr = { number: data.number, html_url: data.html_url };
-  }
+  const features = await ctx.store.features(mission.id);
+  const pr = await findOrOpenPullRequest(gh, { ...ref, bot: await appBot(ctx) }, {
+    branch: mission.branch!,
+    base: defaultBranch,
+    title: pullRequestTitle(mission.issue_number, plan.title),
+    view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) },
+  });
   await ctx.store.setPullRequest(mission.id, pr.number, pr.html_url);
 }
 
 async function pauseForWorker(ctx: MissionContext, gh: GitHub, mission: Mission, featureId: string, status: string, message: string): Promise<void> {
   if (!(await ctx.store.pause(mission.id, 'worker', status))) return; // cancelled meanwhile
   ctx.log.info({ missionId: mission.id, feature: featureId }, 'mission paused by its worker');
-  await showBoard(gh, ctx.store, mission.id);
+  await showBoard(ctx, gh, mission.id);
   await reply(gh, mission, mission.issue_number, message);
 }
 

@@ -1,6 +1,7 @@
 // What a mission job needs from the outside world, passed in so tests can give local servers.
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from 'pino';
+import { botLogin } from '../github/authorship.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { JobQueue } from '../store/queue.ts';
 import type { MissionStore } from '../store/missions.ts';
@@ -22,3 +23,6 @@ export interface MissionContext {
   /** Prompt caching on (default) or off, for measuring what it saves. */
   caching?: boolean;
 }
+
+/** The app's bot login, the only author whose comments, reviews and pull requests are the app's. */
+export const appBot = async (ctx: Pick<MissionContext, 'appSlug'>): Promise<string> => botLogin(await ctx.appSlug());

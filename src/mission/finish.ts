@@ -1,12 +1,12 @@
 // Finish (PRODUCT.md §1 step 7): every assertion passed, so the pull request is marked ready for
 // review (GitHub's GraphQL mutation; REST has none) and a summary says what was built, the contract
 // with its evidence, the rounds, the time and the cost by role.
-import { replies } from '../github/replies.ts';
-import type { GitHub } from '../github/repository.ts';
 import { formatDuration } from '../github/replies.ts';
+import type { GitHub } from '../github/repository.ts';
+import { findOrPostSummary, renderSummary } from '../github/summary.ts';
 import type { Mission } from '../store/missions.ts';
 import { showBoard } from './board.ts';
-import type { MissionContext } from './context.ts';
+import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
 export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
@@ -25,13 +25,8 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
   const runs = await store.validationRuns(mission.id);
   const costs = await store.costByRole(mission.id);
   const elapsed = formatDuration(Date.now() - new Date(mission.approved_at!).getTime());
-  // Once per finish: a step that died after posting it finds it (a /fix finishes again, with more rounds).
-  const marker = `<!-- missions:summary mission=${mission.id} rounds=${runs.length} -->`;
-  const posted = (await gh.paginate(gh.rest.issues.listComments, { ...ref, issue_number: mission.pr_number!, per_page: 100 })).some((c) => c.body?.includes(marker));
-  if (!posted) await gh.rest.issues.createComment({
-    ...ref,
-    issue_number: mission.pr_number!,
-    body: marker + '\n' + replies.finished({
+  await findOrPostSummary(gh, { ...ref, bot: await appBot(ctx) }, mission.pr_number!, { missionId: mission.id, rounds: runs.length }, () =>
+    renderSummary({
       plan,
       features: features.map((f) => ({ id: f.id, title: f.title, commit: f.commit_sha ?? '', fix: !!f.fix_for })),
       evidence: plan.assertions.map((a) => {
@@ -43,8 +38,8 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
       elapsed,
       costs,
     }),
-  });
+  );
   await store.markDone(mission.id);
-  await showBoard(gh, store, mission.id);
+  await showBoard(ctx, gh, mission.id);
   ctx.log.info({ missionId: mission.id }, 'mission done');
 }

@@ -2,8 +2,8 @@
 // permission, under which config) and acted on. Labels start missions; comments are commands or
 // plan feedback. Every path ends in a visible answer or a logged reason for doing nothing.
 import { applyContractEdits } from './contract.ts';
-import { parseContract, readMissionMarker } from '../github/mission-comment.ts';
-import { describeState, formatDuration, replies } from '../github/replies.ts';
+import { parseContract, readMissionComment, readMissionMarker } from '../github/mission-comment.ts';
+import { describeState, formatDuration, replies, reply } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
 import { isPlanning } from '../store/missions.ts';
@@ -11,7 +11,7 @@ import { buildStatus, showBoard } from './board.ts';
 import type { IntakeJob } from '../store/queue.ts';
 import { parseCommand, type ParsedCommand } from './commands.ts';
 import type { MissionContext } from './context.ts';
-import { ensureMissionComment, latestPlanView, reply, showMission } from './mission-comment.ts';
+import { ensureMissionComment, latestPlanView, missionThread, showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 
 export async function intake(ctx: MissionContext, job: IntakeJob): Promise<void> {
@@ -52,7 +52,7 @@ async function onLabel(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob, 
     return;
   }
   // 4. 👀 and the mission comment, then the planner.
-  await ensureMissionComment(gh, ctx.store, mission);
+  await ensureMissionComment(ctx, gh, mission);
   await ctx.queue.requestStep({ missionId: mission.id });
 }
 
@@ -73,7 +73,9 @@ async function onComment(ctx: MissionContext, gh: GitHub, job: Extract<IntakeJob
     return;
   }
   if (!trusted) {
-    await reply(gh, ref, job.issueNumber, replies.untrusted(job.actor, command.name));
+    // Once per user and mission: an outsider's flood of commands must not become a flood of replies.
+    if (await ctx.store.markProcessed(`refused:${mission.id}:${job.actor}`)) await reply(gh, ref, job.issueNumber, replies.untrusted(job.actor, command.name));
+    else ctx.log.info({ actor: job.actor, missionId: mission.id }, 'command from a user without write access: refused before, not answered again');
     return;
   }
   await runCommand(ctx, gh, mission, job, command, permission, !onIssue);
@@ -99,8 +101,8 @@ async function runCommand(
       return approve(ctx, gh, mission, job, permission);
     case 'cancel': {
       if (over || !(await ctx.store.cancel(mission.id))) return say(replies.alreadyOver(job.actor, 'cancel', mission));
-      if (mission.contract) await showBoard(gh, ctx.store, mission.id);
-      else await showMission(gh, ctx.store, mission, { kind: 'cancelled', missionId: mission.id, by: job.actor, ...(await latestPlanView(ctx.store, mission)) });
+      if (mission.contract) await showBoard(ctx, gh, mission.id);
+      else await showMission(ctx, gh, mission, { kind: 'cancelled', missionId: mission.id, by: job.actor, ...(await latestPlanView(ctx.store, mission)) });
       return say(replies.cancelled(job.actor));
     }
     case 'retry': {
@@ -111,7 +113,7 @@ async function runCommand(
           return say(replies.nothingToRetry(job.actor, mission));
         }
         await ctx.queue.requestStep({ missionId: mission.id });
-        await showBoard(gh, ctx.store, mission.id);
+        await showBoard(ctx, gh, mission.id);
         return say(replies.retryingBuild(job.actor, await nextFeature()));
       }
       if (mission.state !== 'failed') return say(replies.nothingToRetry(job.actor, mission));
@@ -131,7 +133,7 @@ async function runCommand(
       if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
       if (!mission.contract) return say(replies.notWhilePlanning(job.actor, command.name, mission));
       if (!(await ctx.store.pause(mission.id, 'user', `paused by @${job.actor}`))) return say(replies.notPaused(job.actor, command.name, mission));
-      await showBoard(gh, ctx.store, mission.id);
+      await showBoard(ctx, gh, mission.id);
       return say(replies.paused(job.actor));
     case 'resume':
       if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
@@ -140,7 +142,7 @@ async function runCommand(
         return say(replies.notPaused(job.actor, command.name, mission));
       }
       await ctx.queue.requestStep({ missionId: mission.id });
-      await showBoard(gh, ctx.store, mission.id);
+      await showBoard(ctx, gh, mission.id);
       return say(replies.resumed(job.actor, await nextFeature()));
     case 'fix': {
       if (!onPullRequest) return say(replies.fixOnPullRequest(job.actor));
@@ -153,7 +155,7 @@ async function runCommand(
       if (mission.state === 'done' && mission.pr_number) await convertToDraft(gh, mission);
       const now = await ctx.store.get(mission.id);
       if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
-      await showBoard(gh, ctx.store, mission.id);
+      await showBoard(ctx, gh, mission.id);
       return say(replies.fixAdded(job.actor, featureId, now.state === 'building'));
     }
   }
@@ -175,7 +177,10 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
   if (!config.ok) return say(replies.invalidConfig(config.problems));
   if (!config.config.approvers.includes(permission as never)) return say(replies.notApprover(job.actor, permission, config.config.approvers));
   const sent = job.shownRevision ? await ctx.store.revision(mission.id, job.shownRevision) : null;
-  const comment = sent && mission.state === 'awaiting_approval' ? (await gh.rest.issues.getComment({ ...ref, comment_id: mission.comment_id! })).data : null;
+  // Only the app's own mission comment holds a contract: a stored id that is not (it cannot be, but
+  // it is checked where it matters) shows nothing approvable.
+  const comment =
+    sent && mission.state === 'awaiting_approval' ? await readMissionComment(gh, await missionThread(ctx, mission), mission.comment_id!, mission.id) : null;
   const onScreen = readMissionMarker(comment?.body ?? '')?.revision ?? 0;
   // An earlier revision the comment still shows wins over a newer one whose edit has not landed (and
   // if that earlier one is questions, there is no plan on screen to approve).
@@ -205,7 +210,7 @@ async function approve(ctx: MissionContext, gh: GitHub, mission: Mission, job: E
     return say(replies.nothingToApprove(job.actor, await ctx.store.get(mission.id)));
   }
   await ctx.queue.requestStep({ missionId: mission.id });
-  await showBoard(gh, ctx.store, mission.id);
+  await showBoard(ctx, gh, mission.id);
   await say(replies.approved(job.actor, shown.number, contract.features.length, contract.assertions.length, added));
   ctx.log.info({ missionId: mission.id, revision: shown.number, by: job.actor }, 'contract approved');
 }

@@ -2,17 +2,15 @@
 // the outcome as a revision, then show it. Every outcome a maintainer should see ends up in the
 // mission comment, errors included, and nothing is shown before it is stored.
 import { runPlanner, type ThreadEntry } from '../agents/planner.ts';
-import { MISSION_MARKER } from '../github/mission-comment.ts';
-import { replies } from '../github/replies.ts';
+import { writtenBy } from '../github/authorship.ts';
+import { appQuestions, findOrPostQuestions } from '../github/questions.ts';
 import { loadConfig, permissionCache, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission, Revision } from '../store/missions.ts';
 import { ConfigInvalid, describeFailure } from './failures.ts';
-import type { MissionContext } from './context.ts';
-import { ensureMissionComment, latestPlanView, REPLY_MARKER, showMission } from './mission-comment.ts';
+import { appBot, type MissionContext } from './context.ts';
+import { ensureMissionComment, latestPlanView, missionThread, showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 import { describeChange } from './revision-change.ts';
-
-export const QUESTIONS_MARKER = 'missions:questions';
 
 export async function planningStep(ctx: MissionContext, missionId: number): Promise<void> {
   const { store, log } = ctx;
@@ -33,7 +31,7 @@ export async function planningStep(ctx: MissionContext, missionId: number): Prom
     const what = describeFailure(error, 'planning');
     log.error({ err: error, missionId }, `planning failed: ${what}`);
     await store.fail(mission.id, what);
-    await showMission(gh, store, mission, { kind: 'failed', missionId: mission.id, what, ...(await latestPlanView(store, mission)) });
+    await showMission(ctx, gh, mission, { kind: 'failed', missionId: mission.id, what, ...(await latestPlanView(store, mission)) });
   }
 }
 
@@ -43,7 +41,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
   // 3. Config first: an invalid file stops everything with the reason.
   const config = await loadConfig(gh, ref);
   if (!config.ok) throw new ConfigInvalid(config.problems);
-  await ensureMissionComment(gh, store, mission);
+  await ensureMissionComment(ctx, gh, mission);
   // 4. The thread as it stands, each entry marked trusted or not.
   const plannedSeq = mission.feedback_seq;
   const [{ data: repository }, { data: issue }, comments] = await Promise.all([
@@ -53,18 +51,19 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
   ]);
   const permission = permissionCache(gh, ref);
   const trusted = async (login: string) => TRUSTED.includes(await permission(login));
+  const bot = await appBot(ctx);
   const thread: ThreadEntry[] = [];
   for (const c of comments) {
     const body = c.body ?? '';
     const author = c.user?.login ?? 'ghost';
-    if (body.includes(MISSION_MARKER)) continue;
-    if (c.user?.type === 'Bot') {
-      // The app's own questions are context; its other replies, and other bots, are noise or data.
-      if (body.includes(QUESTIONS_MARKER)) thread.push({ author, body: stripMarker(body), trusted: true, fromApp: true });
-      else if (!body.includes(REPLY_MARKER)) thread.push({ author, body, trusted: false });
+    if (writtenBy(bot)(c)) {
+      // The app's own questions are the planner's earlier words; its mission comment and replies are not.
+      const questions = appQuestions(bot, c);
+      if (questions) thread.push({ author, body: questions, trusted: true, fromApp: true });
       continue;
     }
-    thread.push({ author, body, trusted: await trusted(author) });
+    // Everyone else's words, other bots' included, are trusted only for writers, markers or not.
+    thread.push({ author, body, trusted: c.user?.type !== 'Bot' && (await trusted(author)) });
   }
   const issueAuthor = issue.user?.login ?? 'ghost';
   // 5. A checkout of the default branch, cloned with the installation token.
@@ -117,12 +116,14 @@ async function publish(ctx: MissionContext, gh: GitHub, mission: Mission, revisi
   // What a maintainer can see is what they can approve: the revision counts once its edit is sent.
   await store.markShowing(mission.id, revision.number);
   if (revision.kind === 'questions') {
-    const commentId = revision.comment_id ?? (await postQuestions(gh, mission, revision));
+    const commentId =
+      revision.comment_id ??
+      (await findOrPostQuestions(gh, await missionThread(ctx, mission), mission.id, revision.number, (revision.body as { questions: string[] }).questions));
     await store.setRevisionComment(mission.id, revision.number, commentId);
     const url = `https://github.com/${mission.owner}/${mission.repo}/issues/${mission.issue_number}#issuecomment-${commentId}`;
-    await showMission(gh, store, mission, { kind: 'questions', missionId: mission.id, questionsUrl: url, revision: revision.number });
+    await showMission(ctx, gh, mission, { kind: 'questions', missionId: mission.id, questionsUrl: url, revision: revision.number });
   } else {
-    await showMission(gh, store, mission, {
+    await showMission(ctx, gh, mission, {
       kind: 'plan',
       missionId: mission.id,
       revision: revision.number,
@@ -131,18 +132,5 @@ async function publish(ctx: MissionContext, gh: GitHub, mission: Mission, revisi
     });
   }
   await store.markRendered(mission.id, revision.number);
-}
-
-async function postQuestions(gh: GitHub, mission: Mission, revision: Revision): Promise<number> {
-  const ref = { owner: mission.owner, repo: mission.repo, issue_number: mission.issue_number };
-  const marker = `<!-- ${QUESTIONS_MARKER} mission=${mission.id} revision=${revision.number} -->`;
-  const existing = (await gh.paginate(gh.rest.issues.listComments, { ...ref, per_page: 100 })).find((c) => c.body?.includes(marker));
-  if (existing) return existing.id;
-  const body = `${marker}\n${replies.questions((revision.body as { questions: string[] }).questions)}`;
-  return (await gh.rest.issues.createComment({ ...ref, body })).data.id;
-}
-
-function stripMarker(body: string): string {
-  return body.replace(/<!--[\s\S]*?-->\n?/g, '');
 }
 

@@ -6,8 +6,8 @@
 import { runTriage, type Triage } from '../agents/triage.ts';
 import { runScrutiny, runUserTesting, type Review, type Verdicts } from '../agents/validators.ts';
 import { CONTRACT_CHECK, postCheckRun, readCi, SCRUTINY_CHECK } from '../github/check-runs.ts';
-import { replies } from '../github/replies.ts';
-import { diffLines, renderReview } from '../github/review.ts';
+import { replies, reply } from '../github/replies.ts';
+import { diffLines, findOrPostReview, renderReview } from '../github/review.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { MissionsConfig } from '../config.ts';
 import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
@@ -18,14 +18,11 @@ import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
 import { describeFailure, SetupFailed, ValidationFailed } from './failures.ts';
 import { AgentStopped } from '../agents/runtime.ts';
-import type { MissionContext } from './context.ts';
-import { reply } from './mission-comment.ts';
+import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
 const REPLAY_TIMEOUT_MS = 10 * 60_000;
 /** GitHub refuses a review body over 65,536 characters. */
-const MAX_BODY = 60_000;
-const capped = (text: string) => (text.length > MAX_BODY ? `${text.slice(0, MAX_BODY)}\n\n… (cut at ${MAX_BODY} characters)` : text);
 const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export interface MilestoneToValidate {
@@ -71,11 +68,11 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass').map((p) => p.assertion_id));
   const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id) || outstanding.has(id));
   await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
-  await showBoard(gh, store, mission.id);
+  await showBoard(ctx, gh, mission.id);
 
   // 1. What the validators get: the diff, the repository's CI on the commit, their own checkouts.
   const diff = await branch.diff(target.from, target.head);
-  const ci = await readCi(gh, ref, target.head, { timeoutMs: config.validation.ci_timeout_minutes * 60_000 });
+  const ci = await readCi(gh, { ...ref, slug: await ctx.appSlug() }, target.head, { timeoutMs: config.validation.ci_timeout_minutes * 60_000 });
   const hide = ctx.hiddenPaths;
   // Each checkout is set up like a worker's (dependencies installed), with the network.
   let commands: ReturnType<typeof repoCommands> | undefined;
@@ -265,38 +262,34 @@ async function publish(
     triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
     : stop ? `\n\n**Stopped:** ${stop.note}.`
     : '';
-  const review_ = { ...ref, pull_number: mission.pr_number!, commit_id: target.head, event: 'COMMENT' as const };
-  // Marked, so a step that died after posting it (before recording its id) finds it instead of posting twice.
-  const marker = `<!-- missions:review mission=${mission.id} milestone=${target.milestone} round=${target.round} -->`;
-  const body = capped(`${marker}\n${clean(rendered.body + decision)}`);
-  let data: { id: number };
-  const earlier = (await gh.paginate(gh.rest.pulls.listReviews, { ...ref, pull_number: mission.pr_number!, per_page: 100 })).find((r) => r.body?.includes(marker));
-  if (earlier) data = { id: earlier.id };
-  else try {
-    ({ data } = await gh.rest.pulls.createReview({ ...review_, body, comments: rendered.comments.map((c) => ({ ...c, body: capped(clean(c.body)) })) }));
-  } catch (error) {
-    if ((error as { status?: number }).status !== 422 || !rendered.comments.length) throw error;
-    // GitHub refused a line it would not place: every finding goes in the body instead.
-    const inline = rendered.comments.map((c) => `- \`${c.path}:${c.line}\` ${c.body.replace(/\n+/g, ' — ')}`).join('\n');
-    ({ data } = await gh.rest.pulls.createReview({ ...review_, body: capped(`${marker}\n${clean(`${rendered.body}\n\n#### Findings\n\n${inline}${decision}`)}`) }));
-  }
-  await postCheckRun(gh, ref, {
+  const reviewId = await findOrPostReview(
+    gh,
+    { ...ref, bot: await appBot(ctx) },
+    { missionId: mission.id, pullNumber: mission.pr_number!, milestone: target.milestone, round: target.round, head: target.head },
+    { ...rendered, trailer: decision },
+    clean,
+  );
+  const checks = { ...ref, slug: await ctx.appSlug() };
+  const externalId = `mission-${mission.id}-${target.milestone}-${target.round}`;
+  await postCheckRun(gh, checks, {
     name: SCRUTINY_CHECK,
+    externalId,
     headSha: target.head,
     success: review.verdict === 'approve',
     title: review.verdict === 'approve' ? `Milestone ${target.milestone}: approved` : `Milestone ${target.milestone}: ${review.findings.length} finding(s)`,
     summary: clean(review.summary),
     findings: review.findings.map((f) => ({ ...f, title: clean(f.title), detail: clean(f.detail) })),
   });
-  await postCheckRun(gh, ref, {
+  await postCheckRun(gh, checks, {
     name: CONTRACT_CHECK,
+    externalId,
     headSha: target.head,
     success: failing.length === 0,
     title: failing.length ? `Milestone ${target.milestone}: ${failing.join(', ')} not passed` : `Milestone ${target.milestone}: every assertion passed`,
     summary: verdictLines.map((v) => `- ${v.assertion_id}: ${v.status}`).join('\n'),
   });
   await ctx.store.setActivity(mission.id, null);
-  await showBoard(gh, ctx.store, mission.id);
+  await showBoard(ctx, gh, mission.id);
   // The stop is said while the mission still holds for it (not after a /resume or /cancel meanwhile).
   const now = stop ? await ctx.store.get(mission.id) : null;
   if (stop && now?.state === 'paused' && now.stop_note === stop.note) {
@@ -304,7 +297,7 @@ async function publish(
   }
   // Recorded last: a step that dies before this shows the round again (the review is found by its
   // marker); a stop said twice is better than a stop never said.
-  await ctx.store.setReviewId(mission.id, target.milestone, target.round, data.id);
+  await ctx.store.setReviewId(mission.id, target.milestone, target.round, reviewId);
 }
 
 /** The assertions claimed by features of `milestone` and the milestones before it. */

@@ -24,6 +24,8 @@ export interface RepoSetup {
 }
 
 export interface FakeReview {
+  /** Who wrote it: the app's bot unless a test plants one. */
+  user?: string;
   commit_id: string;
   event: string;
   body: string;
@@ -32,6 +34,7 @@ export interface FakeReview {
 
 export interface FakeCheckRun {
   name: string;
+  external_id?: string;
   head_sha: string;
   conclusion: string;
   output: { title: string; summary: string; annotations?: { path: string; start_line: number; annotation_level: string; title: string }[] };
@@ -39,6 +42,8 @@ export interface FakeCheckRun {
 
 export interface FakePullRequest {
   number: number;
+  /** Who opened it: the app's bot unless a test plants one. */
+  user?: string;
   title: string;
   body: string;
   head: string;
@@ -220,6 +225,7 @@ export class IssueThread {
       html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`,
       head: { ref: p.head },
       base: { ref: p.base },
+      user: { login: p.user ?? 'missions[bot]', type: p.user ? 'User' : 'Bot' },
     };
   }
 
@@ -236,12 +242,12 @@ export class IssueThread {
         if (body.event !== 'COMMENT') return [422, { message: 'Unprocessable Entity', errors: ['Can not approve or request changes on your own pull request'] }];
         this.reviews.push({ commit_id: body.commit_id, event: body.event, body: body.body, comments: body.comments ?? [] });
         this.#save();
-        return [200, { id: 7000 + this.reviews.length, body: body.body, state: 'COMMENTED', commit_id: body.commit_id }];
+        return [200, { id: 7000 + this.reviews.length, body: body.body, state: 'COMMENTED', commit_id: body.commit_id, user: { login: 'missions[bot]', type: 'Bot' } }];
       })
       .persist();
     github
       .intercept('GET', `${base}/pulls/${PR_NUMBER}/reviews?per_page=100`, /\/pulls\/\d+\/reviews\?/)
-      .reply(() => [200, this.reviews.map((r, i) => ({ id: 7001 + i, body: r.body, state: 'COMMENTED', commit_id: r.commit_id }))])
+      .reply(() => [200, this.reviews.map((r, i) => ({ id: 7001 + i, body: r.body, state: 'COMMENTED', commit_id: r.commit_id, user: { login: r.user ?? 'missions[bot]', type: r.user ? 'User' : 'Bot' } }))])
       .persist();
     github
       .intercept('GET', `${base}/issues/${PR_NUMBER}/comments?per_page=100`, /\/issues\/([2-9]|\d\d+)\/comments\?/)
@@ -261,7 +267,17 @@ export class IssueThread {
       .persist();
     github
       .intercept('GET', `${base}/commits/abc/check-runs?per_page=100`, /\/commits\/[0-9a-f]+\/check-runs/)
-      .reply(() => [200, { total_count: this.ci.checkRuns.length, check_runs: this.ci.checkRuns.map((c, i) => ({ id: i + 1, ...c })) }])
+      .reply((req: Request) => {
+        // Other apps' CI, and the app's own runs on that commit (filtered by name, as GitHub does).
+        const url = new URL(req.url);
+        const sha = /\/commits\/([0-9a-f]+)\//.exec(url.pathname)![1];
+        const name = url.searchParams.get('check_name');
+        const runs = [
+          ...this.ci.checkRuns.map((c) => ({ ...c, app: { slug: 'other-ci' } })),
+          ...this.checkRuns.filter((c) => c.head_sha === sha).map((c) => ({ ...c, status: 'completed', app: { slug: 'missions' } })),
+        ].filter((c) => !name || c.name === name);
+        return [200, { total_count: runs.length, check_runs: runs.map((c, i) => ({ id: i + 1, ...c })) }];
+      })
       .persist();
     github
       .intercept('GET', `${base}/commits/abc/status?per_page=100`, /\/commits\/[0-9a-f]+\/status/)
@@ -290,6 +306,16 @@ export class IssueThread {
       .persist();
   }
 
+  /** A review someone else wrote on a pull request (an outsider can review any public one). */
+  addReview(body: string, login: string, commit_id = 'main'): void {
+    this.reviews.push({ user: login, commit_id, event: 'COMMENT', body, comments: [] });
+  }
+
+  /** A comment a person wrote on the pull request's conversation. */
+  addPullComment(number: number, body: string, login: string): void {
+    this.pulls.find((p) => p.number === number)!.comments.push({ id: ++this.#next, body, user: { login, type: 'User' } });
+  }
+
   /** A comment a person wrote (as GitHub would show it in the thread). */
   add(body: string, login = 'maintainer'): ThreadComment {
     const comment = { id: ++this.#next, body, user: { login, type: 'User' as const } };
@@ -311,12 +337,13 @@ export class IssueThread {
     };
   }
 
+  /** The app's own mission comment (a planted look-alike is not it). */
   missionComment(): ThreadComment | undefined {
-    return this.comments.find((c) => c.body.includes('missions:mission-comment'));
+    return this.comments.find((c) => c.user.login === 'missions[bot]' && c.body.includes('missions:mission-comment'));
   }
 
   replies(): string[] {
-    return this.comments.filter((c) => c.body.includes('missions:reply')).map((c) => c.body);
+    return this.comments.filter((c) => c.user.login === 'missions[bot]' && c.body.includes('missions:reply')).map((c) => c.body);
   }
 }
 

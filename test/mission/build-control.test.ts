@@ -150,15 +150,17 @@ describe('building under control', () => {
     expect((await app.store.features(1)).map((f) => f.state)).toEqual(['committed', 'pending', 'pending']);
     expect(app.model.pending()).toBe(0);
 
-    // On the pull request: /status answers there; an untrusted /resume changes nothing.
+    // On the pull request: /status answers there; an untrusted /resume changes nothing, and the
+    // reader, refused once on this mission already, gets no second answer.
     await commentOnPullRequest(scenario, '/status');
     await commentOnPullRequest(scenario, '/resume', 'reader');
+    await commentOnPullRequest(scenario, '/status');
     const pr = thread.pulls[0]!;
     await waitFor(() => pr.comments.length === 2, 'two replies on the PR');
     expect(pr.comments[0]!.body).toContain('- State: paused');
     expect(pr.comments[0]!.body).toContain('paused before **F2** tests for hello (2 of 3): paused by @maintainer');
     expect(pr.comments[0]!.body).toMatch(/- Cost so far: \$\d+\.\d\d \([\d,]+ tokens; planner \$\d+\.\d\d, worker \$\d+\.\d\d\)/);
-    expect(pr.comments[1]!.body).toContain('@reader `/resume` needs write access');
+    expect(pr.comments[1]!.body).toContain('@maintainer **Mission status**');
     expect((await app.store.get(1)).state).toBe('paused');
 
     // /resume from the PR goes on with F2; /cancel on the issue stops the mission mid-F2.

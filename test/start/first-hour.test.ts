@@ -58,7 +58,7 @@ describe("the operator's first hour", () => {
     nock.disableNetConnect();
     nock.enableNetConnect(/127\.0\.0\.1|localhost/);
     const unmatched = trackUnmatched();
-    const github = new GitHubMock().installationTokens(INSTALLATION);
+    const github = new GitHubMock().installationTokens(INSTALLATION).appIdentity();
     const proxy = await startGitHubProxy();
     closers.push(() => proxy.close());
     const model: ModelServer = await startModelServer([{ content: [{ type: 'tool_use', name: 'submit_plan', input: greetingPlan }] }]);
@@ -76,11 +76,11 @@ describe("the operator's first hour", () => {
     const webhookSecret = 'whsec-from-the-registration';
     github.post('/app-manifests/c0de/conversions').reply(201, {
       id: 4242,
-      slug: 'missions-test',
+      slug: 'missions',
       node_id: 'A_1',
       name: 'Missions',
       owner: { login: 'Codertocat', id: 1 },
-      html_url: 'https://github.com/apps/missions-test',
+      html_url: 'https://github.com/apps/missions',
       client_id: 'Iv1.client',
       client_secret: 'client-secret-from-the-registration',
       webhook_secret: webhookSecret,
@@ -92,7 +92,7 @@ describe("the operator's first hour", () => {
     });
     const back = await fetch(`${setup.url}/probot/setup?code=c0de`, { redirect: 'manual' });
     expect(back.status).toBe(302);
-    expect(back.headers.get('location')).toBe('https://github.com/apps/missions-test/installations/new');
+    expect(back.headers.get('location')).toBe('https://github.com/apps/missions/installations/new');
     const saved = readFileSync(join(cwd, '.env'), 'utf8');
     expect(saved).toContain('APP_ID=4242');
     expect(saved).toContain(`WEBHOOK_SECRET=${webhookSecret}`);

@@ -1,0 +1,48 @@
+// The finish summary on the pull request (PRODUCT.md §1 step 7): what was built, the contract with
+// its evidence, the rounds, the time and the cost by role. Posted once per finish; a step that died
+// after posting finds it again, and only the app's own comment counts as posted.
+import { writtenBy } from './authorship.ts';
+import type { GitHub, RepoRef } from './repository.ts';
+
+export interface SummaryView {
+  missionId: number;
+  /** Rounds so far: a /fix after done finishes again, with more rounds, and says so once more. */
+  rounds: number;
+}
+
+const markerOf = (view: SummaryView) => `<!-- missions:summary mission=${view.missionId} rounds=${view.rounds} -->`;
+
+export async function findOrPostSummary(gh: GitHub, ref: RepoRef & { bot: string }, pullNumber: number, view: SummaryView, body: () => string): Promise<void> {
+  const { bot, ...repo } = ref;
+  const comments = await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: pullNumber, per_page: 100 });
+  if (comments.some((c) => writtenBy(bot)(c) && (c.body ?? '').startsWith(markerOf(view)))) return;
+  await gh.rest.issues.createComment({ ...repo, issue_number: pullNumber, body: `${markerOf(view)}\n${body()}` });
+}
+
+export function renderSummary(summary: {
+  plan: { title: string };
+  features: { id: string; title: string; commit: string; fix: boolean }[];
+  evidence: { id: string; statement: string; evidence: string; link?: string }[];
+  rounds: number;
+  elapsed: string;
+  costs: { role: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
+}): string {
+  return [
+    `✅ **Mission done: ${summary.plan.title}.** Every assertion of the contract passed; this pull request is ready for review.`,
+    '',
+    '#### What was built',
+    '',
+    ...summary.features.map((f) => `- ${f.commit.slice(0, 7)} **${f.id}** ${f.title}${f.fix ? ' _(fix)_' : ''}`),
+    '',
+    '#### The contract',
+    '',
+    ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
+    '',
+    `Validation rounds: ${summary.rounds}. Time since approval: ${summary.elapsed}.`,
+    '',
+    '| Role | Tokens | USD |',
+    '| --- | --- | --- |',
+    ...summary.costs.map((c) => `| ${c.role} | ${(c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens).toLocaleString('en-US')} | $${c.usd.toFixed(2)} |`),
+    `| **total** | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
+  ].join('\n');
+}
