@@ -24,9 +24,47 @@ function readKeyFile(path: string): string | undefined {
   }
 }
 
-/** `text` with every secret value replaced, for anything the app posts that a model wrote. */
+/**
+ * The forms a secret can be written in: as is, hex, percent-encoded byte by byte, and base64 (and
+ * base64url) at each of the three alignments it can start at, keeping only the characters that do
+ * not depend on its neighbours.
+ */
+export function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const hex = bytes.toString('hex');
+  const forms = [secret, hex, hex.toUpperCase(), hex.replace(/../g, '%$&'), hex.toUpperCase().replace(/../g, '%$&'), encodeURIComponent(secret)];
+  for (let offset = 0; offset < 3; offset++) {
+    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const encoded = padded.toString('base64').replace(/=+$/, '');
+    // Characters mixing in a neighbour's bits: up to two at the start, up to two at the end.
+    const inner = encoded.slice(offset === 0 ? 0 : offset + 1, encoded.length - 2);
+    forms.push(inner, inner.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...new Set(forms.filter((f) => f.length >= 8))];
+}
+
+/** Separators a secret can be spread out with: whitespace (split across lines, spaced out), quotes and `+` (concatenated). */
+const SPREAD = /[\s'"`+,\\]/g;
+
+/**
+ * Whether `text` holds one of `secrets` in any of its encoded forms, as is or spread out. The
+ * checks run on the text and on the text without separators; a secret is long and random, so a
+ * match there is no accident.
+ */
+export function containsSecret(text: string, secrets: string[]): boolean {
+  const squeezed = text.replace(SPREAD, '');
+  const squeezedLower = squeezed.toLowerCase();
+  return secrets.some((secret) =>
+    encodedForms(secret).some((form) => {
+      const bare = form.replace(SPREAD, '');
+      return text.includes(form) || (bare.length >= 8 && (squeezed.includes(bare) || (/^[0-9a-f%]+$/i.test(bare) && squeezedLower.includes(bare.toLowerCase()))));
+    }),
+  );
+}
+
+/** `text` with every secret value (and its encoded forms) replaced, for anything the app posts that a model wrote. */
 export function redactSecrets(text: string, secrets: string[]): string {
   let out = text;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
+  for (const s of secrets) for (const form of encodedForms(s)) out = out.split(form).join('[redacted]');
   return out;
 }

@@ -20,9 +20,10 @@ export function sandboxedBash(sandbox: Sandbox, options: { network: boolean }) {
       restart: z.boolean().optional().describe('Accepted for compatibility; every call already starts a fresh shell'),
       timeout_ms: z.number().int().positive().max(MAX_TIMEOUT_MS).optional().describe('Per-call timeout in milliseconds'),
     }),
-    run: async ({ command, timeout_ms }) => {
+    run: async ({ command, timeout_ms }, context) => {
       const timeoutMs = timeout_ms ?? DEFAULT_TIMEOUT_MS;
-      const result = await sandbox.run(command, { timeoutMs, network: options.network });
+      const result = await sandbox.run(command, { timeoutMs, network: options.network, ...(context?.signal ? { signal: context.signal } : {}) });
+      if (context?.signal?.aborted) throw new ToolError('stopped: the run was stopped while the command ran; it was killed.');
       if (result.timedOut) throw new ToolError(`timed out after ${timeoutMs} ms; the command and its children were killed.\n${result.output}`);
       if (result.exitCode !== 0) throw new ToolError(`exit code ${result.exitCode ?? 'none'}\n${result.output}`);
       return result.output || '(no output)';

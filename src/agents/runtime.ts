@@ -3,7 +3,9 @@
 // backoff), a turn cap, usage and a USD estimate recorded per mission and role, and a transcript.
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+import type { BetaRunnableTool, BetaToolRunContext } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
+import { DEFAULT_TIMEOUT_MS } from './bash-tool.ts';
 import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
@@ -33,9 +35,19 @@ export interface AgentRunOptions {
   maxTokens?: number;
   /** Turn prompt caching off (for measuring what it saves). */
   caching?: boolean;
-  /** Asked after each turn: a reason to stop now (the mission was cancelled), or null to go on. */
+  /**
+   * Asked after each turn and every few seconds while a turn or a tool runs: a reason to stop now
+   * (the mission was cancelled), or null to go on. A reason aborts the model call or tool at once.
+   */
   interrupted?: () => Promise<string | null>;
+  /** How long a file tool (read, glob, grep, write, edit) may take; bash has its own timeout_ms. */
+  toolTimeoutMs?: number;
 }
+
+/** A file tool that takes longer is stopped (a grep on a FIFO once hung a worker for good). */
+export const FILE_TOOL_TIMEOUT_MS = 60_000;
+/** How often a running agent asks whether it should stop. */
+const WATCH_MS = 2_000;
 
 export interface AgentResult {
   finish: Finish<any>;
@@ -103,6 +115,17 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     }),
   );
   const cache = caching ? ({ type: 'ephemeral' } as const) : undefined;
+  // The watchdog: a stop reason (a /cancel, from any process) aborts the model call or the tool now,
+  // not after a tool that may run for half an hour.
+  const stop = new AbortController();
+  const watch = options.interrupted ?
+      setInterval(() => {
+        options.interrupted!().then(
+          (reason) => reason && !stop.signal.aborted && stop.abort(new AgentStopped(reason)),
+          () => {},
+        );
+      }, WATCH_MS)
+    : undefined;
   const runner = client.beta.messages.toolRunner({
     model,
     max_tokens: options.maxTokens ?? 16_000,
@@ -110,13 +133,13 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     // conversation so each turn reads the previous turn's prefix.
     system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
     ...(cache ? { cache_control: cache } : {}),
-    tools: [...options.tools, ...finishTools].map(oneAtATime()),
+    tools: [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS)),
     messages: [{ role: 'user', content: options.prompt }],
     stream: true,
     // The full history each turn: what the Messages API and our local test server both speak.
     thread: false,
     max_iterations: options.maxTurns,
-  });
+  }, { signal: stop.signal });
 
   let usage = NO_USAGE;
   let turns = 0;
@@ -125,6 +148,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     usage = addUsage(usage, turnUsage);
     await recorder.recordUsage({ missionId, role, model, usage: turnUsage, usd: estimateUsd(model, turnUsage) });
   };
+  const stopped = () => stop.signal.reason as AgentStopped;
   try {
     for await (const stream of runner) {
       const message = await stream.finalMessage();
@@ -134,10 +158,10 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       // loop without another request.
       await runner.generateToolResponse();
       if (finish) break;
-      const stop = await options.interrupted?.();
-      if (stop) {
+      const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
+      if (reason) {
         outcome = 'stopped';
-        throw new AgentStopped(stop);
+        throw new AgentStopped(reason);
       }
       if (message.stop_reason === 'max_tokens') {
         options.log.warn({ role, turns }, 'agent turn hit max_tokens');
@@ -157,9 +181,14 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       turnCap,
     );
   } catch (error) {
+    if (stop.signal.aborted && !(error instanceof AgentStopped)) {
+      outcome = 'stopped';
+      throw stopped();
+    }
     // An API failure names the role and its model, so the message can point at the key that fixes it.
     throw error instanceof Anthropic.APIError ? new ModelCallFailed(role, model, error) : error;
   } finally {
+    clearInterval(watch);
     await recorder
       .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(runner.params.messages) })
       .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
@@ -167,15 +196,26 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
 }
 
 /**
- * The runner runs a turn's tool calls concurrently; ours take turns, so a file tool never checks a
- * path while a bash command swaps it for a link (and bash's background processes die with it).
+ * Every tool call, guarded. The runner runs a turn's calls concurrently; ours take turns, so a file
+ * tool never checks a path while a bash command swaps it for a link. Each call has a deadline (a
+ * file tool's own, bash's timeout_ms plus a margin) and ends when the run is stopped: its signal
+ * kills what it spawned, and the call answers the model with an error instead of hanging the step.
  */
-function oneAtATime() {
+function guarded(stopSignal: AbortSignal, fileToolMs: number) {
   let tail: Promise<unknown> = Promise.resolve();
   return (tool: BetaRunnableTool): BetaRunnableTool => ({
     ...tool,
-    run: (input: any, context?: any) => {
-      const result = tail.catch(() => {}).then(() => tool.run(input, context));
+    run: (input: any, context?: BetaToolRunContext) => {
+      const result = tail.catch(() => {}).then(() => {
+        const ms = tool.name === 'bash' ? (input?.timeout_ms ?? DEFAULT_TIMEOUT_MS) + 30_000 : fileToolMs;
+        const signal = AbortSignal.any([stopSignal, AbortSignal.timeout(ms)]);
+        let ended!: (error: unknown) => void;
+        const end = new Promise<never>((_, reject) => (ended = reject));
+        const onAbort = () =>
+          ended(stopSignal.aborted ? stopSignal.reason : new ToolError(`${tool.name} did not finish within ${Math.round(ms / 1000)} s and was stopped.`));
+        signal.addEventListener('abort', onAbort, { once: true });
+        return Promise.race([Promise.resolve().then(() => tool.run(input, { ...context!, signal })), end]).finally(() => signal.removeEventListener('abort', onAbort));
+      });
       tail = result;
       return result;
     },

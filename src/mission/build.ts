@@ -147,6 +147,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
         missionId: id,
         model: config.models.worker,
         maxTurns: ctx.limits.workerTurns,
+        ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
         ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
         interrupted: async () => ((await store.get(id)).state === 'cancelled' ? 'the mission was cancelled' : null),
       },

@@ -17,7 +17,8 @@ export interface MissionContext {
   model: Anthropic;
   workspaces: Workspaces;
   log: Logger;
-  limits: { plannerTurns: number; workerTurns: number };
+  /** Turn caps per run; how long a file tool may take (tests shorten it). */
+  limits: { plannerTurns: number; workerTurns: number; toolTimeoutMs?: number };
   /** Paths agent commands must never see (the data directory with the database). */
   hiddenPaths: string[];
   /** Prompt caching on (default) or off, for measuring what it saves. */

@@ -12,7 +12,7 @@ import type { IntakeJob } from '../store/queue.ts';
 import { parseCommand, type ParsedCommand } from './commands.ts';
 import type { MissionContext } from './context.ts';
 import { ensureMissionComment, latestPlanView, missionThread, showMission } from './mission-comment.ts';
-import type { Plan } from './plan.ts';
+import { withoutControls, type Plan } from './plan.ts';
 
 export async function intake(ctx: MissionContext, job: IntakeJob): Promise<void> {
   const key = intakeKey(job);
@@ -146,9 +146,9 @@ async function runCommand(
       return say(replies.resumed(job.actor, await nextFeature()));
     case 'fix': {
       if (!onPullRequest) return say(replies.fixOnPullRequest(job.actor));
-      const text = command.args.trim();
+      const text = withoutControls(command.args).trim();
       if (!text) return say(replies.fixNeedsText(job.actor));
-      const title = text.split('\n')[0]!.slice(0, 72);
+      const title = [...text.split('\n')[0]!.trim()].slice(0, 72).join('');
       const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor, job.commentId);
       if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
       // A done mission's pull request goes back to draft until its milestone passes again.

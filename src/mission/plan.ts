@@ -3,12 +3,30 @@
 // features in build order, milestones in order.
 import { z } from 'zod';
 
+// Control characters (U+001E in a title once broke every later step) and the bidi controls that
+// make text read differently from what it is ("Trojan Source") are refused, so the model can fix them.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/u;
+const noControl = (what: string) => (s: string) => !CONTROL.test(s) || `${what} contains a control character (U+${s.match(CONTROL)![0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); use plain text`;
+
+/** `s` without control characters: for text a person wrote that becomes plan text (`/fix`). */
+export const withoutControls = (s: string) => s.replace(new RegExp(CONTROL.source, 'gu'), '');
+
 const oneLine = (what: string) =>
   z
     .string()
     .trim()
     .min(1, `${what} must not be empty`)
-    .refine((s) => !/[\r\n]/.test(s), `${what} must be a single line`);
+    .refine((s) => !/[\r\n\t]/.test(s), `${what} must be a single line`)
+    .check(refineText(what));
+
+const text = (what: string) => z.string().trim().min(1, `${what} must not be empty`).check(refineText(what));
+
+function refineText(what: string) {
+  return z.superRefine((s: string, ctx) => {
+    const problem = noControl(what)(s);
+    if (problem !== true) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 export const assertionSchema = z.object({
   id: z.string().regex(/^VAL-\d{3,}$/, 'assertion ids look like VAL-001'),
@@ -18,14 +36,14 @@ export const assertionSchema = z.object({
 export const featureSchema = z.object({
   id: z.string().regex(/^F\d+$/, 'feature ids look like F1'),
   title: oneLine('a feature title'),
-  description: z.string().trim().min(1),
+  description: text('a feature description'),
   milestone: z.string().regex(/^M\d+$/, 'milestones look like M1'),
   assertion_ids: z.array(z.string()).describe('the assertions this feature completes'),
 });
 
 export const planSchema = z.object({
   title: oneLine('the title'),
-  summary: z.string().trim().min(1),
+  summary: text('the summary'),
   assertions: z.array(assertionSchema).min(1),
   features: z.array(featureSchema).min(1),
 });

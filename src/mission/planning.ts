@@ -91,6 +91,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
       missionId: mission.id,
       model: config.config.models.orchestrator,
       maxTurns: ctx.limits.plannerTurns,
+      ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
       ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
     },
   );

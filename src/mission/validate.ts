@@ -93,6 +93,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     missionId: mission.id,
     model,
     maxTurns,
+    ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
     ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
     interrupted: async () => ((await store.get(mission.id)).state === 'cancelled' ? 'the mission was cancelled' : null),
   });

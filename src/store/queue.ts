@@ -12,6 +12,8 @@ export const STEP_QUEUE = 'mission-step';
 export const INTAKE_QUEUE = 'mission-intake';
 
 const RETRY_LIMIT = 3;
+/** Jobs one process runs at once (steps of different missions; intake of different issues). */
+const STEP_CONCURRENCY = 4;
 
 export interface StepJob {
   missionId: number;
@@ -126,7 +128,9 @@ export class JobQueue {
   }
 
   async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
-    const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1 };
+    // Several jobs at once, so one mission's long step never holds back another's (a mission's own
+    // steps stay one at a time: the step queue is `stately` per mission).
+    const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1, localConcurrency: STEP_CONCURRENCY };
     const log = this.#options.log;
     // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue

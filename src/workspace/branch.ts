@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFiles, type RepoFiles } from './repo-files.ts';
 import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
+import { containsSecret } from '../secrets.ts';
 
 export interface GitIdentity {
   name: string;
@@ -176,7 +177,8 @@ export class MissionBranch {
     // Every byte as text: binary files, -diff attributes and textconv cannot hide a secret.
     const staged = await git.raw(['diff', '--cached', '--text', '--no-textconv', '--no-ext-diff', base]);
     const message = commitMessage(feature);
-    if (secrets.some((s) => staged.includes(s) || message.includes(s))) {
+    // In any encoding a worker might use to get it past a plain search (base64, hex, spread out).
+    if (containsSecret(staged, secrets) || containsSecret(message, secrets)) {
       await git.raw(['reset', '--quiet', '--mixed', base]);
       throw new SecretInCommit();
     }

@@ -1,6 +1,6 @@
 // Reading a repository's own files into a prompt (AGENTS.md, skills) without following links: a
 // committed symlink to /proc/self/environ must not put the app's environment in front of a model.
-import { constants, lstatSync, openSync, readdirSync, readFileSync, closeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import { plainGit, gitEnv } from './checkout.ts';
 
@@ -13,40 +13,64 @@ export interface RepoFiles {
 
 const MAX_BYTES = 256 * 1024;
 
+/**
+ * A regular file's text under `root`, or null when it is absent, a link (at any component), not a
+ * regular file (a FIFO, a device) or larger than `maxBytes`. Checked again on the open descriptor,
+ * opened non-blocking, and read at most `maxBytes` + 1 bytes: a file swapped for `/dev/zero` or a
+ * FIFO between the check and the read can neither block nor fill the process.
+ */
+export function readRegularFile(root: string, path: string, maxBytes = MAX_BYTES): string | null {
+  const full = insideRoot(root, path);
+  if (!full) return null;
+  const stat = lstatSync(full, { throwIfNoEntry: false });
+  if (!stat?.isFile() || stat.size > maxBytes) return null;
+  let fd: number;
+  try {
+    fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile() || opened.size > maxBytes) return null;
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    return length > maxBytes ? null : buffer.subarray(0, length).toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `path` under `root` is a regular file (no link on the way), without reading it. */
+export function isRegularFile(root: string, path: string): boolean {
+  const full = insideRoot(root, path);
+  return !!full && !!lstatSync(full, { throwIfNoEntry: false })?.isFile();
+}
+
+/** `path` under `root` when every directory on the way is a real directory (no link), else null. */
+function insideRoot(root: string, path: string): string | null {
+  const rel = normalize(path);
+  if (rel.startsWith('..') || rel.startsWith(sep)) return null;
+  let current = root;
+  for (const part of rel.split(sep).slice(0, -1)) {
+    current = join(current, part);
+    const stat = lstatSync(current, { throwIfNoEntry: false });
+    if (!stat?.isDirectory()) return null;
+  }
+  return join(root, rel);
+}
+
 /** Files in a checkout on disk: every path component must be a real directory, the file a regular file. */
 export function checkoutFiles(root: string): RepoFiles {
-  const inside = (path: string) => {
-    const rel = normalize(path);
-    if (rel.startsWith('..') || rel.startsWith(sep)) return null;
-    let current = root;
-    for (const part of rel.split(sep).slice(0, -1)) {
-      current = join(current, part);
-      const stat = lstatSync(current, { throwIfNoEntry: false });
-      if (!stat?.isDirectory()) return null;
-    }
-    return join(root, rel);
-  };
   return {
     async read(path) {
-      const full = inside(path);
-      if (!full) return null;
-      const stat = lstatSync(full, { throwIfNoEntry: false });
-      if (!stat?.isFile() || stat.size > MAX_BYTES) return null;
-      let fd: number;
-      try {
-        fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW);
-      } catch {
-        return null;
-      }
-      try {
-        return readFileSync(fd, 'utf8');
-      } finally {
-        closeSync(fd);
-      }
+      return readRegularFile(root, path);
     },
     async list(dir) {
-      const full = inside(join(dir, 'x'));
-      if (!full) return [];
+      if (!insideRoot(root, join(dir, 'x'))) return [];
       const directory = join(root, normalize(dir));
       if (!lstatSync(directory, { throwIfNoEntry: false })?.isDirectory()) return [];
       return readdirSync(directory, { withFileTypes: true })

@@ -19,6 +19,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** May the command reach the network (setup always may; agents per `sandbox.network`). */
   network: boolean;
+  /** Kills the command (and its children) when aborted: a stopped run does not wait for it. */
+  signal?: AbortSignal;
 }
 
 const OUTPUT_LIMIT = 100 * 1024;
@@ -105,21 +107,28 @@ export class Sandbox {
       };
       child.stdout.on('data', append);
       child.stderr.on('data', append);
-      const timer = setTimeout(() => {
-        timedOut = true;
+      const kill = () => {
         // The process group; under bubblewrap the PID namespace dies with it, children included.
         try {
           process.kill(-child.pid!, 'SIGKILL');
         } catch {
           child.kill('SIGKILL');
         }
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
       }, options.timeoutMs);
+      if (options.signal?.aborted) kill();
+      options.signal?.addEventListener('abort', kill, { once: true });
       child.on('close', (code) => {
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', kill);
         resolvePromise({ exitCode: code, output: truncated ? `[output truncated]\n${output}` : output, timedOut, truncated });
       });
       child.on('error', (error) => {
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', kill);
         resolvePromise({ exitCode: null, output: String(error), timedOut, truncated });
       });
     });

@@ -155,7 +155,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     model: new Anthropic({ apiKey: 'test-key', baseURL: model.url, maxRetries: 2 }),
     workspaces: new Workspaces(join(dataDir, 'workspaces')),
     log,
-    limits: { plannerTurns: options.plannerTurns ?? 12, workerTurns: options.workerTurns ?? 12 },
+    limits: { plannerTurns: options.plannerTurns ?? 12, workerTurns: options.workerTurns ?? 12, toolTimeoutMs: 5_000 },
     hiddenPaths: [dataDir],
   };
   if (options.work !== false) await startMissionWorker(ctx);
