@@ -172,6 +172,7 @@ export class MissionBranch {
     this.#trustConfig(identity);
     const git = this.#appGit();
     // git never adds a `.git` directory: the worker's repository stays out of the commit.
+    await this.#unnestRepositories();
     await git.raw(['add', '--all']);
     await git.raw(['reset', '--quiet', '--soft', base]);
     // Every byte as text: binary files, -diff attributes and textconv cannot hide a secret.
@@ -185,6 +186,22 @@ export class MissionBranch {
     // The message as an argument (no file anyone else could write); whitespace cleanup keeps lines starting with #.
     await git.raw(['commit', '--allow-empty', '--no-verify', '--cleanup=whitespace', '-m', message]);
     return (await git.raw(['rev-parse', 'HEAD'])).trim();
+  }
+
+  /**
+   * A git repository the worker left inside the checkout (a clone, a `git init`) would be committed
+   * as a bare gitlink, and its files would silently vanish from the branch. Its `.git` goes, so its
+   * files are committed as files; repeated, since a repository can hold another. Submodules the
+   * repository declares are tracked paths, not listed here, and stay as they are.
+   */
+  async #unnestRepositories(): Promise<void> {
+    const git = this.#appGit();
+    for (let depth = 0; depth < 20; depth++) {
+      const nested = (await git.raw(['ls-files', '-z', '--others', '--exclude-standard'])).split('\0').filter((p) => p.endsWith('/'));
+      if (!nested.length) return;
+      // rmSync removes a link named .git, never what it points at.
+      for (const path of nested) rmSync(join(this.dir, path, '.git'), { recursive: true, force: true });
+    }
   }
 
   /**
