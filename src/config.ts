@@ -32,7 +32,7 @@ export const missionsConfigSchema = z
       .describe('the Claude model of each role'),
     commands: z
       .object({
-        setup: z.string().min(1).optional().describe('installs dependencies, once per checkout, with the network'),
+        setup: z.string().min(1).optional().describe('installs dependencies, once per checkout; with the network, unless sandbox.network is false and the mission changed a file it reads (a manifest, a lockfile, a script it names)'),
         test: z.string().min(1).optional().describe('runs the tests'),
         lint: z.string().min(1).optional().describe('runs the linter'),
         typecheck: z.string().min(1).optional().describe('checks the types'),
@@ -58,7 +58,7 @@ export const missionsConfigSchema = z
       .describe('how each milestone is validated'),
     sandbox: z
       .object({
-        network: z.boolean().default(false).describe('may agent commands reach the network (setup always may)'),
+        network: z.boolean().default(false).describe('may agent commands reach the network (setup may while the mission has not changed what it reads)'),
       })
       .strict()
       .prefault({})

@@ -12,7 +12,7 @@ import { loadConfig, type GitHub } from '../github/repository.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
 import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
-import { repoCommands } from '../workspace/repo-commands.ts';
+import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
 import { appBot, type MissionContext } from './context.ts';
@@ -117,7 +117,8 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);
-  await setUp(sandbox, commands.setup, checkout.fresh);
+  const setupNetwork = setupMayUseNetwork(config.sandbox.network, await branch.changedPaths(base, checkout.head), commands.setup ?? '');
+  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork);
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
   await showBoard(ctx, gh, id, { pullRequest: false });
@@ -247,13 +248,13 @@ async function budgetReached(
   return null;
 }
 
-/** The repository's setup command, once per checkout, with the network (it installs dependencies). */
-async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean): Promise<void> {
+/** The repository's setup command, once per checkout; with the network unless the mission changed what it reads. */
+async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean): Promise<void> {
   const marker = join(dirname(sandbox.checkout), 'setup.done');
   if (fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network: true });
-  if (result.exitCode !== 0) throw new SetupFailed(command, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'));
+  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network });
+  if (result.exitCode !== 0) throw new SetupFailed(command, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
   writeFileSync(marker, command);
 }
 

@@ -12,8 +12,11 @@ export class ConfigInvalid extends Error {
 
 /** The repository's setup command failed; the message carries the end of its output. */
 export class SetupFailed extends Error {
-  constructor(command: string, exitCode: number | null, tail: string) {
-    super(`the setup command \`${command}\` ${exitCode === null ? 'was killed' : `exited ${exitCode}`}${tail ? `:\n\n\`\`\`\n${tail}\n\`\`\`` : ''}`);
+  constructor(command: string, exitCode: number | null, tail: string, network = true) {
+    // Offline because the mission changed what setup reads, with `sandbox.network: false`: say so,
+    // since that is the likely reason and the fix is the maintainer's choice.
+    const offline = network ? '' : ' It ran without the network: this mission changed files setup reads (a manifest or lockfile), and `sandbox.network` is false. Set `sandbox.network: true` in `.github/missions.yml` if the mission may add dependencies.';
+    super(`the setup command \`${command}\` ${exitCode === null ? 'was killed' : `exited ${exitCode}`}${tail ? `:\n\n\`\`\`\n${tail}\n\`\`\`` : ''}${offline}`);
   }
 }
 

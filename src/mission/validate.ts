@@ -12,7 +12,7 @@ import type { GitHub } from '../github/repository.ts';
 import type { MissionsConfig } from '../config.ts';
 import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
 import type { MissionBranch } from '../workspace/branch.ts';
-import { repoCommands } from '../workspace/repo-commands.ts';
+import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
@@ -74,14 +74,17 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const diff = await branch.diff(target.from, target.head);
   const ci = await readCi(gh, { ...ref, slug: await ctx.appSlug() }, target.head, { timeoutMs: config.validation.ci_timeout_minutes * 60_000 });
   const hide = ctx.hiddenPaths;
-  // Each checkout is set up like a worker's (dependencies installed), with the network.
+  // Each checkout is set up like a worker's (dependencies installed); with the network only while
+  // the mission has not changed what setup reads (or agents may use the network anyway).
   let commands: ReturnType<typeof repoCommands> | undefined;
+  const changed = await branch.changedPaths(v.base, target.head);
   const sandboxFor = async (name: string) => {
     const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
     commands ??= repoCommands(sandbox.checkout, config.commands);
     if (commands.setup) {
-      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network: true });
-      if (result.exitCode !== 0) throw new SetupFailed(commands.setup, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'));
+      const network = setupMayUseNetwork(config.sandbox.network, changed, commands.setup);
+      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network });
+      if (result.exitCode !== 0) throw new SetupFailed(commands.setup, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
     }
     return sandbox;
   };

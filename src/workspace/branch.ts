@@ -79,6 +79,12 @@ export class MissionBranch {
   }
 
   /** The diff between two commits, read from the cache. */
+  /** The paths that differ between two commits. */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    const out = await plainGit(this.#cache).env(gitEnv()).raw(['diff', '--name-only', '-z', '--no-renames', from, to]);
+    return out.split('\0').filter(Boolean);
+  }
+
   async diff(from: string, to: string): Promise<string> {
     return plainGit(this.#cache).env(gitEnv()).raw(['diff', '--no-ext-diff', '--no-textconv', from, to]);
   }

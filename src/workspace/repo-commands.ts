@@ -32,3 +32,25 @@ function detect(checkout: string): RepoCommands {
   }
   return found;
 }
+
+/**
+ * Files that decide what a setup command fetches and runs: package manifests, lockfiles and their
+ * registry settings, at any depth (workspaces), and the build files setup scripts start from.
+ */
+const SETUP_INPUTS = new Set([
+  'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'bun.lockb', 'bun.lock',
+  '.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'requirements.txt', 'pyproject.toml', 'poetry.lock', 'uv.lock', 'Pipfile', 'Pipfile.lock',
+  'setup.py', 'setup.cfg', 'Gemfile', 'Gemfile.lock', 'go.mod', 'go.sum', 'Cargo.toml', 'Cargo.lock', 'Makefile', 'build.gradle', 'pom.xml',
+]);
+
+/**
+ * Whether `setup` may use the network on a checkout whose files differ from the default branch in
+ * `changed`. With `sandbox.network: true` it always may. Without, agents are offline, and setup only
+ * gets the network while nothing it reads is the mission's work: a worker's `preinstall` script, a
+ * new dependency or a changed script named in the command would otherwise reach the network
+ * through the validators' setup. Once they changed, setup runs offline (from what is cached).
+ */
+export function setupMayUseNetwork(network: boolean, changed: string[], setup: string): boolean {
+  if (network) return true;
+  return !changed.some((path) => SETUP_INPUTS.has(path.split('/').pop()!) || path.startsWith('.github/') || setup.includes(path));
+}
