@@ -8,9 +8,10 @@ import { Probot, Server } from 'probot';
 import { createModelClient } from './agents/client.ts';
 import { missionsApp } from './app.ts';
 import { IntakeQueue } from './handlers/intake-queue.ts';
+import { limitWebhookBody } from './handlers/payloads.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { loadDotEnv, NO_WEBHOOK_URL, readStartup, withoutPassword, withoutPasswordIn, type RunSettings } from './start/environment.ts';
+import { loadDotEnv, NO_WEBHOOK_URL, readStartup, WEBHOOK_PATH, withoutPassword, withoutPasswordIn, type RunSettings } from './start/environment.ts';
 import { claimEmbeddedDatabase, listenProblem } from './start/claims.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
 import { serveSetupPage } from './start/setup.ts';
@@ -111,8 +112,16 @@ async function start(settings: RunSettings): Promise<void> {
     await startWorker(new Probot(github));
   } else {
     // Probot's server with explicit options: the webhook secret is never Probot's `development` default.
+    // Its webhook middleware reads no body over GitHub's 25 MB limit (limitWebhookBody).
+    const WebhookProbot = Probot.defaults({ ...github, secret: settings.webhookSecret });
+    class LimitedProbot extends WebhookProbot {
+      override async getNodeMiddleware(options: Parameters<Probot['getNodeMiddleware']>[0] = {}) {
+        return limitWebhookBody(await super.getNodeMiddleware(options), options.path ?? WEBHOOK_PATH);
+      }
+    }
     const server = new Server({
-      Probot: Probot.defaults({ ...github, secret: settings.webhookSecret }),
+      Probot: LimitedProbot,
+      webhookPath: WEBHOOK_PATH,
       host: settings.host,
       port: settings.port,
       log,

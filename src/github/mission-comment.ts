@@ -155,7 +155,8 @@ export interface MissionCommentState {
 
 /** The mission id and revision a mission comment shows, or null when the body is not one. */
 export function readMissionMarker(body: string): MissionCommentState | null {
-  const m = new RegExp(`<!-- ${MISSION_MARKER} mission=(\\d+) revision=(\\d+) -->`).exec(body);
+  // At the start only: the app's other comments may quote text that carries a marker.
+  const m = new RegExp(`^<!-- ${MISSION_MARKER} mission=(\\d+) revision=(\\d+) -->`).exec(body);
   return m ? { missionId: Number(m[1]), revision: Number(m[2]) } : null;
 }
 
@@ -170,10 +171,14 @@ const CHECKLIST_ITEM = /^\s*[-*]\s+\[[ xX]\]\s+(.*?)\s*$/;
 const WITH_ID = /^\*\*(VAL-\d{3,})\*\*\s+(.*)$/;
 const FEATURE_SUFFIX = /^(.*?)\s+[—–-]{1,2}\s+_(F\d+)_$/;
 
-/** The checklist under "Validation contract" as the comment now stands, hand edits included. */
+/**
+ * The checklist under "Validation contract" as the comment now stands, hand edits included: what a
+ * maintainer sees, so nothing inside an HTML comment, and under the last such heading (the app
+ * renders the contract after everything a model wrote).
+ */
 export function parseContract(body: string): ContractLine[] {
-  const lines = body.split(/\r?\n/);
-  const start = lines.findIndex((l) => /^#{2,4}\s+Validation contract\s*$/.test(l.trim()));
+  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, '').split(/\r?\n/);
+  const start = lines.findLastIndex((l) => /^#{2,4}\s+Validation contract\s*$/.test(l.trim()));
   if (start < 0) return [];
   const out: ContractLine[] = [];
   for (const line of lines.slice(start + 1)) {

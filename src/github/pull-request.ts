@@ -1,11 +1,12 @@
-// The mission's draft pull request: its title and body are rendered here (PRODUCT.md §1 step 5),
-// and found again by head branch, so a run that died after opening it never opens a second.
+// The mission's draft pull request: its title and body are rendered here (PRODUCT.md §1 step 5); it
+// is found again by head branch, author (the app's bot) and marker, so a run that died after opening
+// it never opens a second; its draft state is switched here (GraphQL: REST has no such mutation).
 import { contractChecklist, stackTable, type AssertionResult, type StackEntry } from './mission-comment.ts';
 import { writtenBy } from './authorship.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 import type { Plan } from '../mission/plan.ts';
 
-export const PULL_REQUEST_MARKER = 'missions:pull-request';
+const markerOf = (missionId: number) => `<!-- missions:pull-request mission=${missionId} -->`;
 
 export interface PullRequestView {
   missionId: number;
@@ -20,7 +21,7 @@ export const pullRequestTitle = (issueNumber: number, title: string) => `Mission
 
 export function renderPullRequestBody(view: PullRequestView): string {
   return [
-    `<!-- ${PULL_REQUEST_MARKER} mission=${view.missionId} -->`,
+    markerOf(view.missionId),
     view.plan.summary.trim(),
     '',
     `**Status:** ${view.status}`,
@@ -50,8 +51,7 @@ export async function findOrOpenPullRequest(
 ): Promise<{ number: number; html_url: string }> {
   const { bot, ...repo } = ref;
   const { data } = await gh.rest.pulls.list({ ...repo, head: `${repo.owner}:${open.branch}`, state: 'all', per_page: 10 });
-  const marker = `<!-- ${PULL_REQUEST_MARKER} mission=${open.view.missionId} -->`;
-  const ours = data.find((pr) => writtenBy(bot)(pr) && (pr.body ?? '').startsWith(marker));
+  const ours = data.find((pr) => writtenBy(bot)(pr) && (pr.body ?? '').startsWith(markerOf(open.view.missionId)));
   if (ours) return { number: ours.number, html_url: ours.html_url };
   const { data: pr } = await gh.rest.pulls.create({ ...repo, title: open.title, head: open.branch, base: open.base, draft: true, body: renderPullRequestBody(open.view) });
   return { number: pr.number, html_url: pr.html_url };
@@ -60,4 +60,12 @@ export async function findOrOpenPullRequest(
 /** The body only: a maintainer may retitle the pull request. */
 export async function editPullRequestBody(gh: GitHub, ref: RepoRef, pullNumber: number, view: PullRequestView): Promise<void> {
   await gh.rest.pulls.update({ ...ref, pull_number: pullNumber, body: renderPullRequestBody(view) });
+}
+
+/** Marks the pull request ready for review (`draft: false`) or back to draft; nothing when it already is. */
+export async function setDraft(gh: GitHub, ref: RepoRef, pullNumber: number, draft: boolean): Promise<void> {
+  const { data: pr } = await gh.rest.pulls.get({ ...ref, pull_number: pullNumber });
+  if (pr.draft === draft) return;
+  const mutation = draft ? 'convertPullRequestToDraft' : 'markPullRequestReadyForReview';
+  await gh.graphql(`mutation($id: ID!) { ${mutation}(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.node_id });
 }

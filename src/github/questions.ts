@@ -29,9 +29,10 @@ export async function findOrPostQuestions(gh: GitHub, thread: MissionThread, mis
   return (await gh.rest.issues.createComment({ ...ref, body: renderQuestions(missionId, revision, questions) })).data.id;
 }
 
-/** The planner's questions as the thread shows them, for the planner's next run; null when not the app's. */
-export function appQuestions(bot: string, comment: { body?: string; user?: { login?: string } | null }): string | null {
+/** This mission's questions as the thread shows them, for the planner's next run; null for anything else. */
+export function appQuestions(bot: string, missionId: number, comment: { body?: string; user?: { login?: string } | null }): string | null {
   const body = comment.body ?? '';
-  if (!writtenBy(bot)(comment) || !body.startsWith(`<!-- ${QUESTIONS_MARKER} `)) return null;
-  return body.slice(body.indexOf('-->') + 3).trim();
+  const marker = new RegExp(`^<!-- ${QUESTIONS_MARKER} mission=${missionId} revision=\\d+ -->`).exec(body);
+  if (!writtenBy(bot)(comment) || !marker) return null;
+  return body.slice(marker[0].length).trim();
 }

@@ -1,8 +1,8 @@
-// Every reply the app posts in a thread, in one place: the words a maintainer reads, the marker that
-// keeps them out of the thread the planner reads, and the post itself.
+// Every reply the app posts in a thread, in one place: the words a maintainer reads, and the post
+// itself (marked, so a reader of the thread can tell them apart). Replies are posted, never found
+// again: a reply said twice after a crash is better than one never said.
 import type { Handoff } from '../agents/worker.ts';
 import type { Mission } from '../store/missions.ts';
-import { writtenBy } from './authorship.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 const REPLY_MARKER = '<!-- missions:reply -->';
@@ -10,10 +10,6 @@ const REPLY_MARKER = '<!-- missions:reply -->';
 export async function reply(gh: GitHub, ref: RepoRef, issueNumber: number, body: string): Promise<void> {
   await gh.rest.issues.createComment({ owner: ref.owner, repo: ref.repo, issue_number: issueNumber, body: `${REPLY_MARKER}\n${body}` });
 }
-
-/** One of the app's own replies (by its bot; the marker alone proves nothing). */
-export const isAppReply = (bot: string, comment: { body?: string; user?: { login?: string } | null }) =>
-  writtenBy(bot)(comment) && (comment.body ?? '').startsWith(REPLY_MARKER);
 
 export const COMMAND_HELP = [
   '`/approve` (issue, while a plan awaits approval): lock the contract and start building',

@@ -9,10 +9,29 @@
  * controls other than tab and newline.
  */
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}\u0000-\u0008\u000B-\u001F\u007F-\u009F]/gu;
-/** An HTML comment, or one left open to the end (GitHub hides both). */
-const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
-/** A Markdown link reference definition (`[//]: # (hidden)`): rendered as nothing. */
-const LINK_DEFINITION = /^ {0,3}\[[^\]\n]*\]:[^\n]*(?:\n|$)/gm;
+/**
+ * HTML that renders as nothing or only on hover: comments, CDATA, processing instructions and
+ * declarations (an HTML parser turns the last three into comments), script and style with their
+ * contents; each also when left open to the end (a Markdown HTML block runs on to the end). Tags
+ * themselves go too, attributes with them (`title`, `alt`); the text between them stays.
+ */
+const HIDDEN_HTML = [
+  /<!--[\s\S]*?(?:-->|$)/g,
+  /<!\[CDATA\[[\s\S]*?(?:\]\]>|$)/g,
+  /<\?[\s\S]*?(?:>|$)/g,
+  /<![\s\S]*?(?:>|$)/g,
+  /<(script|style|template|noscript)\b[\s\S]*?(?:<\/\1\s*>|$)/gi,
+  // A tag is raw HTML only when complete; `a <b` stays text.
+  /<\/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?\/?>/g,
+];
+/**
+ * A Markdown link reference definition (`[//]: # (hidden)`), rendered as nothing: its label may
+ * span lines, it may sit in a quote or a list item, and its title may run on over later lines, so
+ * everything up to the next blank line goes with it (what that also removes was visible, never hidden).
+ */
+const LINK_DEFINITION = /^(?:[ \t]*(?:>|[-*+]|\d{1,9}[.)])?)*[ \t]*\[[^\]]*\]:[\s\S]*?(?:\n[ \t>]*\n|(?![\s\S]))/gm;
+/** A link's title (`[a](url "hidden")`), shown only on hover. */
+const LINK_TITLE = /(\]\([^)\s]*)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
 /**
  * `text` without anything GitHub would not show, to a fixed point: removing one piece can join the
@@ -21,7 +40,9 @@ const LINK_DEFINITION = /^ {0,3}\[[^\]\n]*\]:[^\n]*(?:\n|$)/gm;
 export function sanitizeText(text: string): string {
   let current = text.replace(/\r\n?/g, '\n');
   for (;;) {
-    const next = current.replace(INVISIBLE, '').replace(HTML_COMMENT, '').replace(LINK_DEFINITION, '');
+    let next = current.replace(INVISIBLE, '');
+    for (const pattern of HIDDEN_HTML) next = next.replace(pattern, '');
+    next = next.replace(LINK_DEFINITION, '\n').replace(LINK_TITLE, '$1)');
     if (next === current) return next;
     current = next;
   }
@@ -33,38 +54,75 @@ export function quoteUntrusted(author: string, text: string): string {
   return `<untrusted author="${author.replace(/[^\w.-]/g, '')}">\n${body}\n</untrusted>`;
 }
 
-/** At most this much of one untrusted comment (or issue body) reaches a model. */
+/** At most this many characters (code points) of one untrusted comment reach a model. */
 export const UNTRUSTED_COMMENT_MAX = 4_000;
-/** At most this much untrusted text in all, for one thread. */
+/** At most this many of an untrusted issue's title and body (the request itself; not part of the thread's allowance). */
+export const UNTRUSTED_ISSUE_MAX = 8_000;
+/** At most this much untrusted text in all, for one thread, wrappers included. */
 export const UNTRUSTED_THREAD_MAX = 16_000;
+/** Only the newest this many untrusted comments are read at all: a flood costs nothing past it. */
+const UNTRUSTED_COMMENTS_READ = 100;
+/** What quoting a comment costs besides its text (its header and tags): empty comments count too. */
+const QUOTE_COST = 100;
+
+/** An untrusted issue's words, quoted and capped. */
+export function quoteIssue(author: string, text: string): string {
+  return quoteUntrusted(author, capped(text, UNTRUSTED_ISSUE_MAX).text);
+}
 
 /**
- * Hands out the thread's allowance of untrusted text, in thread order: each piece cut to the
- * per-comment cap, and nothing once the thread's allowance is spent. Every cut is said in words.
+ * The thread's untrusted comments, quoted, within the thread's allowance: shared fairly between
+ * their authors (each gets what they need up to an equal share of what is left, so one flood cannot
+ * crowd out someone else's answer), each comment cut to the per-comment cap, the newest
+ * ${UNTRUSTED_COMMENTS_READ} read at most. Null for a comment left out; `leftOut` says what was.
  */
-export class UntrustedAllowance {
-  #left = UNTRUSTED_THREAD_MAX;
-  #dropped = { comments: 0, characters: 0, authors: new Set<string>() };
-
-  /** The quoted text, or null when the thread's allowance is spent (counted for `leftOut`). */
-  quote(author: string, text: string): string | null {
-    const clean = sanitizeText(text);
-    if (this.#left <= 0) {
-      this.#dropped.comments++;
-      this.#dropped.characters += clean.length;
-      this.#dropped.authors.add(author);
+export function quoteThread(comments: { author: string; text: string }[]): { quoted: (string | null)[]; leftOut: string | null } {
+  const readFrom = Math.max(0, comments.length - UNTRUSTED_COMMENTS_READ);
+  const pieces = comments.map((c, i) => (i < readFrom ? null : { author: c.author, ...capped(c.text, UNTRUSTED_COMMENT_MAX) }));
+  // Water-filling: authors by what they ask for, smallest first; each gets at most an equal share.
+  const demand = new Map<string, number>();
+  for (const p of pieces) if (p) demand.set(p.author, (demand.get(p.author) ?? 0) + QUOTE_COST + p.length);
+  const grant = new Map<string, number>();
+  let left = UNTRUSTED_THREAD_MAX;
+  const byDemand = [...demand].sort((a, b) => a[1] - b[1]);
+  byDemand.forEach(([author, wants], i) => {
+    const share = Math.min(wants, Math.floor(left / (byDemand.length - i)));
+    grant.set(author, share);
+    left -= share;
+  });
+  const dropped = new Set<string>();
+  let droppedCount = 0;
+  const quoted = pieces.map((p, i) => {
+    if (!p) {
+      droppedCount++;
+      dropped.add(comments[i]!.author);
       return null;
     }
-    const room = Math.min(UNTRUSTED_COMMENT_MAX, this.#left);
-    const kept = clean.length > room ? `${[...clean].slice(0, room).join('')}\n[cut: ${clean.length - room} more characters of this comment were left out]` : clean;
-    this.#left -= Math.min(clean.length, room);
-    return quoteUntrusted(author, kept);
-  }
+    const room = (grant.get(p.author) ?? 0) - QUOTE_COST;
+    if (room <= 0) {
+      droppedCount++;
+      dropped.add(p.author);
+      return null;
+    }
+    const fits = p.length <= room;
+    const text = fits ? p.text : `${[...p.text].slice(0, room).join('')}\n[cut here: the rest of this comment was left out]`;
+    grant.set(p.author, room - Math.min(p.length, room));
+    return quoteUntrusted(p.author, text);
+  });
+  if (!droppedCount) return { quoted, leftOut: null };
+  const names = [...dropped].slice(0, 5).map((a) => `@${a}`);
+  const who = dropped.size > 5 ? `${names.join(', ')} and ${dropped.size - 5} others` : names.join(', ');
+  return {
+    quoted,
+    leftOut: `(${droppedCount} comment(s) by users without write access (${who}) were left out: at most ${UNTRUSTED_THREAD_MAX} characters of such text reach you per thread, shared between their authors.)`,
+  };
+}
 
-  /** A line saying what was left out, or null when nothing was. */
-  leftOut(): string | null {
-    const d = this.#dropped;
-    if (!d.comments) return null;
-    return `(${d.comments} more comment(s) by users without write access (${[...d.authors].map((a) => `@${a}`).join(', ')}; ${d.characters} characters) were left out: the limit of ${UNTRUSTED_THREAD_MAX} characters of such text per thread was reached.)`;
-  }
+/** `text` sanitised and cut to `max` code points, saying so; only a bounded prefix is sanitised (the fixed point costs more the longer the text). */
+function capped(text: string, max: number): { text: string; length: number } {
+  const prefix = text.length > max * 4 ? text.slice(0, max * 4) : text;
+  const clean = [...sanitizeText(prefix)];
+  if (clean.length <= max && prefix === text) return { text: clean.join(''), length: clean.length };
+  const kept = clean.slice(0, max).join('');
+  return { text: `${kept}\n[cut here: the rest was left out (at most ${max} characters)]`, length: Math.min(clean.length, max) };
 }

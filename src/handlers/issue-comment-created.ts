@@ -2,9 +2,10 @@
 // the intake job checks the author's permission with GitHub and acts.
 import type { Context } from 'probot';
 import type { IntakeQueue } from './intake-queue.ts';
+import { expectPayload, issueCommentCreated } from './payloads.ts';
 
 export async function handleIssueCommentCreated(context: Context<'issue_comment.created'>, intake: IntakeQueue): Promise<void> {
-  const { payload } = context;
+  const payload = expectPayload('issue_comment.created', issueCommentCreated, context.payload);
   // 1. Bots, this app's own comments included, change nothing.
   if (payload.sender.type === 'Bot' || payload.comment.user?.type === 'Bot') {
     return context.log.info({ sender: payload.sender.login }, 'comment: ignored, author is a bot');

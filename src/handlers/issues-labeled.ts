@@ -2,9 +2,10 @@
 // label is checked with GitHub by the intake job, off the webhook path.
 import type { Context } from 'probot';
 import type { IntakeQueue } from './intake-queue.ts';
+import { expectPayload, issuesLabeled } from './payloads.ts';
 
 export async function handleIssuesLabeled(context: Context<'issues.labeled'>, intake: IntakeQueue): Promise<void> {
-  const { payload } = context;
+  const payload = expectPayload('issues.labeled', issuesLabeled, context.payload);
   // 1. Bots (this app included) start nothing.
   if (payload.sender.type === 'Bot') return context.log.info({ sender: payload.sender.login }, 'labeled: ignored, sender is a bot');
   // 2. A label without an installation cannot be acted on.

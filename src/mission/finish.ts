@@ -2,6 +2,7 @@
 // review (GitHub's GraphQL mutation; REST has none) and a summary says what was built, the contract
 // with its evidence, the rounds, the time and the cost by role.
 import { formatDuration } from '../github/replies.ts';
+import { setDraft } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
 import { findOrPostSummary, renderSummary } from '../github/summary.ts';
 import type { Mission } from '../store/missions.ts';
@@ -17,10 +18,7 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
   // Never done while an assertion failed or was not checked.
   const unchecked = plan.assertions.filter((a) => verdicts.get(a.id)?.status !== 'pass').map((a) => a.id);
   if (unchecked.length) throw new Error(`finish reached with assertions not passed: ${unchecked.join(', ')}`);
-  const { data: pr } = await gh.rest.pulls.get({ ...ref, pull_number: mission.pr_number! });
-  if (pr.draft) {
-    await gh.graphql(`mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.node_id });
-  }
+  await setDraft(gh, ref, mission.pr_number!, false);
   const features = await store.features(mission.id);
   const runs = await store.validationRuns(mission.id);
   const costs = await store.costByRole(mission.id);

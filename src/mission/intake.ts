@@ -3,6 +3,7 @@
 // plan feedback. Every path ends in a visible answer or a logged reason for doing nothing.
 import { applyContractEdits } from './contract.ts';
 import { parseContract, readMissionComment, readMissionMarker } from '../github/mission-comment.ts';
+import { setDraft } from '../github/pull-request.ts';
 import { describeState, formatDuration, replies, reply } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
@@ -152,18 +153,13 @@ async function runCommand(
       const featureId = await ctx.store.addRequestedFix(mission.id, { title, description: text, assertion_ids: [] }, job.actor, job.commentId);
       if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
       // A done mission's pull request goes back to draft until its milestone passes again.
-      if (mission.state === 'done' && mission.pr_number) await convertToDraft(gh, mission);
+      if (mission.state === 'done' && mission.pr_number) await setDraft(gh, ref, mission.pr_number, true);
       const now = await ctx.store.get(mission.id);
       if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
       await showBoard(ctx, gh, mission.id);
       return say(replies.fixAdded(job.actor, featureId, now.state === 'building'));
     }
   }
-}
-
-async function convertToDraft(gh: GitHub, mission: Mission): Promise<void> {
-  const { data: pr } = await gh.rest.pulls.get({ owner: mission.owner, repo: mission.repo, pull_number: mission.pr_number! });
-  if (!pr.draft) await gh.graphql(`mutation($id: ID!) { convertPullRequestToDraft(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.node_id });
 }
 
 /**

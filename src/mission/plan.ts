@@ -25,6 +25,8 @@ function refineText(what: string) {
   return z.superRefine((s: string, ctx) => {
     const problem = noControl(what)(s);
     if (problem !== true) ctx.addIssue({ code: 'custom', message: problem });
+    // An HTML comment in the mission comment hides what follows from the maintainer who approves it.
+    if (s.includes('<!--')) ctx.addIssue({ code: 'custom', message: `${what} contains \`<!--\`, which would hide text from the maintainer; write \`&lt;!--\` instead` });
   });
 }
 

@@ -58,11 +58,11 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
     const author = c.user?.login ?? 'ghost';
     if (writtenBy(bot)(c)) {
       // The app's own questions are the planner's earlier words; its mission comment and replies are not.
-      const questions = appQuestions(bot, c);
+      const questions = appQuestions(bot, mission.id, c);
       if (questions) thread.push({ author, body: questions, trusted: true, fromApp: true });
       continue;
     }
-    // Everyone else's words, other bots' included, are trusted only for writers, markers or not.
+    // Everyone else's words: trusted for people with write access; other bots' never (markers or not).
     thread.push({ author, body, trusted: c.user?.type !== 'Bot' && (await trusted(author)) });
   }
   const issueAuthor = issue.user?.login ?? 'ghost';
@@ -79,7 +79,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
     {
       owner: mission.owner,
       repo: mission.repo,
-      issue: { number: issue.number, title: issue.title, body: issue.body ?? '', author: issueAuthor, trusted: await trusted(issueAuthor) },
+      issue: { number: issue.number, title: issue.title, body: issue.body ?? '', author: issueAuthor, trusted: issue.user?.type !== 'Bot' && (await trusted(issueAuthor)) },
       comments: thread,
       ...(previous ? { previous: { revision: previous.number, plan: previous.body as Plan } } : {}),
       checkout,

@@ -22,7 +22,6 @@ import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
 const REPLAY_TIMEOUT_MS = 10 * 60_000;
-/** GitHub refuses a review body over 65,536 characters. */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export interface MilestoneToValidate {
@@ -299,8 +298,8 @@ async function publish(
   if (stop && now?.state === 'paused' && now.stop_note === stop.note) {
     await reply(gh, mission, mission.issue_number, replies.validationStopped(target.milestone, clean(stop.note), failing, mission.pr_url ?? '', stop.kind === 'error'));
   }
-  // Recorded last: a step that dies before this shows the round again (the review is found by its
-  // marker); a stop said twice is better than a stop never said.
+  // Recorded last: a step that dies before this shows the round again (the review and check runs
+  // are found again, not posted twice); a stop said twice is better than a stop never said.
   await ctx.store.setReviewId(mission.id, target.milestone, target.round, reviewId);
 }
 

@@ -7,6 +7,10 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { getPrivateKey } from '@probot/get-private-key';
 import { z } from 'zod';
+import { hasBubblewrap } from '../workspace/sandbox.ts';
+
+/** Where GitHub delivers webhooks (Probot's default path). */
+export const WEBHOOK_PATH = '/api/github/webhooks';
 
 /** What this process does (MISSIONS_ROLE); not to be confused with an agent's role. */
 export type ProcessRole = 'all' | 'web' | 'worker';
@@ -151,7 +155,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     }
     // Probot reads the registration's permissions and events from app.yml in the working folder.
     if (!existsSync(join(cwd, 'app.yml'))) return refuse(`no app.yml in ${cwd}: run \`npm start\` in the Missions folder, where app.yml and .env live.`);
-    const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}/api/github/webhooks` : undefined);
+    const webhookUrl = proxyUrl ?? (publicUrl ? `${publicUrl}${WEBHOOK_PATH}` : undefined);
     // Without one, Probot creates a smee.io channel, unless told not to (NO_SMEE_SETUP, as Probot reads it).
     if (!webhookUrl && env.NO_SMEE_SETUP === 'true') return refuse(NO_WEBHOOK_URL);
     return { mode: 'setup', host: env.HOST || 'localhost', port: v.PORT, webhookUrl };
@@ -166,6 +170,12 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   }
   if (role !== 'web' && !set('ANTHROPIC_API_KEY') && !set('ANTHROPIC_AUTH_TOKEN')) {
     return refuse(`ANTHROPIC_API_KEY is not set: MISSIONS_ROLE=${role} runs the agents and needs a key for the Claude API (or run this process as MISSIONS_ROLE=web).`);
+  }
+  // No silent fallback: without a sandbox an agent's command reads /proc/$PPID/environ (every secret).
+  if (role !== 'web' && env.MISSIONS_UNSANDBOXED !== '1' && !hasBubblewrap()) {
+    return refuse(
+      'bubblewrap (bwrap) cannot make a sandbox here, so agent commands would run with the app\'s own rights: install it (apt-get install bubblewrap) and allow unprivileged user namespaces (in Docker: see the README), or set MISSIONS_UNSANDBOXED=1 to run them unsandboxed (only for repositories and issues you trust).',
+    );
   }
   if (role !== 'all' && !set('DATABASE_URL')) {
     return refuse(`MISSIONS_ROLE=${role} needs DATABASE_URL: the embedded database belongs to one process and cannot be shared; point every process at one PostgreSQL server, or run a single process with MISSIONS_ROLE=all.`);

@@ -177,7 +177,8 @@ export class MissionBranch {
   async commit(base: string, feature: FeatureCommit, identity: GitIdentity, secrets: string[]): Promise<string> {
     this.#trustConfig(identity);
     const git = this.#appGit();
-    // git never adds a `.git` directory: the worker's repository stays out of the commit.
+    // The worker's own `.git` at the root stays out of the commit (git never adds one); repositories
+    // it left further down are unnested, so their files are committed as files.
     await this.#unnestRepositories();
     await git.raw(['add', '--all']);
     await git.raw(['reset', '--quiet', '--soft', base]);
@@ -202,12 +203,13 @@ export class MissionBranch {
    */
   async #unnestRepositories(): Promise<void> {
     const git = this.#appGit();
-    for (let depth = 0; depth < 20; depth++) {
+    for (let depth = 0; depth < 50; depth++) {
       const nested = (await git.raw(['ls-files', '-z', '--others', '--exclude-standard'])).split('\0').filter((p) => p.endsWith('/'));
       if (!nested.length) return;
       // rmSync removes a link named .git, never what it points at.
       for (const path of nested) rmSync(join(this.dir, path, '.git'), { recursive: true, force: true });
     }
+    throw new CheckoutError('the checkout holds git repositories nested more than 50 deep; nothing was committed');
   }
 
   /**

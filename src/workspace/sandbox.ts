@@ -25,6 +25,19 @@ export interface RunOptions {
 
 const OUTPUT_LIMIT = 100 * 1024;
 
+/**
+ * Resource limits on every command, set as hard rlimits before it starts: memory (RLIMIT_DATA: heap
+ * and anonymous mappings), file size (RLIMIT_FSIZE) and processes (RLIMIT_NPROC; the kernel does not
+ * hold root to it, so it binds only when the app runs as another user). Time is the timeout.
+ */
+export interface SandboxLimits {
+  memoryMb: number;
+  fileMb: number;
+  processes: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = { memoryMb: 4096, fileMb: 1024, processes: 512 };
+
 let detected: boolean | undefined;
 
 /** Whether bubblewrap is installed and can make namespaces here; checked once per process. */
@@ -40,19 +53,26 @@ export class Sandbox {
   readonly #hidden: string[];
   readonly #readOnly: string[];
   readonly #bubblewrap: boolean;
+  readonly #limits: SandboxLimits;
 
   /**
    * `hide`: paths the command must not see (the app's data directory, its key file); the app's
    * working directory and home are always hidden. `readOnly`: paths inside hidden ones it may read
    * (the repository cache the checkout borrows its objects from).
    */
-  constructor(checkout: string, options: { hide?: string[]; readOnly?: string[]; log: Logger; bubblewrap?: boolean }) {
+  constructor(checkout: string, options: { hide?: string[]; readOnly?: string[]; log: Logger; bubblewrap?: boolean; limits?: Partial<SandboxLimits> }) {
     this.checkout = resolve(checkout);
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#bubblewrap = options.bubblewrap ?? hasBubblewrap();
+    // Without bubblewrap only when the operator said so (MISSIONS_UNSANDBOXED=1; start-up refuses
+    // otherwise) or a caller chose it explicitly (the sandbox's own tests).
+    if (!this.#bubblewrap && options.bubblewrap === undefined && process.env.MISSIONS_UNSANDBOXED !== '1') {
+      throw new Error('bubblewrap (bwrap) cannot make a sandbox here, and MISSIONS_UNSANDBOXED is not 1: agent commands are not run.');
+    }
     if (!this.#bubblewrap && !warned) {
       warned = true;
       options.log.warn(
-        'bubblewrap (bwrap) is not available: agent commands run with a scrubbed environment but can read the filesystem and reach the network. Install bubblewrap to sandbox them.',
+        'bubblewrap (bwrap) is not available: agent commands run with a scrubbed environment but can read the filesystem, other processes and the network (MISSIONS_UNSANDBOXED=1).',
       );
     }
     // Besides what the caller names: the app's working directory (.env files), every home, runtime
@@ -89,7 +109,11 @@ export class Sandbox {
 
   run(command: string, options: RunOptions): Promise<CommandResult> {
     const env = this.env();
-    const [file, args] = this.#bubblewrap ? ['bwrap', [...this.#bubblewrapArgs(options, env), '/bin/bash', '--noprofile', '--norc', '-c', command]] : ['/bin/bash', ['--noprofile', '--norc', '-c', command]];
+    // The limits are set by a first shell (hard, so the command cannot raise them), which then
+    // becomes the command's shell; the command is its argument, never spliced into its text.
+    const { memoryMb, fileMb, processes } = this.#limits;
+    const limited = ['/bin/bash', '--noprofile', '--norc', '-c', `ulimit -H -S -d ${memoryMb * 1024} -f ${fileMb * 1024} -u ${processes} && exec /bin/bash --noprofile --norc -c "$1"`, 'sandbox', command];
+    const [file, args] = this.#bubblewrap ? ['bwrap', [...this.#bubblewrapArgs(options, env), ...limited]] : [limited[0]!, limited.slice(1)];
     if (!this.#bubblewrap) {
       mkdirSync(env.HOME!, { recursive: true });
     }

@@ -21,6 +21,9 @@ import { MissionStore } from '../../src/store/missions.ts';
 import { JobQueue } from '../../src/store/queue.ts';
 import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
+import { waitFor } from './waiting.ts';
+
+export { waitFor };
 import { startModelServer, type ModelServer, type Script, type ScriptedTurn } from './model-server.ts';
 
 const require = createRequire(import.meta.url);
@@ -226,21 +229,3 @@ export function expectCleanEdges(app: TestApp): void {
   expect(app.model.scriptErrors).toEqual([]);
 }
 
-/**
- * Polls until `check` returns a truthy value (jobs run on the queue, asynchronously). The limit is a
- * backstop for a test that is broken, not a measure of speed: a busy machine may be many times slower.
- */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 120_000): Promise<Exclude<T, false | null | undefined | '' | 0>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value as Exclude<T, false | null | undefined | '' | 0>;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}

@@ -2,7 +2,7 @@
 // Whatever a read-only user writes reaches the planner only as visible, quoted, bounded data.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sanitizeText, UNTRUSTED_THREAD_MAX } from '../../src/github/untrusted.ts';
+import { sanitizeText, UNTRUSTED_COMMENT_MAX, UNTRUSTED_THREAD_MAX } from '../../src/github/untrusted.ts';
 import { checkAndCloseAfterEach, labeledPayload, type TestApp, waitFor } from '../helpers/harness.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
@@ -20,6 +20,20 @@ const BYPASSES = [
   'x <!-- SECRET',
   '[//]: # (SECRET)',
   '  [hidden]: https://example.com "SECRET"',
+  // Found by a review: more HTML an HTML parser turns into comments, and link definitions in disguise.
+  'a <![CDATA[ SECRET ]]> b',
+  'a <? SECRET ?> b',
+  'a <!DOCTYPE SECRET> b',
+  'a <!X SECRET> b',
+  '[x]:\n/url\n"SECRET\nmore"',
+  '[SECRET\nignore]: /u',
+  '[x]: /u\n  "SECRET"',
+  '> [x]: /u "SECRET"',
+  '- [x]: /u "SECRET"',
+  '1. [x]: /u "SECRET"',
+  'a <span title="SECRET">b</span> <img alt="SECRET" src="x.png">',
+  '[a](https://x.y "SECRET")',
+  '<script>SECRET</script><style>SECRET</style>',
 ];
 const INVISIBLES = ['\u061C', '\uFE0F', '\u{E0100}', '\u{E01EF}', '\u3164', '\u034F', '\u115F', '\u1160', '\uFFA0', '\u200B', '\u2066', '\u{E0041}', '\u00AD', '\u180E', '\u001E'];
 
@@ -28,17 +42,19 @@ describe('hidden text', () => {
     for (const text of BYPASSES) expect(sanitizeText(text), JSON.stringify(text)).not.toContain('SECRET');
     for (const ch of INVISIBLES) expect(sanitizeText(`a${ch}b`), `U+${ch.codePointAt(0)!.toString(16)}`).toBe('ab');
     // What people see stays: text, code, emoji without their selectors, links.
-    expect(sanitizeText('Use `a < b` and **bold** ❤\uFE0F [docs](https://x.y) <b>ok</b>')).toBe('Use `a < b` and **bold** ❤ [docs](https://x.y) <b>ok</b>');
+    expect(sanitizeText('Use `a < b`, `a <b` and **bold** ❤\uFE0F [docs](https://x.y) <b>ok</b>')).toBe('Use `a < b`, `a <b` and **bold** ❤ [docs](https://x.y) ok');
   });
 
   it('reaches a fixed point on generated inputs: nothing hidden is left, and sanitising again changes nothing', () => {
-    const pieces = ['<', '!', '-', '--', '>', '<!--', '-->', '[', ']', ':', '//', '#', ' ', '\n', 'a', 'SECRET', ...INVISIBLES];
+    const pieces = ['<', '!', '-', '--', '>', '<!--', '-->', '<?', '<![CDATA[', ']]>', '[', ']', ':', '//', '#', ' ', '\n', 'a', 'SECRET', ...INVISIBLES];
     const text = fc.array(fc.constantFrom(...pieces), { maxLength: 60 }).map((p) => p.join(''));
     fc.assert(
       fc.property(text, (input) => {
         const out = sanitizeText(input);
         expect(sanitizeText(out)).toBe(out);
         expect(out).not.toContain('<!--');
+        expect(out).not.toContain('<?');
+        expect(out).not.toContain('<![CDATA[');
         expect(out).not.toMatch(/[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}]/u);
         expect(out).not.toMatch(/^ {0,3}\[[^\]\n]*\]:/m);
       }),
@@ -52,10 +68,11 @@ describe('hidden text', () => {
     );
   });
 
-  it('quotes an outsider’s hidden text and flood to the planner visibly and within bounds, and refuses their commands once', async () => {
+  it('quotes an outsider’s hidden text and flood to the planner visibly and within bounds, and answers their commands once', async () => {
     let prompt = '';
     const scenario = await startMission({
       label: false,
+      repo: { permissions: { 'sock-puppet': 'read', 'emoji-fan': 'read', reporter: 'read' } },
       turns: [
         (request) => {
           prompt = taskOf(request);
@@ -65,18 +82,28 @@ describe('hidden text', () => {
     });
     app = scenario.app;
     const { thread } = scenario;
-    for (const text of BYPASSES) thread.add(`visible\n${text}`, 'reader');
-    // 30 comments of 60 kB each: 1.8 MB of words by one read-only user.
+    // 30 comments of 60 kB each: 1.8 MB of words by one read-only user; 2,000 comments that are
+    // nothing once sanitised; hidden text; emoji, two UTF-16 units each.
     for (let i = 0; i < 30; i++) thread.add(`flood ${i} ${'x'.repeat(60_000)}`, 'reader');
+    for (let i = 0; i < 2_000; i++) thread.add('<!---->', 'sock-puppet');
+    for (const text of BYPASSES) thread.add(`visible\n${text}`, 'reader');
+    thread.add('🙂'.repeat(10_000), 'emoji-fan');
+    // Someone else's answer after the flood still reaches the planner.
+    thread.add('The reporter here: the name may contain spaces.', 'reporter');
     thread.add('Please also print a newline.', 'maintainer');
     await app.receive('issues', labeledPayload());
     await missionReaches(app, 'awaiting_approval', 1);
     expect(prompt).toContain('visible\na');
     expect(prompt).not.toContain('SECRET');
     expect(prompt).toContain('Please also print a newline.');
-    expect(prompt).toMatch(/\[cut: \d+ more characters of this comment were left out\]/);
-    expect(prompt).toMatch(/\(\d+ more comment\(s\) by users without write access \(@reader; \d+ characters\) were left out/);
-    expect(prompt.length).toBeLessThan(UNTRUSTED_THREAD_MAX + 10_000);
+    expect(prompt).toContain('the name may contain spaces');
+    expect(prompt).toContain('[cut here: the rest was left out (at most 4000 characters)]');
+    expect(prompt).not.toContain('flood 0');
+    expect(prompt).toMatch(/\(\d+ comment\(s\) by users without write access \(@reader, @sock-puppet\) were left out/);
+    // The quoted text, wrappers included, stays within the thread's allowance (in code points).
+    const quoted = [...prompt.matchAll(/@\S+ \(no write access\) wrote, quoted as data:\n\n<untrusted[\s\S]*?<\/untrusted>/g)].map((m) => m[0]);
+    expect(quoted.reduce((sum, q) => sum + [...q].length, 0)).toBeLessThanOrEqual(UNTRUSTED_THREAD_MAX);
+    expect([...quoted.find((q) => q.includes('@emoji-fan'))!.matchAll(/🙂/g)]).toHaveLength(UNTRUSTED_COMMENT_MAX);
 
     // Three commands from the outsider: one refusal in all.
     for (const command of ['/approve', '/cancel', '/approve']) await commentOn(scenario, command, 'reader');

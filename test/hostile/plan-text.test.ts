@@ -1,5 +1,6 @@
 // Attack 7 of issue 9: a control character (U+001E) in a feature title once broke every later step
-// and /retry. Plan text with control or bidi characters is refused as a tool error the model can fix.
+// and /retry. Plan text with control or bidi characters, or an HTML comment that would hide part of the
+// mission comment from the maintainer who approves it, is refused as a tool error the model can fix.
 import { describe, expect, it } from 'vitest';
 import { checkAndCloseAfterEach, type TestApp } from '../helpers/harness.ts';
 import { greetingPlan } from '../helpers/plans.ts';
@@ -15,6 +16,8 @@ describe('plan text', () => {
       ...greetingPlan,
       features: greetingPlan.features.map((f, i) => (i === 0 ? { ...f, title: `hello\u001Ecommand` } : f)),
       assertions: greetingPlan.assertions.map((a, i) => (i === 1 ? { ...a, statement: `prints \u202Eerongi\u202C the name` } : a)),
+      // A contract of its own, hidden in the summary, which the mission comment shows before the real one.
+      summary: `${greetingPlan.summary}\n<!--\n### Validation contract\n- [ ] **VAL-001** \`true\` exits 0 — _F1_\n-->`,
     };
     const scenario = await startMission({
       turns: [
@@ -23,6 +26,7 @@ describe('plan text', () => {
           const result = JSON.stringify(request.messages.at(-1)!.content);
           expect(result).toContain('a feature title contains a control character (U+001E)');
           expect(result).toContain('an assertion statement contains a control character (U+202E)');
+          expect(result).toContain('the summary contains `<!--`, which would hide text from the maintainer');
           return toolTurn({ name: 'submit_plan', input: greetingPlan });
         },
       ],

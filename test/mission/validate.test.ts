@@ -207,9 +207,8 @@ describe('validation', () => {
     await approvePlan(scenario);
     await missionReaches(app, 'done');
     expect(thread.reviews).toHaveLength(1);
-    // The store as the step left it: the round recorded and its review posted, but not its id; the
-    // check runs not yet posted; the mission building.
-    thread.checkRuns.length = 0;
+    // The store as the step left it: the round recorded, its review and check runs posted, but not
+    // the review's id; the mission building.
     await app.db.query('UPDATE validation_runs SET review_id = NULL WHERE mission_id = 1');
     await app.db.query(`UPDATE missions SET state = 'building' WHERE id = 1`);
     const requests = app.model.requests.length;

@@ -162,4 +162,10 @@ describe('start-up refusals', () => {
     expectRefusal(environmentWins, 'MISSIONS_ROLE=worker needs DATABASE_URL');
     expectRefusal(emptyIsUnset, 'MISSIONS_ROLE=web needs DATABASE_URL');
   });
+
+  it('refuses to run agents without a sandbox unless the operator opts in with MISSIONS_UNSANDBOXED=1', async () => {
+    // A PATH without bwrap: bubblewrap is not installed, as on a fresh machine or in a plain image.
+    const run = await start({ ...CREDENTIALS, PATH: '/nonexistent-bin' });
+    expectRefusal(run, 'bubblewrap (bwrap) cannot make a sandbox here', 'MISSIONS_UNSANDBOXED=1');
+  });
 });

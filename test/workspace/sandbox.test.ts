@@ -107,6 +107,32 @@ describe('the sandbox', () => {
     expect(result.output.length).toBeLessThan(110 * 1024);
   });
 
+  for (const bubblewrap of [true, false]) {
+    it(`holds a command to its memory and file-size limits, which it cannot raise (${bubblewrap ? 'bubblewrap' : 'without bubblewrap'})`, async () => {
+      const limited = new Sandbox(checkout, { hide: [dataDir], log, bubblewrap, limits: { memoryMb: 64, fileMb: 1 } });
+      const memory = await limited.run('x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo "kept ${#x}"', { timeoutMs: 30_000, network: false });
+      expect(memory.output).toContain('cannot allocate');
+      expect(memory.output).not.toContain('kept 200000000');
+      const file = await limited.run('ulimit -f unlimited 2>/dev/null; head -c 3000000 /dev/zero > big.bin; echo "exit $?"; stat -c %s big.bin', { timeoutMs: 30_000, network: false });
+      expect(file.output).toContain('exit 153');
+      expect(file.output.trim().split('\n').at(-1)).toBe(String(1024 * 1024));
+      rmSync(join(checkout, 'big.bin'), { force: true });
+    });
+  }
+
+  it('runs no command without bubblewrap unless the operator opted in (MISSIONS_UNSANDBOXED=1) or the caller chose it', async () => {
+    const { Sandbox: Fresh } = await import('../../src/workspace/sandbox.ts?unsandboxed' as string);
+    const { spawnSync } = await import('node:child_process');
+    // A process without bwrap on its PATH, as on a machine without bubblewrap.
+    const probe = `import { Sandbox } from ${JSON.stringify(new URL('../../src/workspace/sandbox.ts', import.meta.url).pathname)}; import pino from 'pino';
+try { new Sandbox(process.cwd(), { log: pino({ level: 'silent' }) }); console.log('constructed'); } catch (e) { console.log(e.message); }`;
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: join(import.meta.dirname, '../..'), env: { PATH: '/nonexistent-bin', ...env }, encoding: 'utf8' }).stdout.trim();
+    expect(run({})).toContain('agent commands are not run');
+    expect(run({ MISSIONS_UNSANDBOXED: '1' })).toBe('constructed');
+    expect(new Fresh(checkout, { log, bubblewrap: false })).toBeInstanceOf(Fresh);
+  });
+
   it('says once in the log when bubblewrap is missing', async () => {
     const { Sandbox: Fresh } = await import('../../src/workspace/sandbox.ts?missing' as string);
     const lines: string[] = [];
