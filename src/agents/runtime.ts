@@ -48,6 +48,13 @@ export interface AgentRunOptions {
 export const FILE_TOOL_TIMEOUT_MS = 60_000;
 /** How often a running agent asks whether it should stop. */
 const WATCH_MS = 2_000;
+/** How many cut streams a run survives (each asks the broken turn again). */
+const STREAM_CUT_RETRIES = 2;
+
+/** A reply stream that broke after it started (the SDK's own retries cover one that never started). */
+function isStreamCut(error: unknown): boolean {
+  return error instanceof Anthropic.APIConnectionError || (error instanceof Anthropic.AnthropicError && !(error instanceof Anthropic.APIError));
+}
 
 export interface AgentResult {
   finish: Finish<any>;
@@ -126,20 +133,24 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
         );
       }, WATCH_MS)
     : undefined;
-  const runner = client.beta.messages.toolRunner({
+  const tools = [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS));
+  // A runner over `messages`; a turn whose stream was cut starts a new one from the history so far.
+  const startRunner = (messages: BetaMessageParam[], turnsLeft: number) => client.beta.messages.toolRunner({
     model,
     max_tokens: options.maxTokens ?? 16_000,
     // The breakpoint on the system block caches tools + system; the top-level one moves with the
     // conversation so each turn reads the previous turn's prefix.
     system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
     ...(cache ? { cache_control: cache } : {}),
-    tools: [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS)),
-    messages: [{ role: 'user', content: options.prompt }],
+    tools,
+    messages,
     stream: true,
     // The full history each turn: what the Messages API and our local test server both speak.
     thread: false,
-    max_iterations: options.maxTurns,
+    max_iterations: turnsLeft,
   }, { signal: stop.signal });
+  let runner = startRunner([{ role: 'user', content: options.prompt }], options.maxTurns);
+  let cutsLeft = STREAM_CUT_RETRIES;
 
   let usage = NO_USAGE;
   let turns = 0;
@@ -150,21 +161,34 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   };
   const stopped = () => stop.signal.reason as AgentStopped;
   try {
-    for await (const stream of runner) {
-      const message = await stream.finalMessage();
-      turns++;
-      await record(tokenUsage(message.usage));
-      // Runs this turn's tool calls now (the runner reuses the result), so a finish call ends the
-      // loop without another request.
-      await runner.generateToolResponse();
-      if (finish) break;
-      const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
-      if (reason) {
-        outcome = 'stopped';
-        throw new AgentStopped(reason);
-      }
-      if (message.stop_reason === 'max_tokens') {
-        options.log.warn({ role, turns }, 'agent turn hit max_tokens');
+    for (;;) {
+      try {
+        for await (const stream of runner) {
+          const message = await stream.finalMessage();
+          turns++;
+          await record(tokenUsage(message.usage));
+          // Runs this turn's tool calls now (the runner reuses the result), so a finish call ends the
+          // loop without another request.
+          await runner.generateToolResponse();
+          if (finish) break;
+          const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
+          if (reason) {
+            outcome = 'stopped';
+            throw new AgentStopped(reason);
+          }
+          if (message.stop_reason === 'max_tokens') {
+            options.log.warn({ role, turns }, 'agent turn hit max_tokens');
+          }
+        }
+        break;
+      } catch (error) {
+        // A stream cut mid-reply (a proxy, a reset): the SDK retries a request that failed to start,
+        // not one that broke halfway. The turn is asked again from the history before it.
+        if (!isStreamCut(error) || stop.signal.aborted || cutsLeft-- <= 0) throw error;
+        options.log.warn({ role, turns, err: error }, 'the model stream was cut mid-turn; asking again');
+        const history = [...runner.params.messages];
+        if (history.at(-1)?.role === 'assistant') history.pop();
+        runner = startRunner(history, options.maxTurns - turns);
       }
     }
     if (finish) {

@@ -225,7 +225,17 @@ export class MissionBranch {
     const cache = plainGit(this.#cache).env(gitEnv());
     await cache.raw(['fetch', '--quiet', this.#gitDir, `+refs/heads/${this.branch}:refs/missions-push/${this.#request.missionId}`]);
     try {
-      await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
+      // GitHub answering 502 (or a connection dropping) is not a refusal: the committed feature is
+      // pushed again rather than thrown away with the step.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
+          break;
+        } catch (error) {
+          if (attempt >= PUSH_ATTEMPTS || !transientPushError(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, PUSH_RETRY_MS * 4 ** (attempt - 1)));
+        }
+      }
       // The cache now knows the pushed tip, as a refresh would have fetched it.
       await cache.raw(['update-ref', `refs/heads/${this.branch}`, sha]);
     } catch (error) {
@@ -261,6 +271,17 @@ export class MissionBranch {
       ].join('\n'),
     );
   }
+}
+
+/** Pushes tried before a transient failure stops the step, and the first wait between them (×4 each time). */
+const PUSH_ATTEMPTS = 4;
+const PUSH_RETRY_MS = 1_000;
+
+/** A push failure worth trying again: the server or the connection, not a refusal of the change. */
+function transientPushError(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/\[(remote )?rejected\]/.test(text)) return false;
+  return /\b(50[0-4]|429)\b|RPC failed|early EOF|Connection (reset|refused|timed out)|timed out|Could not resolve host|unexpected disconnect|the remote end hung up/i.test(text);
 }
 
 /** Something secret was found in what the worker left; nothing was committed. */

@@ -1,7 +1,9 @@
 // Where agent commands run. With bubblewrap: the checkout writable, the rest of the filesystem
 // read-only, the app's own files (data dir, working directory, home, private key) hidden, a private
 // /tmp, its own PID namespace (so a timeout kills the whole tree) and no network unless allowed.
-// Without it the command still gets an environment built from an allow-list, never the app's.
+// Every command gets hard limits (memory, file size, processes) and an environment built from an
+// allow-list, never the app's. Without bubblewrap nothing runs unless the operator opted in
+// (MISSIONS_UNSANDBOXED=1) or the caller chose it (the sandbox's own tests).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,7 +19,7 @@ export interface CommandResult {
 
 export interface RunOptions {
   timeoutMs: number;
-  /** May the command reach the network (setup always may; agents per `sandbox.network`). */
+  /** May the command reach the network (agents per `sandbox.network`; setup per setupMayUseNetwork). */
   network: boolean;
   /** Kills the command (and its children) when aborted: a stopped run does not wait for it. */
   signal?: AbortSignal;

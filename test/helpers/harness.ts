@@ -22,9 +22,10 @@ import { JobQueue } from '../../src/store/queue.ts';
 import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
 import { waitFor } from './waiting.ts';
-
-export { waitFor };
 import { startModelServer, type ModelServer, type Script, type ScriptedTurn } from './model-server.ts';
+
+/** Tests wait on events through the harness; waiting.ts holds it for tests that must not load nock. */
+export { waitFor };
 
 const require = createRequire(import.meta.url);
 const webhookExamples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: any[] }[];

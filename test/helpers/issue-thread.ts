@@ -15,6 +15,8 @@ export interface ThreadComment {
 
 export interface RepoSetup {
   cloneUrl: string;
+  /** The bare repository behind `cloneUrl`, when that is served over HTTP (git-http.ts). */
+  gitDir?: string;
   permissions?: Record<string, string>;
   /** Raw YAML of .github/missions.yml; absent means no file. */
   config?: string;
@@ -80,7 +82,7 @@ export class IssueThread {
 
   constructor(github: GitHubMock, setup: RepoSetup) {
     this.#stateFile = setup.stateFile;
-    this.#cloneUrl = setup.cloneUrl;
+    this.#cloneUrl = setup.gitDir ?? setup.cloneUrl;
     if (setup.stateFile && existsSync(setup.stateFile)) {
       Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));
       this.#next = Math.max(this.#next, ...this.comments.map((c) => c.id));

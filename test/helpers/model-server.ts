@@ -11,6 +11,8 @@ export type ScriptedTurn =
   | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' }
   /** Never answer: the request hangs until the client goes away (a process killed mid-turn). */
   | { hang: true }
+  /** Start streaming the reply, then drop the connection in the middle of it (a proxy's idle cut). */
+  | { cut: true }
   | { status: number; error: { type: string; message: string }; retryAfterMs?: number };
 
 /** A turn is given the request the SDK sent, so a script can react to it (and tests can inspect it). */
@@ -81,6 +83,15 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
       turn = { status: 400, error: { type: 'invalid_request_error', message: `script assertion failed: ${String(error)}` } };
     }
     if ('hang' in turn) return;
+    if ('cut' in turn) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const start = { id: `msg_${index}`, type: 'message', role: 'assistant', model: request.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } };
+      res.write(`event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: start })}\n\n`);
+      res.write(`event: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\n`);
+      res.write(`event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'I will now' } })}\n\n`);
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
     if ('status' in turn) {
       res.writeHead(turn.status, {
         'content-type': 'application/json',

@@ -12,7 +12,12 @@ let app: TestApp;
 checkAndCloseAfterEach(() => app);
 
 const lastResult = (request: { messages: { content: unknown }[] }) => JSON.stringify(request.messages.at(-1)!.content);
-const running = (pattern: string) => spawnSync('pgrep', ['-f', pattern]).status === 0;
+/** Whether a process whose command line holds `pattern` runs (pgrep: 0 found, 1 none, else broken). */
+const running = (pattern: string) => {
+  const { status } = spawnSync('pgrep', ['-f', '--', pattern]);
+  if (status !== 0 && status !== 1) throw new Error(`pgrep failed (${status})`);
+  return status === 0;
+};
 
 describe('a worker that tries to freeze the app', () => {
   it('links package.json to /dev/zero: command detection reads no further, and the mission goes on', async () => {

@@ -72,7 +72,7 @@ describe('hidden text', () => {
     let prompt = '';
     const scenario = await startMission({
       label: false,
-      repo: { permissions: { 'sock-puppet': 'read', 'emoji-fan': 'read', reporter: 'read' } },
+      repo: { permissions: { 'sock-puppet': 'read', 'emoji-fan': 'read', reporter: 'read', ...Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`writer${i}`, 'read'])) } },
       turns: [
         (request) => {
           prompt = taskOf(request);
@@ -88,6 +88,8 @@ describe('hidden text', () => {
     for (let i = 0; i < 2_000; i++) thread.add('<!---->', 'sock-puppet');
     for (const text of BYPASSES) thread.add(`visible\n${text}`, 'reader');
     thread.add('🙂'.repeat(10_000), 'emoji-fan');
+    // Five more outsiders with long comments: together they ask for more than the thread's allowance.
+    for (let i = 1; i <= 5; i++) thread.add(`essay ${i} ${'y'.repeat(5_000)}`, `writer${i}`);
     // Someone else's answer after the flood still reaches the planner.
     thread.add('The reporter here: the name may contain spaces.', 'reporter');
     thread.add('Please also print a newline.', 'maintainer');
@@ -97,13 +99,20 @@ describe('hidden text', () => {
     expect(prompt).not.toContain('SECRET');
     expect(prompt).toContain('Please also print a newline.');
     expect(prompt).toContain('the name may contain spaces');
-    expect(prompt).toContain('[cut here: the rest was left out (at most 4000 characters)]');
+    expect(prompt).toMatch(/\[cut here: the rest (of this comment )?was left out/);
     expect(prompt).not.toContain('flood 0');
     expect(prompt).toMatch(/\(\d+ comment\(s\) by users without write access \(@reader, @sock-puppet\) were left out/);
-    // The quoted text, wrappers included, stays within the thread's allowance (in code points).
-    const quoted = [...prompt.matchAll(/@\S+ \(no write access\) wrote, quoted as data:\n\n<untrusted[\s\S]*?<\/untrusted>/g)].map((m) => m[0]);
-    expect(quoted.reduce((sum, q) => sum + [...q].length, 0)).toBeLessThanOrEqual(UNTRUSTED_THREAD_MAX);
-    expect([...quoted.find((q) => q.includes('@emoji-fan'))!.matchAll(/🙂/g)]).toHaveLength(UNTRUSTED_COMMENT_MAX);
+    // The quoted text stays within the thread's allowance (in code points), which binds here: the
+    // writers share what is left fairly, each cut to the same length, and the short answers are whole.
+    const quoted = [...prompt.matchAll(/<untrusted author="([^"]+)">\n([\s\S]*?)\n<\/untrusted>/g)].map((m) => ({ author: m[1]!, text: m[2]! }));
+    const total = quoted.reduce((sum, q) => sum + [...q.text].length, 0);
+    expect(total).toBeLessThanOrEqual(UNTRUSTED_THREAD_MAX);
+    expect(total).toBeGreaterThan(UNTRUSTED_THREAD_MAX - 100 * quoted.length);
+    const essays = quoted.filter((q) => q.author.startsWith('writer')).map((q) => q.text.match(/y+/)![0].length);
+    expect(essays).toHaveLength(5);
+    expect(new Set(essays).size).toBe(1);
+    expect(essays[0]).toBeLessThan(UNTRUSTED_COMMENT_MAX);
+    expect([...quoted.find((q) => q.author === 'emoji-fan')!.text.matchAll(/🙂/g)].length).toBeGreaterThan(essays[0]!);
 
     // Three commands from the outsider: one refusal in all.
     for (const command of ['/approve', '/cancel', '/approve']) await commentOn(scenario, command, 'reader');

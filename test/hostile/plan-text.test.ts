@@ -11,7 +11,7 @@ let app: TestApp;
 checkAndCloseAfterEach(() => app);
 
 describe('plan text', () => {
-  it('refuses a control character in a title and a bidi override in a statement, and takes the corrected plan', async () => {
+  it('refuses a control character in a title, a bidi override in a statement and an HTML comment in the summary, and takes the corrected plan', async () => {
     const broken = {
       ...greetingPlan,
       features: greetingPlan.features.map((f, i) => (i === 0 ? { ...f, title: `hello\u001Ecommand` } : f)),

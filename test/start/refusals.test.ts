@@ -163,7 +163,7 @@ describe('start-up refusals', () => {
     expectRefusal(emptyIsUnset, 'MISSIONS_ROLE=web needs DATABASE_URL');
   });
 
-  it('refuses to run agents without a sandbox unless the operator opts in with MISSIONS_UNSANDBOXED=1', async () => {
+  it('refuses to run agents without a sandbox, naming MISSIONS_UNSANDBOXED=1 as the way to opt out', async () => {
     // A PATH without bwrap: bubblewrap is not installed, as on a fresh machine or in a plain image.
     const run = await start({ ...CREDENTIALS, PATH: '/nonexistent-bin' });
     expectRefusal(run, 'bubblewrap (bwrap) cannot make a sandbox here', 'MISSIONS_UNSANDBOXED=1');
