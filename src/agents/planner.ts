@@ -1,6 +1,6 @@
 // The planner (orchestrator role): reads the issue, its thread and the repository with read-only
 // tools, and finishes with submit_plan or ask_questions.
-import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
+import { fileTools } from './file-tools.ts';
 import { z } from 'zod';
 import { planProblems, planSchema, type Plan } from '../mission/plan.ts';
 import { quoteIssue, quoteThread } from '../github/untrusted.ts';
@@ -52,7 +52,7 @@ export async function runPlanner(
 ): Promise<PlanningOutcome & { usd: number }> {
   // Read-only file tools confined to the checkout; bash is not among them. An empty env keeps the
   // app's secrets away from anything the toolset spawns.
-  const tools = betaAgentToolset20260401({ workdir: input.checkout, env: {} }).filter((t) => READ_ONLY_TOOLS.includes(t.name));
+  const tools = fileTools(input.checkout, READ_ONLY_TOOLS);
   const files = checkoutFiles(input.checkout);
   const system = [
     'You are the planner of Missions, a GitHub App that runs long autonomous coding missions from issues.',

@@ -1,7 +1,7 @@
 // The validators: fresh contexts that never saw the implementation, each on a throwaway checkout of
 // the milestone's commit, with read-only file tools and bash in the sandbox. Scrutiny reviews the
 // milestone's diff and runs the checks; user-testing verifies each assertion behaviourally.
-import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
+import { fileTools } from './file-tools.ts';
 import { z } from 'zod';
 import type { Plan } from '../mission/plan.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
@@ -89,8 +89,7 @@ const READ_TOOLS = ['read', 'glob', 'grep'];
 const MAX_DIFF = 60_000;
 
 function tools(input: ValidationInput) {
-  const fileTools = betaAgentToolset20260401({ workdir: input.sandbox.checkout, env: {} }).filter((t) => READ_TOOLS.includes(t.name));
-  return [...fileTools, sandboxedBash(input.sandbox, { network: input.network })];
+  return [...fileTools(input.sandbox.checkout, READ_TOOLS), sandboxedBash(input.sandbox, { network: input.network })];
 }
 
 async function system(role: 'scrutiny' | 'user-testing', input: ValidationInput): Promise<string> {

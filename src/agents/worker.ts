@@ -1,6 +1,6 @@
 // The worker role: a fresh context per feature with the repository tools (file tools confined to
 // the checkout, bash in the sandbox), finishing with submit_handoff.
-import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
+import { fileTools } from './file-tools.ts';
 import { z } from 'zod';
 import type { Feature, Plan } from '../mission/plan.ts';
 import type { Sandbox } from '../workspace/sandbox.ts';
@@ -55,7 +55,7 @@ export async function runWorker(
 ): Promise<{ handoff: Handoff; usd: number; turns: number }> {
   const checkout = input.sandbox.checkout;
   // File tools confined to the checkout by the SDK; an empty env for anything they spawn.
-  const fileTools = betaAgentToolset20260401({ workdir: checkout, env: {} }).filter((t) => FILE_TOOLS.includes(t.name));
+  const files = fileTools(checkout, FILE_TOOLS);
   const system = [
     'You are a worker of Missions, a GitHub App that runs long autonomous coding missions from issues.',
     `The repository ${input.owner}/${input.repo} is checked out at your working directory; paths are relative to it.`,
@@ -66,7 +66,7 @@ export async function runWorker(
     role: 'worker',
     system,
     prompt: await workerPrompt(input),
-    tools: [...fileTools, sandboxedBash(input.sandbox, { network: input.network })],
+    tools: [...files, sandboxedBash(input.sandbox, { network: input.network })],
     finishTools: [submitHandoff],
   });
   return { handoff: result.finish.value as Handoff, usd: result.usd, turns: result.turns };

@@ -29,9 +29,22 @@ const HIDDEN_HTML = [
  * span lines, it may sit in a quote or a list item, and its title may run on over later lines, so
  * everything up to the next blank line goes with it (what that also removes was visible, never hidden).
  */
-const LINK_DEFINITION = /^(?:[ \t]*(?:>|[-*+]|\d{1,9}[.)])?)*[ \t]*\[[^\]]*\]:[\s\S]*?(?:\n[ \t>]*\n|(?![\s\S]))/gm;
+// The prefix is one flat character class and the label is bounded (CommonMark: at most 999
+// characters): no nested quantifier, so no input makes this backtrack beyond linear-times-999 (a
+// nested `(?:[ \t]*…)*` once took minutes on a line indented 32 spaces).
+const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\n|(?![\s\S]))/gm;
 /** A link's title (`[a](url "hidden")`), shown only on hover. */
 const LINK_TITLE = /(\]\([^)\s]*)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
+
+/** What in a model's text (a plan) would hide what follows it, or characters, from a reader; null when nothing does. */
+export function hidingConstruct(text: string): string | null {
+  const invisible = new RegExp(INVISIBLE.source, 'u').exec(text);
+  if (invisible) return `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const html = /<!--|<\?|<![A-Za-z[]|<(?:script|style|textarea|pre|template|noscript)\b/i.exec(text);
+  if (html) return html[0];
+  const definition = /^ {0,3}\[[^\]\n]{1,999}\]:/m.exec(text);
+  return definition ? definition[0].trim() : null;
+}
 
 /**
  * `text` without anything GitHub would not show, to a fixed point: removing one piece can join the

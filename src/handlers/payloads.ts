@@ -42,7 +42,8 @@ type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: Functio
  */
 export function limitWebhookBody(middleware: NodeMiddleware, path: string): NodeMiddleware {
   return async (req, res, next) => {
-    if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://localhost').pathname !== path) return middleware(req, res, next);
+    // Probot matches the path without trailing slashes, so this does too.
+    if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') !== path) return middleware(req, res, next);
     // The answer, then the connection closed.
     const tooLarge = (drain: boolean) => {
       // Closing the connection while a sender still sends would reset it before the answer is read:

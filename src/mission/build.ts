@@ -17,6 +17,7 @@ import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
 import { appBot, type MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, SetupFailed, turnCapHint } from './failures.ts';
+import { watchCancellation, type Cancellation } from './cancellation.ts';
 import { finishMission } from './finish.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
@@ -34,8 +35,9 @@ export async function buildStep(ctx: MissionContext, missionId: number): Promise
   }
   ctx.log.debug({ missionId }, 'build step');
   const gh = await ctx.github(mission.installation_id);
+  const cancellation = watchCancellation(ctx.store, missionId);
   try {
-    await build(ctx, gh, mission);
+    await build(ctx, gh, mission, cancellation);
   } catch (error) {
     if (error instanceof AgentStopped) {
       ctx.log.info({ missionId, reason: error.message }, 'worker stopped');
@@ -49,10 +51,12 @@ export async function buildStep(ctx: MissionContext, missionId: number): Promise
     await showBoard(ctx, gh, missionId);
     // Said plainly in the thread too, with the command that goes on.
     await reply(gh, mission, mission.issue_number, replies.buildFailed(what));
+  } finally {
+    cancellation.dispose();
   }
 }
 
-async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise<void> {
+async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancellation: Cancellation): Promise<void> {
   const { store, log } = ctx;
   const id = initial.id;
   const ref = { owner: initial.owner, repo: initial.repo };
@@ -87,7 +91,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   if (pushed.length && !mission.pr_number) await openPullRequest(ctx, gh, mission, repository.default_branch);
   mission = await store.get(id);
   const secrets = secretValues(process.env, [token]);
-  const validation = { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base, secrets };
+  const validation = { mission, branch, config, cachePath: ctx.workspaces.cachePath(repository.id), base, secrets, cancellation };
   // A round stored by a step that died before its review was posted is shown now.
   for (const run of await store.validationRuns(id)) if (run.review_id === null) await publishRound(ctx, gh, validation, run);
   mission = await store.get(id);
@@ -117,8 +121,9 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission): Promise
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);
-  const setupNetwork = setupMayUseNetwork(config.sandbox.network, await branch.changedPaths(base, checkout.head), commands.setup ?? '');
-  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork);
+  const changed = await branch.changedPaths(base, checkout.head);
+  const setupNetwork = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup ?? '', branch.files(base), branch.files(checkout.head));
+  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork, cancellation);
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
   await showBoard(ctx, gh, id, { pullRequest: false });
@@ -249,11 +254,12 @@ async function budgetReached(
 }
 
 /** The repository's setup command, once per checkout; with the network unless the mission changed what it reads. */
-async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean): Promise<void> {
+async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean, cancellation: Cancellation): Promise<void> {
   const marker = join(dirname(sandbox.checkout), 'setup.done');
   if (fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network });
+  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network, signal: cancellation.signal });
+  cancellation.check();
   if (result.exitCode !== 0) throw new SetupFailed(command, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
   writeFileSync(marker, command);
 }

@@ -2,6 +2,7 @@
 // (PRODUCT.md §4): ids unique, every assertion claimed by exactly one feature, every claim exists,
 // features in build order, milestones in order.
 import { z } from 'zod';
+import { hidingConstruct } from '../github/untrusted.ts';
 
 // Control characters (U+001E in a title once broke every later step) and the bidi controls that
 // make text read differently from what it is ("Trojan Source") are refused, so the model can fix them.
@@ -25,8 +26,10 @@ function refineText(what: string) {
   return z.superRefine((s: string, ctx) => {
     const problem = noControl(what)(s);
     if (problem !== true) ctx.addIssue({ code: 'custom', message: problem });
-    // An HTML comment in the mission comment hides what follows from the maintainer who approves it.
-    if (s.includes('<!--')) ctx.addIssue({ code: 'custom', message: `${what} contains \`<!--\`, which would hide text from the maintainer; write \`&lt;!--\` instead` });
+    // An HTML comment (or any HTML block, link definition or invisible character) in the mission
+    // comment hides what follows from the maintainer who approves it, while /approve would still read it.
+    const hiding = problem === true ? hidingConstruct(s) : null;
+    if (hiding) ctx.addIssue({ code: 'custom', message: `${what} contains \`${hiding}\`, which would hide text from the maintainer who approves the plan; describe it in words instead` });
   });
 }
 

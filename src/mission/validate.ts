@@ -18,6 +18,7 @@ import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
 import { describeFailure, SetupFailed, ValidationFailed } from './failures.ts';
 import { AgentStopped } from '../agents/runtime.ts';
+import type { Cancellation } from './cancellation.ts';
 import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
@@ -44,6 +45,8 @@ export interface ValidationContext {
   /** Redacted from anything a validator wrote before it is posted. */
   secrets: string[];
   base: string;
+  /** Kills setup and replays when the mission is cancelled. */
+  cancellation: Cancellation;
 }
 
 export type ValidationOutcome = 'passed' | 'fixing' | 'stopped';
@@ -81,8 +84,9 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
     commands ??= repoCommands(sandbox.checkout, config.commands);
     if (commands.setup) {
-      const network = setupMayUseNetwork(config.sandbox.network, changed, commands.setup);
-      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network });
+      const network = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup, branch.files(v.base), branch.files(target.head));
+      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network, signal: v.cancellation.signal });
+      v.cancellation.check();
       if (result.exitCode !== 0) throw new SetupFailed(commands.setup, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
     }
     return sandbox;
@@ -130,7 +134,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
       testingRun.value
     : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
-  const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network);
+  const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network, v.cancellation);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
   const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
@@ -217,7 +221,7 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
 type Result = Verdicts['results'][number];
 
 /** Replays each `pass` that names a command on a clean checkout; one that fails there becomes a `fail` saying why. */
-async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, network: boolean): Promise<Result[]> {
+async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, network: boolean, cancellation: Cancellation): Promise<Result[]> {
   const out: Result[] = [];
   for (const r of verdicts.results) {
     if (r.status !== 'pass' || !r.command) {
@@ -225,7 +229,8 @@ async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, netw
       continue;
     }
     const sandbox = await checkout();
-    const run = await sandbox.run(r.command, { timeoutMs: REPLAY_TIMEOUT_MS, network });
+    const run = await sandbox.run(r.command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal });
+    cancellation.check();
     const output = run.output.trim().split('\n').slice(-20).join('\n');
     out.push(
       run.exitCode === 0 ?

@@ -2,7 +2,7 @@
 // detected from the checkout (npm scripts, a Makefile). The checkout is a worker's: its files are
 // read only as regular files of bounded size (a link to /dev/zero once froze the process here).
 import type { MissionsConfig } from '../config.ts';
-import { isRegularFile, readRegularFile } from './repo-files.ts';
+import { isRegularFile, readRegularFile, type RepoFiles } from './repo-files.ts';
 
 export type RepoCommands = Partial<Record<'setup' | 'test' | 'lint' | 'typecheck', string>>;
 
@@ -50,7 +50,32 @@ const SETUP_INPUTS = new Set([
  * new dependency or a changed script named in the command would otherwise reach the network
  * through the validators' setup. Once they changed, setup runs offline (from what is cached).
  */
-export function setupMayUseNetwork(network: boolean, changed: string[], setup: string): boolean {
+export async function setupMayUseNetwork(network: boolean, changed: string[], setup: string, base: RepoFiles, head: RepoFiles): Promise<boolean> {
   if (network) return true;
-  return !changed.some((path) => SETUP_INPUTS.has(path.split('/').pop()!) || path.startsWith('.github/') || setup.includes(path));
+  const words = setup.split(/[\s'"`;&|()<>]+/).map((w) => w.replace(/^\.\//, '')).filter(Boolean);
+  for (const path of changed) {
+    const name = path.split('/').pop()!;
+    // A package.json whose dependencies and install hooks are as they were (a new `test` script,
+    // a version bump) installs the same: setup keeps the network.
+    if (name === 'package.json' && sameInstall(await base.read(path), await head.read(path))) continue;
+    if (SETUP_INPUTS.has(name) || path.startsWith('.github/') || words.some((w) => w === path || w.endsWith(`/${path}`))) return false;
+  }
+  return true;
+}
+
+/** The parts of package.json that decide what `npm ci`/`install` fetches and runs. */
+const INSTALL_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'workspaces', 'packageManager'];
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish'];
+
+function sameInstall(before: string | null, after: string | null): boolean {
+  const parts = (text: string | null) => {
+    try {
+      const pkg = JSON.parse(text ?? '') as Record<string, unknown> & { scripts?: Record<string, unknown> };
+      return JSON.stringify([INSTALL_KEYS.map((k) => pkg[k] ?? null), INSTALL_SCRIPTS.map((k) => pkg.scripts?.[k] ?? null)]);
+    } catch {
+      return null;
+    }
+  };
+  const a = parts(before);
+  return a !== null && a === parts(after);
 }

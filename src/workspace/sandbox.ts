@@ -163,7 +163,8 @@ export class Sandbox {
   #bubblewrapArgs(options: RunOptions, env: Record<string, string>): string[] {
     const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
     if (!options.network) args.push('--unshare-net');
-    args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
+    // /tmp is memory (tmpfs): sized, or a command could fill the host's memory past its own limits.
+    args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--size', String(this.#limits.fileMb * 1024 * 1024), '--tmpfs', '/tmp');
     for (const path of this.#hidden) {
       if (statSync(path).isDirectory()) args.push('--tmpfs', path);
       else args.push('--ro-bind', '/dev/null', path);

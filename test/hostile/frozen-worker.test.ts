@@ -75,4 +75,40 @@ describe('a worker that tries to freeze the app', () => {
     await waitFor(async () => (await app.db.query<{ outcome: string }>(`SELECT outcome FROM transcripts WHERE role = 'worker'`)).some((t) => t.outcome === 'stopped'), 'the worker’s transcript', 15_000);
     expect(app.model.requests).toHaveLength(2);
   });
+
+  it('lands /cancel while the setup command runs: it is killed too', async () => {
+    const scenario = await startMission({
+      repo: { cloneUrl: bareRepository({ 'cli.js': '' }), config: 'commands:\n  setup: sleep 322\n' },
+      turns: [toolTurn({ name: 'submit_plan', input: firstFeatures(1) })],
+    });
+    app = scenario.app;
+    await approvePlan(scenario);
+    await waitFor(() => running('sleep 322'), 'the setup command to run');
+    await commentOn(scenario, '/cancel');
+    await missionReaches(app, 'cancelled');
+    await waitFor(() => !running('sleep 322'), 'the setup command to be killed', 15_000);
+    // No worker ever started, and the board says cancelled, not failed.
+    await waitFor(() => scenario.thread.missionComment()!.body.includes('✋ cancelled'), 'the board to say cancelled');
+    expect(app.model.requests).toHaveLength(1);
+    expect((await app.store.get(1)).state).toBe('cancelled');
+  });
+
+  it('globs a pattern that expands to millions: refused at once, where it once held the process for a minute', async () => {
+    const scenario = await startMission({
+      repo: { cloneUrl: bareRepository({ 'cli.js': '' }) },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: firstFeatures(1) }),
+        toolTurn({ name: 'glob', input: { pattern: '{a,b}'.repeat(24) } }),
+        (request) => {
+          expect(lastResult(request)).toContain('glob: the pattern expands to more than 256 patterns');
+          return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: 'console.log(1);\n' } });
+        },
+        handoffTurn('Done.'),
+        ...passingValidation('VAL-001'),
+      ],
+    });
+    app = scenario.app;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+  });
 });

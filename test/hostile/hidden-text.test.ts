@@ -45,6 +45,14 @@ describe('hidden text', () => {
     expect(sanitizeText('Use `a < b`, `a <b` and **bold** ❤\uFE0F [docs](https://x.y) <b>ok</b>')).toBe('Use `a < b`, `a <b` and **bold** ❤ [docs](https://x.y) ok');
   });
 
+  it('takes no time worth mentioning on inputs built to make a pattern backtrack', () => {
+    // Each of these ran for minutes or hours under an earlier link-definition pattern (a nested
+    // quantifier); a regression shows as this test timing out.
+    for (const input of [`${' '.repeat(40)}x`, '- > * + '.repeat(4_000), '['.repeat(16_000), `${'  '.repeat(8_000)}[x`]) {
+      expect(sanitizeText(input).length).toBeLessThanOrEqual(input.length);
+    }
+  });
+
   it('reaches a fixed point on generated inputs: nothing hidden is left, and sanitising again changes nothing', () => {
     const pieces = ['<', '!', '-', '--', '>', '<!--', '-->', '<?', '<![CDATA[', ']]>', '[', ']', ':', '//', '#', ' ', '\n', 'a', 'SECRET', ...INVISIBLES];
     const text = fc.array(fc.constantFrom(...pieces), { maxLength: 60 }).map((p) => p.join(''));

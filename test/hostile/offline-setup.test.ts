@@ -53,15 +53,18 @@ describe('setup with the network off', () => {
     expect(connections).toBe(0);
   });
 
-  it('still lets setup reach the network while the mission has not changed what it reads', async () => {
+  it('still lets setup reach the network while the mission has not changed what it installs (a new test script is not that)', async () => {
     const scenario = await startMission({
       repo: {
-        cloneUrl: bareRepository({ 'cli.js': '', 'scripts/setup.sh': `#!/bin/sh\n${reach()}\necho set up\n` }),
+        cloneUrl: bareRepository({ 'cli.js': '', 'package.json': '{"dependencies":{}}\n', 'scripts/setup.sh': `#!/bin/sh\n${reach()}\necho set up\n` }),
         config: 'commands:\n  setup: bash scripts/setup.sh\nsandbox:\n  network: false\n',
       },
       turns: [
         toolTurn({ name: 'submit_plan', input: firstFeatures(1) }),
-        toolTurn({ name: 'write', input: { file_path: 'cli.js', content: 'console.log(1);\n' } }),
+        toolTurn(
+          { name: 'write', input: { file_path: 'cli.js', content: 'console.log(1);\n' } },
+          { name: 'write', input: { file_path: 'package.json', content: '{"dependencies":{},"scripts":{"test":"node cli.js"}}\n' } },
+        ),
         handoffTurn('Done.'),
         ...passingValidation('VAL-001'),
       ],

@@ -68,7 +68,7 @@ describe('the webhook door', () => {
     const { url } = await start();
     const { port } = new URL(url);
     /** Sends a request by hand and resolves with the status line GitHub's sender would see. */
-    const statusOf = (headers: string, body: (socket: Socket) => void) =>
+    const statusOf = (headers: string, body: (socket: Socket) => void, path = '/api/github/webhooks') =>
       new Promise<string>((resolve, reject) => {
         const socket = connect(Number(port), 'localhost');
         const timer = setTimeout(() => reject(new Error(`no answer within 20 s to ${headers.trim()}: ${answer}`)), 20_000);
@@ -82,11 +82,13 @@ describe('the webhook door', () => {
           }
         });
         socket.on('error', () => {});
-        socket.write(`POST /api/github/webhooks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\nX-GitHub-Delivery: d-${Math.random()}\r\n${headers}\r\n`);
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: issues\r\nX-GitHub-Delivery: d-${Math.random()}\r\n${headers}\r\n`);
         body(socket);
       });
     // Claims 64 MiB and sends a little: the answer comes without waiting for the rest.
     expect(await statusOf(`Content-Length: ${64 * 1024 * 1024}\r\n`, (socket) => socket.write('{"a":"'))).toBe('HTTP/1.1 413 Payload Too Large');
+    // Probot takes the path with a trailing slash too; so does the limit.
+    expect(await statusOf(`Content-Length: ${64 * 1024 * 1024}\r\n`, (socket) => socket.write('{"a":"'), '/api/github/webhooks//')).toBe('HTTP/1.1 413 Payload Too Large');
     // Says nothing of its length and keeps sending: the answer comes once 25 MB have arrived.
     const chunk = Buffer.alloc(1024 * 1024, 'a');
     const sent = await statusOf('Transfer-Encoding: chunked\r\n', (socket) => {

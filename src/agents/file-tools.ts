@@ -1,0 +1,48 @@
+// The SDK's file tools (read, write, edit, glob, grep) for one role, confined to the checkout, with
+// an empty environment for anything they spawn. One guard the SDK lacks: its glob expands braces
+// synchronously on the event loop, so `{a,b}` repeated two dozen times held the whole process for a
+// minute, out of reach of any deadline; a pattern that expands to too many is refused instead.
+import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
+import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
+import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+
+/** At most this many patterns a glob's braces may expand to. */
+export const MAX_GLOB_EXPANSION = 256;
+
+export function fileTools(workdir: string, names: string[]): BetaRunnableTool[] {
+  return betaAgentToolset20260401({ workdir, env: {} })
+    .filter((tool) => names.includes(tool.name))
+    .map((tool) =>
+      tool.name !== 'glob' ? tool : (
+        ({
+          ...tool,
+          run: (input: { pattern?: string }, context?: unknown) => {
+            const pattern = String(input?.pattern ?? '');
+            if (pattern.length > 1_000 || braceExpansion(pattern) > MAX_GLOB_EXPANSION || (pattern.match(/\*\*/g)?.length ?? 0) > 4) {
+              throw new ToolError(`glob: the pattern expands to more than ${MAX_GLOB_EXPANSION} patterns; use fewer braces (or grep, or bash with find).`);
+            }
+            return tool.run(input, context as never);
+          },
+        }) as BetaRunnableTool
+      ),
+    );
+}
+
+/** How many patterns `{…,…}` groups make, multiplied through (nested groups counted as their options). */
+function braceExpansion(pattern: string): number {
+  let total = 1;
+  const stack: number[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '{') stack.push(1);
+    else if (c === ',' && stack.length) stack[stack.length - 1]!++;
+    else if (c === '}' && stack.length) {
+      const options = stack.pop()!;
+      if (stack.length) stack[stack.length - 1]! += options - 1;
+      else total *= options;
+      if (total > 1e9) return total;
+    }
+  }
+  return total;
+}
