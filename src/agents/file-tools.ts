@@ -28,21 +28,28 @@ export function fileTools(workdir: string, names: string[]): BetaRunnableTool[] 
     );
 }
 
-/** How many patterns `{…,…}` groups make, multiplied through (nested groups counted as their options). */
+/**
+ * How many patterns the braces of `pattern` make: the product of each group's options. Nested
+ * groups, ranges (`{1..300}`) and an unclosed `{` count as too many: they are what made the SDK's
+ * glob expand for tens of seconds, and a worker can say the same without them.
+ */
 function braceExpansion(pattern: string): number {
   let total = 1;
-  const stack: number[] = [];
+  let options = 0;
+  let open = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') i++;
-    else if (c === '{') stack.push(1);
-    else if (c === ',' && stack.length) stack[stack.length - 1]!++;
-    else if (c === '}' && stack.length) {
-      const options = stack.pop()!;
-      if (stack.length) stack[stack.length - 1]! += options - 1;
-      else total *= options;
-      if (total > 1e9) return total;
+    else if (c === '{') {
+      if (open) return Infinity;
+      open = true;
+      options = 1;
+    } else if (c === ',' && open) options++;
+    else if (c === '.' && open && pattern[i + 1] === '.') return Infinity;
+    else if (c === '}' && open) {
+      open = false;
+      total *= options;
     }
   }
-  return total;
+  return open ? Infinity : total;
 }

@@ -52,7 +52,10 @@ export function hidingConstruct(text: string): string | null {
  */
 export function sanitizeText(text: string): string {
   let current = text.replace(/\r\n?/g, '\n');
-  for (;;) {
+  for (let pass = 0; ; pass++) {
+    // Text built to need a pass per layer (`<<<<b>!>!>!>…`) would cost passes × length: past a few
+    // passes every angle bracket goes, which leaves no HTML to hide anything in, and one more pass ends it.
+    if (pass === MAX_PASSES) current = current.replace(/[<>]/g, '');
     let next = current.replace(INVISIBLE, '');
     for (const pattern of HIDDEN_HTML) next = next.replace(pattern, '');
     next = next.replace(LINK_DEFINITION, '\n').replace(LINK_TITLE, '$1)');
@@ -60,6 +63,9 @@ export function sanitizeText(text: string): string {
     current = next;
   }
 }
+
+/** Passes of sanitizeText before it flattens what is left. */
+const MAX_PASSES = 8;
 
 /** Untrusted words as data: sanitised, and quoted in a tag the text itself cannot end. */
 export function quoteUntrusted(author: string, text: string): string {

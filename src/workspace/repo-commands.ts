@@ -40,7 +40,7 @@ function detect(checkout: string): RepoCommands {
 const SETUP_INPUTS = new Set([
   'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'bun.lockb', 'bun.lock',
   '.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'requirements.txt', 'pyproject.toml', 'poetry.lock', 'uv.lock', 'Pipfile', 'Pipfile.lock',
-  'setup.py', 'setup.cfg', 'Gemfile', 'Gemfile.lock', 'go.mod', 'go.sum', 'Cargo.toml', 'Cargo.lock', 'Makefile', 'build.gradle', 'pom.xml',
+  'setup.py', 'setup.cfg', 'Gemfile', 'Gemfile.lock', 'go.mod', 'go.sum', 'Cargo.toml', 'Cargo.lock', 'Makefile', 'build.gradle', 'pom.xml', 'binding.gyp',
 ]);
 
 /**
@@ -64,18 +64,27 @@ export async function setupMayUseNetwork(network: boolean, changed: string[], se
 }
 
 /** The parts of package.json that decide what `npm ci`/`install` fetches and runs. */
-const INSTALL_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'workspaces', 'packageManager'];
-const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish'];
+const INSTALL_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'workspaces', 'packageManager', 'gypfile'];
+/** Scripts npm runs by itself during an install (and after one that changed node_modules). */
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish', 'predependencies', 'dependencies', 'postdependencies'];
 
+/**
+ * Whether two package.json texts install the same: equal dependencies, and either equal scripts or
+ * no install script on either side (an install script may call any other script, so then every
+ * script counts; without one, a new `test` script changes nothing an install runs).
+ */
 function sameInstall(before: string | null, after: string | null): boolean {
-  const parts = (text: string | null) => {
+  const read = (text: string | null) => {
     try {
-      const pkg = JSON.parse(text ?? '') as Record<string, unknown> & { scripts?: Record<string, unknown> };
-      return JSON.stringify([INSTALL_KEYS.map((k) => pkg[k] ?? null), INSTALL_SCRIPTS.map((k) => pkg.scripts?.[k] ?? null)]);
+      return JSON.parse(text ?? '') as Record<string, unknown> & { scripts?: Record<string, unknown> };
     } catch {
       return null;
     }
   };
-  const a = parts(before);
-  return a !== null && a === parts(after);
+  const [a, b] = [read(before), read(after)];
+  if (!a || !b) return false;
+  const deps = (pkg: Record<string, unknown>) => JSON.stringify(INSTALL_KEYS.map((k) => pkg[k] ?? null));
+  if (deps(a) !== deps(b)) return false;
+  const hooked = (pkg: { scripts?: Record<string, unknown> }) => INSTALL_SCRIPTS.some((k) => pkg.scripts?.[k] !== undefined);
+  return (!hooked(a) && !hooked(b)) || JSON.stringify(a.scripts ?? null) === JSON.stringify(b.scripts ?? null);
 }
