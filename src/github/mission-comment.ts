@@ -3,6 +3,7 @@
 // checklist line: `- [ ] **VAL-001** <statement> — _F1_`.
 import { claimsOf, contractOrder, type Assertion, type Plan } from '../mission/plan.ts';
 import { writtenBy } from './authorship.ts';
+import { withoutHtmlComments } from './untrusted.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 export const MISSION_MARKER = 'missions:mission-comment';
@@ -177,7 +178,7 @@ const FEATURE_SUFFIX = /^(.*?)\s+[—–-]{1,2}\s+_(F\d+)_$/;
  * renders the contract after everything a model wrote).
  */
 export function parseContract(body: string): ContractLine[] {
-  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, '').split(/\r?\n/);
+  const lines = withoutHtmlComments(body).split(/\r?\n/);
   const start = lines.findLastIndex((l) => /^#{2,4}\s+Validation contract\s*$/.test(l.trim()));
   if (start < 0) return [];
   const out: ContractLine[] = [];

@@ -36,6 +36,9 @@ const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\
 /** A link's title (`[a](url "hidden")`), shown only on hover. */
 const LINK_TITLE = /(\]\([^)\s]*)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
+/** `text` without its HTML comments (one left open runs to the end), as GitHub shows it. */
+export const withoutHtmlComments = (text: string) => text.replace(HIDDEN_HTML[0]!, '');
+
 /** What in a model's text (a plan) would hide what follows it, or characters, from a reader; null when nothing does. */
 export function hidingConstruct(text: string): string | null {
   const invisible = new RegExp(INVISIBLE.source, 'u').exec(text);

@@ -16,13 +16,13 @@ import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts'
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
 import { appBot, type MissionContext } from './context.ts';
-import { ConfigInvalid, describeFailure, SetupFailed, turnCapHint } from './failures.ts';
+import { ConfigInvalid, describeFailure, turnCapHint } from './failures.ts';
+import { runSetup } from './setup.ts';
 import { watchCancellation, type Cancellation } from './cancellation.ts';
 import { finishMission } from './finish.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
 
-const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export async function buildStep(ctx: MissionContext, missionId: number): Promise<void> {
   const mission = await ctx.store.get(missionId);
@@ -258,9 +258,7 @@ async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boole
   const marker = join(dirname(sandbox.checkout), 'setup.done');
   if (fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  const result = await sandbox.run(command, { timeoutMs: SETUP_TIMEOUT_MS, network, signal: cancellation.signal });
-  cancellation.check();
-  if (result.exitCode !== 0) throw new SetupFailed(command, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
+  await runSetup(sandbox, command, network, cancellation);
   writeFileSync(marker, command);
 }
 

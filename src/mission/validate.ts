@@ -16,14 +16,14 @@ import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts'
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
-import { describeFailure, SetupFailed, ValidationFailed } from './failures.ts';
+import { describeFailure, ValidationFailed } from './failures.ts';
+import { runSetup } from './setup.ts';
 import { AgentStopped } from '../agents/runtime.ts';
 import type { Cancellation } from './cancellation.ts';
 import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
 const REPLAY_TIMEOUT_MS = 10 * 60_000;
-const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export interface MilestoneToValidate {
   milestone: string;
@@ -85,9 +85,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     commands ??= repoCommands(sandbox.checkout, config.commands);
     if (commands.setup) {
       const network = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup, branch.files(v.base), branch.files(target.head));
-      const result = await sandbox.run(commands.setup, { timeoutMs: SETUP_TIMEOUT_MS, network, signal: v.cancellation.signal });
-      v.cancellation.check();
-      if (result.exitCode !== 0) throw new SetupFailed(commands.setup, result.exitCode, result.output.trim().split('\n').slice(-15).join('\n'), network);
+      await runSetup(sandbox, commands.setup, network, v.cancellation);
     }
     return sandbox;
   };

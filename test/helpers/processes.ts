@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './waiting.ts';
 import { afterEach } from 'vitest';
 
 const DIE_WITH_PARENT = fileURLToPath(new URL('./die-with-parent.ts', import.meta.url));
@@ -46,4 +47,20 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+const MAIN = new URL('../../src/main.ts', import.meta.url);
+
+/** `npm start`'s entry in `cwd` with exactly `env` (and PATH, HOME, a free PORT); resolves once it listens, with its URL. */
+export async function startApp(cwd: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const port = await freePort();
+  const child = startNode(MAIN, [], { cwd, env: { PATH: process.env.PATH!, HOME: cwd, PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+    return output.includes(`Listening on http://localhost:${port}`);
+  }, 'the server to listen', 120_000);
+  return { child, url: `http://localhost:${port}`, output: () => output };
 }

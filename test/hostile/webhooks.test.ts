@@ -9,9 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { waitFor } from '../helpers/waiting.ts';
-import { freePort, killed, startNode } from '../helpers/processes.ts';
+import { killed, startApp } from '../helpers/processes.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url);
 // Not through the harness: it loads nock, which would stand between this test's raw sockets and the app.
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: any[] }[];
 const labeledPayload = () => structuredClone(examples.find((e) => e.name === 'issues')!.examples.find((e) => e.action === 'labeled'));
@@ -26,17 +25,7 @@ afterEach(async () => {
 
 async function start() {
   const cwd = mkdtempSync(join(tmpdir(), 'missions-door-'));
-  const port = await freePort();
-  const env = { PATH: process.env.PATH!, HOME: cwd, PORT: String(port), APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, ANTHROPIC_API_KEY: 'test-key', MISSIONS_DATA_DIR: join(cwd, 'data') };
-  const child = startNode(MAIN, [], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
-    return output.includes(`Listening on http://localhost:${port}`);
-  }, 'the server to listen');
-  app = { child, url: `http://localhost:${port}`, output: () => output };
+  app = await startApp(cwd, { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, ANTHROPIC_API_KEY: 'test-key', MISSIONS_DATA_DIR: join(cwd, 'data') });
   return app;
 }
 

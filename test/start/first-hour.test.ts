@@ -6,7 +6,6 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';
@@ -15,9 +14,8 @@ import { bareRepository, INSTALLATION, labeledPayload, waitFor } from '../helper
 import { IssueThread } from '../helpers/issue-thread.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
 import { greetingPlan } from '../helpers/plans.ts';
-import { freePort, killed, startNode } from '../helpers/processes.ts';
+import { killed, startApp } from '../helpers/processes.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
 const closers: (() => Promise<unknown>)[] = [];
@@ -34,19 +32,7 @@ function appFolder(): string {
   return cwd;
 }
 
-/** `npm start`'s entry in `cwd` with exactly `env`; resolves once it listens, with its URL. */
-async function npmStart(cwd: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const port = await freePort();
-  const child = startNode(MAIN, [], { cwd, env: { PATH: process.env.PATH!, HOME: cwd, PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
-    return output.includes(`Listening on http://localhost:${port}`);
-  }, 'the server to listen', 120_000);
-  return { child, url: `http://localhost:${port}`, output: () => output };
-}
+const npmStart = startApp;
 
 function manifestOf(html: string): any {
   const value = /name="manifest" id="manifest" value='([^']*)'/.exec(html)?.[1];
