@@ -15,14 +15,17 @@ const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}
  * contents; each also when left open to the end (a Markdown HTML block runs on to the end). Tags
  * themselves go too, attributes with them (`title`, `alt`); the text between them stays.
  */
+const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
 const HIDDEN_HTML = [
-  /<!--[\s\S]*?(?:-->|$)/g,
+  HTML_COMMENT,
   /<!\[CDATA\[[\s\S]*?(?:\]\]>|$)/g,
   /<\?[\s\S]*?(?:>|$)/g,
   /<![\s\S]*?(?:>|$)/g,
   /<(script|style|template|noscript)\b[\s\S]*?(?:<\/\1\s*>|$)/gi,
   // A tag is raw HTML only when complete; `a <b` stays text.
-  /<\/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?\/?>/g,
+  // Quoted attribute values may hold `>` (`title="a>b"` is still one tag). Each alternative starts
+  // with a different character, so the repetition cannot backtrack.
+  /<\/?[A-Za-z][A-Za-z0-9-]*(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?\/?>/g,
 ];
 /**
  * A Markdown link reference definition (`[//]: # (hidden)`), rendered as nothing: its label may
@@ -34,10 +37,11 @@ const HIDDEN_HTML = [
 // nested `(?:[ \t]*…)*` once took minutes on a line indented 32 spaces).
 const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\n|(?![\s\S]))/gm;
 /** A link's title (`[a](url "hidden")`), shown only on hover. */
-const LINK_TITLE = /(\]\([^)\s]*)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
+// The destination stops at the next `(` and is bounded: `](` repeated once made each try scan to the end.
+const LINK_TITLE = /(\]\([^()\s]{0,2000})\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
 /** `text` without its HTML comments (one left open runs to the end), as GitHub shows it. */
-export const withoutHtmlComments = (text: string) => text.replace(HIDDEN_HTML[0]!, '');
+export const withoutHtmlComments = (text: string) => text.replace(HTML_COMMENT, '');
 
 /** What in a model's text (a plan) would hide what follows it, or characters, from a reader; null when nothing does. */
 export function hidingConstruct(text: string): string | null {

@@ -23,7 +23,6 @@ import { finishMission } from './finish.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
 
-
 export async function buildStep(ctx: MissionContext, missionId: number): Promise<void> {
   const mission = await ctx.store.get(missionId);
   // Only a building mission goes on; paused, cancelled and built ones wait for a command. A round

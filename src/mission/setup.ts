@@ -1,5 +1,6 @@
-// The repository's setup command on a checkout (the worker's, each validator's): one run, killed on
-// /cancel, and a failure that says how it ended and, when it ran offline, why.
+// The repository's setup command on a checkout (the worker's, each validator's, a replay's): one run,
+// killed on /cancel, and a failure that gives its exit (or that it was killed) and the end of its
+// output, and, when it ran offline, why.
 import type { Sandbox } from '../workspace/sandbox.ts';
 import type { Cancellation } from './cancellation.ts';
 import { SetupFailed } from './failures.ts';

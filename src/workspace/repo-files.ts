@@ -98,8 +98,9 @@ export function commitFiles(gitDir: string, commit: string): RepoFiles {
     async read(path) {
       const [entry] = await entries(path);
       if (!entry || entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return null;
-      const text = await git().raw(['cat-file', 'blob', entry.sha]);
-      return text.length > MAX_BYTES ? null : text;
+      // The size first: a worker's commit may hold a blob of gigabytes.
+      if (Number((await git().raw(['cat-file', '-s', entry.sha])).trim()) > MAX_BYTES) return null;
+      return git().raw(['cat-file', 'blob', entry.sha]);
     },
     async list(dir) {
       const found = await entries(`${dir.replace(/\/+$/, '')}/`);

@@ -1,5 +1,6 @@
 // Child processes of a test: each one dies with the test's process (die-with-parent.ts) and is
-// killed after every test, passed or failed, so a timed-out test never leaves one running.
+// killed after every test, passed or failed, so a timed-out test never leaves one running. startApp
+// runs the app's own entry (what `npm start` runs) and waits until it listens.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +60,7 @@ export async function startApp(cwd: string, env: Record<string, string>): Promis
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`src/main.ts exited ${child.exitCode}:\n${output}`);
     return output.includes(`Listening on http://localhost:${port}`);
   }, 'the server to listen', 120_000);
   return { child, url: `http://localhost:${port}`, output: () => output };

@@ -34,6 +34,7 @@ const BYPASSES = [
   'a <span title="SECRET">b</span> <img alt="SECRET" src="x.png">',
   '[a](https://x.y "SECRET")',
   '<script>SECRET</script><style>SECRET</style>',
+  'ok <a href="x" title="a>SECRET">link</a> <img src="x" alt="b>SECRET" title="x">',
 ];
 const INVISIBLES = ['\u061C', '\uFE0F', '\u{E0100}', '\u{E01EF}', '\u3164', '\u034F', '\u115F', '\u1160', '\uFFA0', '\u200B', '\u2066', '\u{E0041}', '\u00AD', '\u180E', '\u001E'];
 
@@ -50,7 +51,7 @@ describe('hidden text', () => {
     // quantifier); a regression shows as this test timing out.
     // The last one needed a pass per layer, each slowed by the link lines: 10 s before passes were capped.
     const layered = `${'<'.repeat(400)}<b>${'!>'.repeat(400)}\n${'[\n'.repeat(8_000)}`;
-    for (const input of [`${' '.repeat(40)}x`, '- > * + '.repeat(4_000), '['.repeat(16_000), `${'  '.repeat(8_000)}[x`, layered]) {
+    for (const input of [`${' '.repeat(40)}x`, '- > * + '.repeat(4_000), '['.repeat(16_000), `${'  '.repeat(8_000)}[x`, layered, `${'](' .repeat(8_000)} "`]) {
       expect(sanitizeText(input).length).toBeLessThanOrEqual(input.length);
     }
   });

@@ -32,8 +32,6 @@ function appFolder(): string {
   return cwd;
 }
 
-const npmStart = startApp;
-
 function manifestOf(html: string): any {
   const value = /name="manifest" id="manifest" value='([^']*)'/.exec(html)?.[1];
   return JSON.parse(value!);
@@ -53,7 +51,7 @@ describe("the operator's first hour", () => {
     const ghe = { GHE_HOST: new URL(proxy.url).host, GHE_PROTOCOL: 'http' };
 
     // 1. No credentials: the setup page, whose manifest sends webhooks to the public URL.
-    const setup = await npmStart(cwd, { ...ghe, MISSIONS_PUBLIC_URL: 'https://missions.example.com/' });
+    const setup = await startApp(cwd, { ...ghe, MISSIONS_PUBLIC_URL: 'https://missions.example.com/' });
     const manifest = manifestOf(await (await fetch(`${setup.url}/probot`)).text());
     expect(manifest.hook_attributes.url).toBe('https://missions.example.com/api/github/webhooks');
     expect(manifest.default_events).toEqual(['issues', 'issue_comment']);
@@ -86,7 +84,7 @@ describe("the operator's first hour", () => {
 
     // 3. `npm start` again, with nothing in its environment but where GitHub and the model are.
     const thread = new IssueThread(github, { cloneUrl: bareRepository({ 'cli.js': '' }) });
-    const app = await npmStart(cwd, { ...ghe, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url, MISSIONS_DATA_DIR: join(cwd, 'data') });
+    const app = await startApp(cwd, { ...ghe, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url, MISSIONS_DATA_DIR: join(cwd, 'data') });
     expect(await (await fetch(`${app.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${app.url}/readyz`);
     expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', database: 'ok', queue: 'running' }]);
@@ -120,7 +118,7 @@ describe("the operator's first hour", () => {
   it('registers with the smee.io channel as the webhook URL when WEBHOOK_PROXY_URL is set', async () => {
     const cwd = appFolder();
     // Both set: the proxy wins, as on a laptop that also knows its public URL.
-    const setup = await npmStart(cwd, { WEBHOOK_PROXY_URL: 'https://smee.io/aBcD1234', MISSIONS_PUBLIC_URL: 'https://missions.example.com' });
+    const setup = await startApp(cwd, { WEBHOOK_PROXY_URL: 'https://smee.io/aBcD1234', MISSIONS_PUBLIC_URL: 'https://missions.example.com' });
     const manifest = manifestOf(await (await fetch(`${setup.url}/probot`)).text());
     expect(manifest.hook_attributes.url).toBe('https://smee.io/aBcD1234');
     expect(manifest.redirect_url).toBe(`${setup.url}/probot/setup`);
