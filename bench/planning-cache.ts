@@ -22,7 +22,7 @@ async function run(caching: boolean) {
   let total: TokenUsage = NO_USAGE;
   let usd = 0;
   const result = await runPlanner(
-    { owner: 'o', repo: 'r', issue: { number: 1, title: 'Greeting', body: 'Add hello.', author: 'm', trusted: true }, comments: [], checkout },
+    { owner: 'o', repo: 'r', issue: { number: 1, title: 'Greeting', body: 'Add hello.', author: 'm', trusted: true }, comments: [], checkout, environment: { commands: { test: 'npm test' }, network: false, budget: { max_usd: 25, max_hours: 48 }, maxFixRounds: 3 } },
     {
       client: new Anthropic({ apiKey: 'bench', baseURL: server.url }),
       recorder: { recordUsage: async (e) => void ((total = addUsage(total, e.usage)), (usd += e.usd)), saveTranscript: async () => {} },

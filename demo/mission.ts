@@ -56,7 +56,20 @@ export function demoTurns(): (ScriptedTurn | ReturnType<typeof passingValidation
       input: {
         decision: 'fix',
         rationale: 'VAL-001 fails: the greeting has no "!". The README note is minor and left for later.',
-        fix_features: [{ title: 'Add the missing "!" to the greeting', description: 'cli.js prints `Hello, <name>`; it must print `Hello, <name>!` (VAL-001).', assertion_ids: ['VAL-001'] }],
+        fix_features: [
+          {
+            title: 'Add the missing "!" to the greeting',
+            description: 'cli.js prints `Hello, <name>`; it must print `Hello, <name>!` (VAL-001).',
+            assertion_ids: ['VAL-001'],
+            addresses: ['VAL-001', 'S1'],
+          },
+        ],
+        dispositions: [
+          { item: 'VAL-001', action: 'fix', reason: 'The greeting has no "!".' },
+          { item: 'S1', action: 'fix', reason: 'The cause of VAL-001.' },
+          { item: 'S2', action: 'defer', reason: 'VAL-002 asks only that `node test.js` passes; a test of the greeting itself belongs in a follow-up issue.' },
+          { item: 'S3', action: 'dismiss', reason: 'The README documents no commands at all; documenting hello is outside this contract.' },
+        ],
       },
     }),
     toolTurn({ name: 'write', input: { file_path: 'cli.js', content: fixed } }),

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 const permission = z.enum(['admin', 'maintain', 'write', 'triage', 'read']);
+const effort = z.enum(['low', 'medium', 'high', 'xhigh', 'max']);
 
 export const DEFAULT_LABEL = 'mission';
 
@@ -30,6 +31,15 @@ export const missionsConfigSchema = z
       .strict()
       .prefault({})
       .describe('the Claude model of each role'),
+    effort: z
+      .object({
+        orchestrator: effort.default('high').describe('the planner and triage think hard: the contract and the fix decisions steer everything after'),
+        worker: effort.default('medium').describe('workers build one feature at a time, from a plan'),
+        validator: effort.default('high').describe('validators look for what is wrong'),
+      })
+      .strict()
+      .prefault({})
+      .describe("the API's output_config.effort of each role (low, medium, high, xhigh, max)"),
     commands: z
       .object({
         setup: z.string().min(1).optional().describe('installs dependencies, once per checkout; with the network, unless sandbox.network is false and the mission changed a file it reads (a manifest, a lockfile, a script it names)'),

@@ -1,5 +1,6 @@
 // The SDK's file tools (read, write, edit, glob, grep) for one role, confined to the checkout, with
-// an empty environment for anything they spawn. One guard the SDK lacks: its glob expands braces
+// an empty environment for anything they spawn. Its read returns bare text; ours numbers the lines,
+// since scrutiny cites them and workers aim view_range with them. One guard the SDK lacks: its glob expands braces
 // synchronously on the event loop, so `{a,b}` repeated two dozen times held the whole process for a
 // minute, out of reach of any deadline; a pattern that expands to too many is refused instead.
 import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
@@ -13,7 +14,9 @@ export function fileTools(workdir: string, names: string[]): BetaRunnableTool[] 
   return betaAgentToolset20260401({ workdir, env: {} })
     .filter((tool) => names.includes(tool.name))
     .map((tool) =>
-      tool.name !== 'glob' ? tool : (
+      tool.name === 'read' ? numberedRead(tool)
+      : tool.name !== 'glob' ? tool
+      : (
         ({
           ...tool,
           run: (input: { pattern?: string }, context?: unknown) => {
@@ -52,4 +55,20 @@ function braceExpansion(pattern: string): number {
     }
   }
   return open ? Infinity : total;
+}
+
+/** `read` with each line numbered as `cat -n` does (from view_range's start), so findings can cite lines. */
+function numberedRead(tool: BetaRunnableTool): BetaRunnableTool {
+  return {
+    ...tool,
+    description: `${(tool as { description?: string }).description ?? ''} Lines come numbered ("   12\\t…"); the number and tab are not part of the file.`,
+    run: async (input: { view_range?: number[] }, context?: unknown) => {
+      const output = await tool.run(input as never, context as never);
+      if (typeof output !== 'string') return output;
+      const first = Math.max(1, input?.view_range?.[0] ?? 1);
+      const lines = output.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      return lines.map((line, i) => `${String(first + i).padStart(6)}\t${line}`).join('\n');
+    },
+  } as BetaRunnableTool;
 }

@@ -8,6 +8,8 @@ import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
 import { checkoutFiles } from '../workspace/repo-files.ts';
+import type { RepoCommands } from '../workspace/repo-commands.ts';
+import { commandsText, contextFiles } from './briefing.ts';
 
 export interface ThreadEntry {
   author: string;
@@ -24,6 +26,15 @@ export interface PlanningInput {
   comments: ThreadEntry[];
   previous?: { revision: number; plan: Plan };
   checkout: string;
+  environment: PlanningEnvironment;
+}
+
+/** What the mission will run in: the planner plans for it (PRODUCT.md §4). */
+export interface PlanningEnvironment {
+  commands: RepoCommands;
+  network: boolean;
+  budget: { max_usd: number; max_hours: number };
+  maxFixRounds: number;
 }
 
 export type PlanningOutcome = { kind: 'plan'; plan: Plan } | { kind: 'questions'; questions: string[] };
@@ -43,8 +54,6 @@ export const askQuestions = finishTool({
 });
 
 const READ_ONLY_TOOLS = ['read', 'glob', 'grep'];
-const CONTEXT_FILES = ['AGENTS.md', 'CLAUDE.md'];
-const MAX_CONTEXT_FILE = 20_000;
 
 export async function runPlanner(
   input: PlanningInput,
@@ -73,6 +82,22 @@ export async function runPlanner(
     : { kind: 'questions', questions: (finish.value as { questions: string[] }).questions, usd: result.usd };
 }
 
+/** The environment the plan must work in, so the contract asks only for what can be checked there. */
+function environmentSection(env: PlanningEnvironment): string[] {
+  return [
+    '# The environment the mission runs in',
+    [
+      `- The repository's commands (from \`.github/missions.yml\`, or detected):\n${commandsText(env.commands, { setup: true }).replace(/^/gm, '  ')}`,
+      env.network ?
+        '- Agent commands run in a sandbox with the network (`sandbox.network: true`).'
+      : '- Agent commands run in a sandbox **without the network** (`sandbox.network: false`): `setup` runs with it before the agents start, unless the mission changes the files it reads (a manifest, a lockfile). A feature that needs new dependencies or outside services cannot be verified: say so in the summary, or plan without them.',
+      '- Workers have read, write, edit, glob, grep and bash in the sandbox. Validators have read, glob, grep and bash on a throwaway checkout: no browser, no GitHub, no credentials. Every assertion must be checkable with those: give each a `verify` (a command that exits 0 when it holds, or steps through the real entry points).',
+      `- Budget: $${env.budget.max_usd} and ${env.budget.max_hours} hours for the whole mission; at most ${env.maxFixRounds} fix round(s) per milestone. Keep milestones small enough to validate and fix within that.`,
+      "- `notes` in submit_plan are the mission's shared notes: every worker and validator receives them. Put there what each would otherwise rediscover: the architecture, conventions, how to run and test things.",
+    ].join('\n'),
+  ];
+}
+
 export async function planningPrompt(input: PlanningInput): Promise<string> {
   const parts: string[] = [];
   const { issue } = input;
@@ -99,10 +124,7 @@ export async function planningPrompt(input: PlanningInput): Promise<string> {
     }
     if (leftOut) parts.push(leftOut);
   }
-  for (const name of CONTEXT_FILES) {
-    const text = await checkoutFiles(input.checkout).read(name);
-    if (text !== null) parts.push(`# ${name} (from the repository)\n\n${text.slice(0, MAX_CONTEXT_FILE)}`);
-  }
+  parts.push(...(await contextFiles(input.checkout)), ...environmentSection(input.environment));
   if (input.previous) {
     parts.push(
       `# The current plan (revision ${input.previous.revision})\n\nThe maintainer's comments after it are feedback on it: revise it accordingly, keeping ids stable.\n\n\`\`\`json\n${JSON.stringify(input.previous.plan, null, 2)}\n\`\`\``,

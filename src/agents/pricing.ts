@@ -1,5 +1,6 @@
-// USD per million tokens, by model family. An estimate for the maintainer's budget, not an invoice:
-// cache writes cost 1.25x input, cache reads 0.1x input (Anthropic's 5-minute cache pricing).
+// USD per million tokens, per model, from Anthropic's list prices. An estimate for the maintainer's
+// budget, not an invoice. Cache writes are the 5-minute cache's price (the runtime writes nothing
+// else); cache reads have their own price per model, not a fixed share of input.
 export interface TokenUsage {
   input_tokens: number;
   output_tokens: number;
@@ -7,20 +8,41 @@ export interface TokenUsage {
   cache_write_tokens: number;
 }
 
-const PER_MILLION: { family: RegExp; input: number; output: number }[] = [
-  { family: /opus|mythos/, input: 5, output: 25 },
-  { family: /sonnet|fable/, input: 3, output: 15 },
-  { family: /haiku/, input: 1, output: 5 },
+export interface Price {
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+}
+
+/**
+ * List prices, USD per million tokens, as of 2026-11-30. Source: Anthropic's pricing page, as given
+ * in issue 10 for the 5.x models (Fable 5.1's cache prices were not listed: its cache is priced at
+ * the usual 1.25x input to write and 0.1x to read). A model id matches its entry by prefix, so dated
+ * ids (`claude-sonnet-5-5-20261001`) are priced like their family.
+ */
+export const PRICES: { model: string; price: Price }[] = [
+  { model: 'claude-fable-5-1', price: { input: 10, output: 50, cacheWrite: 12.5, cacheRead: 1 } },
+  { model: 'claude-opus-5-5', price: { input: 4, output: 20, cacheWrite: 5, cacheRead: 0.2 } },
+  { model: 'claude-sonnet-5-5', price: { input: 2, output: 10, cacheWrite: 2.5, cacheRead: 0.2 } },
+  { model: 'claude-opus-4', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  { model: 'claude-sonnet-4', price: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 } },
+  { model: 'claude-haiku-4-5', price: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 } },
 ];
-// Unknown names are priced like the most expensive family, so a budget errs on the safe side.
-const FALLBACK = PER_MILLION[0]!;
+
+/** An unknown model is priced as the most expensive known one, so a budget errs on the safe side. */
+const MOST_EXPENSIVE = PRICES.reduce((a, b) => (b.price.output > a.price.output ? b : a)).price;
+
+export function priceOf(model: string): Price {
+  return PRICES.find((p) => model === p.model || model.startsWith(`${p.model}-`))?.price ?? MOST_EXPENSIVE;
+}
 
 export function estimateUsd(model: string, usage: TokenUsage): number {
-  const price = PER_MILLION.find((p) => p.family.test(model)) ?? FALLBACK;
+  const price = priceOf(model);
   const usd =
     usage.input_tokens * price.input +
-    usage.cache_write_tokens * price.input * 1.25 +
-    usage.cache_read_tokens * price.input * 0.1 +
+    usage.cache_write_tokens * price.cacheWrite +
+    usage.cache_read_tokens * price.cacheRead +
     usage.output_tokens * price.output;
   return usd / 1_000_000;
 }

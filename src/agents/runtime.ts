@@ -1,8 +1,11 @@
 // The agent runtime every role shares: the SDK's tool runner over the Messages API, streaming,
 // prompt caching on the stable prefix, retries on overload and rate limits (the SDK's own, with
 // backoff), a turn cap, usage and a USD estimate recorded per mission and role, and a transcript.
+// Runs that end badly are recovered as PRODUCT.md §4 says: a turn without the finish tool is nudged,
+// a turn cut off at max_tokens runs none of its calls, the model hears when the turn cap nears, and a
+// refused turn is asked once more.
 import Anthropic from '@anthropic-ai/sdk';
-import type { BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { BetaMessage, BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { BetaRunnableTool, BetaToolRunContext } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
 import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
 import { DEFAULT_TIMEOUT_MS } from './bash-tool.ts';
@@ -10,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
+import { ROLES } from './roles.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
 
@@ -32,7 +36,12 @@ export interface AgentRunOptions {
   tools: BetaRunnableTool[];
   finishTools: FinishTool<any>[];
   maxTurns: number;
+  /** max_tokens per turn; the role's own (roles.ts) when absent. */
   maxTokens?: number;
+  /** The API's output_config.effort. */
+  effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+  /** Clear old tool results in long runs (default on; off for servers that lack the beta). */
+  contextManagement?: boolean;
   /** Turn prompt caching off (for measuring what it saves). */
   caching?: boolean;
   /**
@@ -77,12 +86,27 @@ export class AgentGaveUp extends Error {
   readonly role: Role;
   /** It used every turn it was allowed. */
   readonly turnCap: boolean;
-  constructor(message: string, usage: TokenUsage, role: Role, turnCap: boolean) {
+  /** The last text the model wrote: what a second attempt is told of the first. */
+  readonly lastWords: string;
+  constructor(message: string, usage: TokenUsage, role: Role, turnCap: boolean, lastWords = '') {
     super(message);
     this.name = 'AgentGaveUp';
     this.usage = usage;
     this.role = role;
     this.turnCap = turnCap;
+    this.lastWords = lastWords;
+  }
+}
+
+/** The model refused a turn twice (stop_reason `refusal`): the role's refusal, never another role's failure. */
+export class ModelRefused extends Error {
+  readonly role: Role;
+  readonly model: string;
+  constructor(role: Role, model: string) {
+    super(`${role} (${model}) refused the turn twice`);
+    this.name = 'ModelRefused';
+    this.role = role;
+    this.model = model;
   }
 }
 
@@ -116,6 +140,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   const { client, recorder, missionId, role, model } = options;
   const caching = options.caching ?? true;
   let finish: Finish<any> | undefined;
+  const finishNames = options.finishTools.map((f) => f.name);
   const finishTools = options.finishTools.map((f) =>
     f.build((accepted) => {
       finish ??= accepted;
@@ -134,61 +159,106 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       }, WATCH_MS)
     : undefined;
   const tools = [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS));
-  // A runner over `messages`; a turn whose stream was cut starts a new one from the history so far.
-  const startRunner = (messages: BetaMessageParam[], turnsLeft: number) => client.beta.messages.toolRunner({
-    model,
-    max_tokens: options.maxTokens ?? 16_000,
-    // The breakpoint on the system block caches tools + system; the top-level one moves with the
-    // conversation so each turn reads the previous turn's prefix.
-    system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
-    ...(cache ? { cache_control: cache } : {}),
-    tools,
-    messages,
-    stream: true,
-    // The full history each turn: what the Messages API and our local test server both speak.
-    thread: false,
-    max_iterations: turnsLeft,
-  }, { signal: stop.signal });
-  let runner = startRunner([{ role: 'user', content: options.prompt }], options.maxTurns);
-  let cutsLeft = STREAM_CUT_RETRIES;
+  const maxTokens = options.maxTokens ?? ROLES[role].maxTokens;
+  // One turn per runner: the SDK sends the request and runs the reply's tool calls; the loop below
+  // decides what the next request holds (a nudge, an answer to a cut-off call, a turn-cap warning),
+  // which the runner's own loop cannot. Nothing sent once is ever changed (thinking blocks are bound
+  // to the messages before them), and no request forces a tool (Opus 5.5 refuses tool_choice).
+  const turn = (messages: BetaMessageParam[]) =>
+    client.beta.messages.toolRunner(
+      {
+        model,
+        max_tokens: maxTokens,
+        // The breakpoint on the system block caches tools + system; the top-level one moves with the
+        // conversation so each turn reads the previous turn's prefix.
+        system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
+        ...(cache ? { cache_control: cache } : {}),
+        ...(options.effort ? { output_config: { effort: options.effort } } : {}),
+        // Old tool results are cleared by the API once a run grows long (see CONTEXT_EDIT).
+        ...(options.contextManagement === false ? {} : { betas: ['context-management-2025-06-27'], context_management: { edits: [{ ...CONTEXT_EDIT, exclude_tools: finishNames }] } }),
+        tools,
+        messages,
+        stream: true,
+        // The full history each turn: what the Messages API and our local test server both speak.
+        thread: false,
+        max_iterations: 1,
+      },
+      { signal: stop.signal },
+    );
 
+  let history: BetaMessageParam[] = [{ role: 'user', content: options.prompt }];
   let usage = NO_USAGE;
   let turns = 0;
   let outcome = 'error';
+  let nudges = 0;
+  let refusals = 0;
+  let cutsLeft = STREAM_CUT_RETRIES;
+  let lastWords = '';
+  const warnAt = options.maxTurns - Math.max(2, Math.ceil(options.maxTurns / 10));
   const record = async (turnUsage: TokenUsage) => {
     usage = addUsage(usage, turnUsage);
     await recorder.recordUsage({ missionId, role, model, usage: turnUsage, usd: estimateUsd(model, turnUsage) });
   };
   const stopped = () => stop.signal.reason as AgentStopped;
   try {
-    for (;;) {
+    conversation: while (!finish && turns < options.maxTurns) {
+      const runner = turn(history);
+      let message: BetaMessage | undefined;
       try {
         for await (const stream of runner) {
-          const message = await stream.finalMessage();
+          message = await stream.finalMessage();
           turns++;
           await record(tokenUsage(message.usage));
-          // Runs this turn's tool calls now (the runner reuses the result), so a finish call ends the
-          // loop without another request.
-          await runner.generateToolResponse();
-          if (finish) break;
-          const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
-          if (reason) {
-            outcome = 'stopped';
-            throw new AgentStopped(reason);
-          }
-          if (message.stop_reason === 'max_tokens') {
-            options.log.warn({ role, turns }, 'agent turn hit max_tokens');
-          }
+          const cleared = (message as { context_management?: { applied_edits?: unknown[] } }).context_management?.applied_edits;
+          if (cleared?.length) options.log.info({ role, turns, cleared }, 'the API cleared old tool results');
+          // A turn cut off at max_tokens runs none of its calls: the last one is incomplete.
+          if (message.stop_reason === 'tool_use') await runner.generateToolResponse();
         }
-        break;
       } catch (error) {
         // A stream cut mid-reply (a proxy, a reset): the SDK retries a request that failed to start,
-        // not one that broke halfway. The turn is asked again from the history before it.
+        // not one that broke halfway. The turn is asked again from the same history.
         if (!isStreamCut(error) || stop.signal.aborted || cutsLeft-- <= 0) throw error;
         options.log.warn({ role, turns, err: error }, 'the model stream was cut mid-turn; asking again');
-        const history = [...runner.params.messages];
-        if (history.at(-1)?.role === 'assistant') history.pop();
-        runner = startRunner(history, options.maxTurns - turns);
+        continue;
+      }
+      if (finish) break;
+      const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
+      if (reason) {
+        outcome = 'stopped';
+        throw new AgentStopped(reason);
+      }
+      const reply = message!;
+      const said = textOf(reply);
+      if (said) lastWords = said;
+      // What the runner holds now: the history, the reply, and the results of its calls.
+      const after = [...runner.params.messages];
+      switch (reply.stop_reason) {
+        case 'tool_use':
+          history = after;
+          if (turns === warnAt) history = withText(history, turnCapWarning(options.maxTurns - turns, finishNames));
+          break;
+        case 'max_tokens':
+          options.log.warn({ role, turns }, 'agent turn hit max_tokens; its tool calls were not run');
+          history = [...withReply(after, reply), cutOffAnswer(reply, maxTokens)];
+          break;
+        case 'refusal':
+          // Asked once more from the same history; a second refusal is the role's, reported as such.
+          if (refusals++ >= 1) {
+            outcome = 'refused';
+            throw new ModelRefused(role, model);
+          }
+          options.log.warn({ role, turns }, 'the model refused the turn; asking once more');
+          break;
+        case 'pause_turn':
+          history = withReply(after, reply);
+          break;
+        default:
+          // The turn ended without the finish tool: the app only acts on that call, so the model is
+          // told so, twice at most, before the run counts as failed.
+          history = withReply(after, reply);
+          if (nudges++ >= MAX_NUDGES) break conversation;
+          options.log.info({ role, turns, nudge: nudges }, 'agent ended its turn without its finish tool; asking it to finish');
+          history = [...history, { role: 'user', content: nudge(finishNames, nudges) }];
       }
     }
     if (finish) {
@@ -197,12 +267,13 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     }
     const turnCap = turns >= options.maxTurns;
     outcome = turnCap ? 'turn-cap' : 'no-finish';
-    const names = options.finishTools.map((f) => f.name).join(' or ');
+    const names = finishNames.join(' or ');
     throw new AgentGaveUp(
-      turnCap ? `it used all ${options.maxTurns} turns without a valid ${names}` : `it ended without calling ${names}`,
+      turnCap ? `it used all ${options.maxTurns} turns without a valid ${names}` : `it ended without calling ${names}, even after being asked ${MAX_NUDGES} times`,
       usage,
       role,
       turnCap,
+      lastWords,
     );
   } catch (error) {
     if (stop.signal.aborted && !(error instanceof AgentStopped)) {
@@ -214,9 +285,69 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   } finally {
     clearInterval(watch);
     await recorder
-      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(runner.params.messages) })
+      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(history) })
       .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
   }
+}
+
+/** How many times a run that ends without its finish tool is asked to call it. */
+export const MAX_NUDGES = 2;
+
+/**
+ * The API's tool-result clearing (context management): once a run's input passes 80k tokens, the
+ * oldest tool results beyond the 8 most recent are replaced by a placeholder, at least 20k tokens at
+ * a time so the prompt cache is broken rarely. Done by the API rather than by editing the history
+ * here, because a thinking block is bound to the messages before it: an edited history is a 400.
+ */
+const CONTEXT_EDIT = {
+  type: 'clear_tool_uses_20250919',
+  trigger: { type: 'input_tokens', value: 80_000 },
+  keep: { type: 'tool_uses', value: 8 },
+  clear_at_least: { type: 'input_tokens', value: 20_000 },
+} as const;
+
+/** The history with the reply at its end (the runner adds it; a history that lacks it gets it). */
+function withReply(messages: BetaMessageParam[], reply: BetaMessage): BetaMessageParam[] {
+  return messages.at(-1)?.role === 'assistant' ? messages : [...messages, { role: 'assistant', content: reply.content as never }];
+}
+
+/** `text` added to the last (user) message, after any tool results it holds. */
+function withText(messages: BetaMessageParam[], text: string): BetaMessageParam[] {
+  const last = messages.at(-1)!;
+  const content = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : (last.content ?? []);
+  return [...messages.slice(0, -1), { ...last, content: [...content, { type: 'text', text }] } as BetaMessageParam];
+}
+
+function textOf(message: BetaMessage): string {
+  return message.content
+    .flatMap((b) => (b.type === 'text' ? [b.text] : []))
+    .join('\n')
+    .trim();
+}
+
+function nudge(finishNames: string[], count: number): string {
+  const names = finishNames.map((n) => `\`${n}\``).join(' or ');
+  return (
+    `You ended your turn without calling ${names}. The app acts only on that call: text you write is not read. ` +
+    `Call ${names} now, with what you have${count >= MAX_NUDGES ? ' (this is the last time you are asked)' : ''}.`
+  );
+}
+
+function turnCapWarning(left: number, finishNames: string[]): string {
+  return `You have ${left} turn(s) left in this run. Finish within them: call ${finishNames.map((n) => `\`${n}\``).join(' or ')} with what you have, saying honestly what is left.`;
+}
+
+/** The next user message after a reply cut off at max_tokens: none of its calls ran, and the model goes on. */
+function cutOffAnswer(reply: BetaMessage, maxTokens: number): BetaMessageParam {
+  const said = `Your reply reached max_tokens (${maxTokens}) and was cut off, so none of its tool calls ran. Go on in smaller steps (write a large file in parts, with edit).`;
+  const calls = reply.content.filter((b) => b.type === 'tool_use');
+  return {
+    role: 'user',
+    content: [
+      ...calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: (b as { id: string }).id, is_error: true, content: 'Not run: the reply was cut off at max_tokens, possibly inside this call.' })),
+      { type: 'text' as const, text: said },
+    ],
+  };
 }
 
 /**

@@ -1,14 +1,22 @@
-// Triage (orchestrator role): the validators' findings and failed verdicts in, a decision out:
-// proceed (every finding dismissed with a reason), fix (fix features), or stop. The app refuses a
-// `proceed` while an assertion of the milestone has not passed.
-import { betaAgentToolset20260401 } from '@anthropic-ai/sdk/tools/agent-toolset/node';
+// Triage (orchestrator role): every item of a validation round in, each with an id — scrutiny
+// findings S1…, what the milestone's workers reported W1…, failed or blocked assertions by their VAL
+// id — and a decision out: proceed, fix (fix features naming the items they address), or stop. Every
+// item gets exactly one disposition (PRODUCT.md §4 "Triage dispositions"); the app checks them.
 import { z } from 'zod';
 import type { Plan } from '../mission/plan.ts';
+import type { RoundItem } from '../store/missions.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
+import { contractLines, notesSection } from './briefing.ts';
+import { fileTools } from './file-tools.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
-import type { Review } from './validators.ts';
+
+export const dispositionSchema = z.object({
+  item: z.string().min(1).describe('an item id: S1, W1, VAL-001'),
+  action: z.enum(['fix', 'defer', 'dismiss']),
+  reason: z.string().trim().min(1).describe('why: for defer and dismiss, a reason a maintainer can check'),
+});
 
 export const triageSchema = z.object({
   decision: z.enum(['proceed', 'fix', 'stop']),
@@ -18,11 +26,14 @@ export const triageSchema = z.object({
       title: z.string().trim().min(1).refine((s) => !/[\r\n]/.test(s), 'a fix feature title must be a single line'),
       description: z.string().trim().min(1),
       assertion_ids: z.array(z.string()),
+      addresses: z.array(z.string()).optional().describe('the ids of the items this fix feature repairs'),
     }),
   ),
+  dispositions: z.array(dispositionSchema).optional().describe('exactly one per item of the round'),
 });
 
 export type Triage = z.infer<typeof triageSchema>;
+export type Disposition = z.infer<typeof dispositionSchema>;
 
 export interface TriageInput {
   owner: string;
@@ -31,8 +42,10 @@ export interface TriageInput {
   milestone: string;
   round: number;
   maxRounds: number;
-  review: Review;
-  verdicts: { assertion_id: string; status: string; evidence: string }[];
+  /** Every item of the round, each to be disposed of. */
+  items: RoundItem[];
+  /** The scrutiny verdict and summary (its findings are among the items). */
+  review: { verdict: string; summary: string };
   /** Assertions of the milestone that have not passed: `proceed` is refused while there are any. */
   failing: string[];
   /** The assertions a fix feature may name: this milestone's and earlier ones'. */
@@ -41,11 +54,51 @@ export interface TriageInput {
   base: RepoFiles;
 }
 
-export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
+/** Reasons that say nothing a maintainer could check ("low priority" alone is not a reason). */
+const EMPTY_REASON = /^(it'?s |this is )?(a |an )?(low|lower|minor|small|trivial)?[ -]?(priority|issue|nit|nitpick|importance|concern|thing)?( only)?$|^(not important|nit|minor|not needed|unimportant|out of scope|later|wontfix|won't fix)$/;
+
+/** Every way `triage` breaks the disposition rules for `items`, one sentence each. */
+export function dispositionProblems(triage: Triage, items: RoundItem[]): string[] {
+  const problems: string[] = [];
+  const byId = new Map(items.map((i) => [i.id, i]));
+  const given = triage.dispositions ?? [];
+  const counts = new Map<string, number>();
+  for (const d of given) counts.set(d.item, (counts.get(d.item) ?? 0) + 1);
+  const missing = items.filter((i) => !counts.has(i.id)).map((i) => i.id);
+  if (missing.length) problems.push(`${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no disposition: give every item exactly one (fix, defer or dismiss)`);
+  for (const [id, n] of counts) {
+    if (!byId.has(id)) problems.push(`${id} is not an item of this round (the items are ${items.map((i) => i.id).join(', ') || 'none'})`);
+    else if (n > 1) problems.push(`${id} has ${n} dispositions: give it one`);
+  }
+  const addressed = new Set(triage.fix_features.flatMap((f) => f.addresses ?? []));
+  for (const f of triage.fix_features) {
+    for (const id of f.addresses ?? []) if (!byId.has(id)) problems.push(`fix feature "${f.title}" addresses ${id}, which is not an item of this round`);
+  }
+  for (const d of given) {
+    const item = byId.get(d.item);
+    if (!item) continue;
+    if (d.action === 'fix') {
+      if (triage.decision !== 'fix') problems.push(`${d.item} is marked fix, but the decision is ${triage.decision}: fix items need fix features`);
+      else if (!addressed.has(d.item)) problems.push(`${d.item} is marked fix, but no fix feature names it in addresses`);
+    } else {
+      if (item.kind === 'assertion' && triage.decision !== 'stop') problems.push(`${d.item} did not pass: a failed assertion can only be fixed (or the mission stopped), not ${d.action}ed`);
+      const reason = d.reason.toLowerCase().replace(/[.!,;:]+/g, ' ').replace(/\s+/g, ' ').trim();
+      if (EMPTY_REASON.test(reason)) problems.push(`${d.item}: "${d.reason}" is not a reason; say why it needs no change now, in words a maintainer can check`);
+    }
+  }
+  for (const id of addressed) {
+    const d = given.find((x) => x.item === id);
+    if (byId.has(id) && d && d.action !== 'fix') problems.push(`${id} is addressed by a fix feature but marked ${d.action}`);
+  }
+  return problems;
+}
+
+export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' | 'items'>) {
   const known = new Set(input.repairable);
-  const submitTriage = finishTool({
+  return finishTool({
     name: 'submit_triage',
-    description: 'Decide what happens to the findings: proceed (dismiss them, each with a reason), fix (fix features), or stop.',
+    description:
+      'Decide what happens to the round: proceed, fix (fix features, each naming the items it addresses), or stop; and give every item exactly one disposition (fix, defer or dismiss, with a reason).',
     schema: triageSchema,
     check: (value) => {
       const problems: string[] = [];
@@ -56,26 +109,41 @@ export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOption
       for (const f of value.fix_features) {
         for (const id of f.assertion_ids) if (!known.has(id)) problems.push(`${id} is not an assertion of this milestone or an earlier one; a fix feature cannot claim it`);
       }
-      return problems;
+      return [...problems, ...dispositionProblems(value, input.items)];
     },
   });
-  const tools = betaAgentToolset20260401({ workdir: input.checkout, env: {} }).filter((t) => ['read', 'glob', 'grep'].includes(t.name));
+}
+
+export async function triagePrompt(input: TriageInput): Promise<string> {
+  return [
+    `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`,
+    ...notesSection(input.contract),
+    "## The milestone's assertions",
+    contractLines(input.contract, [...new Set([...input.contract.features.filter((f) => f.milestone === input.milestone).flatMap((f) => f.assertion_ids), ...input.failing])]),
+    `## Scrutiny: ${input.review.verdict}`,
+    input.review.summary,
+    '## The items of this round (dispose of each exactly once)',
+    input.items.length ?
+      input.items.map((i) => `- **${i.id}** ${i.title}${i.evidence ? `\n  ${i.evidence.trim().replace(/\n/g, '\n  ')}` : ''}`).join('\n')
+    : '(none)',
+    input.failing.length ? `Not passed: ${input.failing.join(', ')}.` : 'Every assertion of the milestone passed.',
+    'Decide, then call submit_triage.',
+  ].join('\n\n');
+}
+
+export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
   const system = [
     'You are the orchestrator of Missions, triaging what the validators found in a milestone.',
     `The repository ${input.owner}/${input.repo} is checked out at your working directory at the milestone's commit.`,
     renderSkills(await loadSkills('triage', input.base)),
   ].join('\n\n');
-  const statement = new Map(input.contract.assertions.map((a) => [a.id, a.statement]));
-  const prompt = [
-    `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`,
-    '## User-testing verdicts',
-    input.verdicts.map((v) => `- **${v.assertion_id}** ${statement.get(v.assertion_id) ?? ''}: **${v.status}**\n  ${v.evidence.replace(/\n/g, '\n  ')}`).join('\n'),
-    `## Scrutiny review: ${input.review.verdict}`,
-    input.review.summary,
-    input.review.findings.map((f) => `- (${f.severity}) ${f.path}${f.line ? `:${f.line}` : ''} ${f.title}: ${f.detail}`).join('\n') || '(no findings)',
-    input.failing.length ? `Not passed: ${input.failing.join(', ')}.` : 'Every assertion of the milestone passed.',
-    'Decide, then call submit_triage.',
-  ].join('\n\n');
-  const result = await runAgent({ ...runtime, role: 'triage', system, prompt, tools, finishTools: [submitTriage] });
+  const result = await runAgent({
+    ...runtime,
+    role: 'triage',
+    system,
+    prompt: await triagePrompt(input),
+    tools: fileTools(input.checkout, ['read', 'glob', 'grep']),
+    finishTools: [submitTriage(input)],
+  });
   return result.finish.value as Triage;
 }

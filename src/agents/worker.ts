@@ -9,7 +9,9 @@ import { sandboxedBash } from './bash-tool.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
-import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
+import type { RepoFiles } from '../workspace/repo-files.ts';
+import type { LastAttempt, RoundItem } from '../store/missions.ts';
+import { commandsText, contextFiles, contractLines, notesSection } from './briefing.ts';
 
 export const handoffSchema = z.object({
   status: z.enum(['complete', 'partial', 'blocked']),
@@ -35,6 +37,10 @@ export interface WorkerInput {
   contract: Plan;
   /** The feature to build: one of the plan's, or a fix feature triage added. */
   feature: Feature & { fixFor?: string | null };
+  /** For a fix feature: what its round found that it must repair, with the evidence. */
+  fixing?: RoundItem[];
+  /** A previous worker run of this feature that did not complete it. */
+  lastAttempt?: LastAttempt | null;
   /** Every feature in build order, fix features included. */
   features: Pick<Feature, 'id' | 'title'>[];
   previous: { featureId: string; title: string; handoff: Handoff | null }[];
@@ -46,8 +52,6 @@ export interface WorkerInput {
 }
 
 const FILE_TOOLS = ['read', 'write', 'edit', 'glob', 'grep'];
-const CONTEXT_FILES = ['AGENTS.md', 'CLAUDE.md'];
-const MAX_CONTEXT_FILE = 20_000;
 
 export async function runWorker(
   input: WorkerInput,
@@ -73,39 +77,56 @@ export async function runWorker(
 }
 
 export async function workerPrompt(input: WorkerInput): Promise<string> {
-  const { contract } = input;
-  const { feature } = input;
-  const statement = new Map(contract.assertions.map((a) => [a.id, a.statement]));
+  const { contract, feature } = input;
   const parts = [
     `# Mission for issue #${input.issueNumber}: ${contract.title}`,
     contract.summary,
+    ...notesSection(contract),
     `# Your feature: ${feature.id} ${feature.title} (milestone ${feature.milestone})`,
     feature.description,
-    ...(feature.fixFor ? [`This is a fix feature: the validators of milestone ${feature.fixFor.replace('#', ', round ')} found what it must repair. Their reviews are on the pull request; the description above says what failed.`] : []),
-    '## The assertions it completes',
-    feature.assertion_ids.length ? feature.assertion_ids.map((id) => `- **${id}** ${statement.get(id) ?? '(unknown)'}`).join('\n') : '(none: it prepares later features)',
+  ];
+  const round = /^(M\d+)#(\d+)$/.exec(feature.fixFor ?? '');
+  if (feature.fixFor && !round) parts.push(`This is a fix a maintainer asked for on the pull request (${feature.fixFor}): the description above is their request.`);
+  if (round) {
+    const [, milestone, number] = round;
+    parts.push(
+      `This is a fix feature: validators of milestone ${milestone}, round ${number}, found what it must repair. What they found, with their evidence (the validators will check it again):`,
+      input.fixing?.length ? input.fixing.map(itemText).join('\n') : '(the description above says what failed)',
+    );
+  }
+  parts.push('## The assertions it completes', feature.assertion_ids.length ? contractLines(contract, feature.assertion_ids) : '(none: it prepares later features)');
+  if (input.lastAttempt) {
+    const a = input.lastAttempt;
+    parts.push(
+      '## An earlier attempt at this feature',
+      `A worker before you tried this feature and ended \`${a.status}\`; none of its changes were kept: you start from the last pushed commit. Learn from it, do not repeat it.\n\n${a.summary}${list('Left undone', a.left_undone)}${list('Issues found', a.issues_found.map((i) => `(${i.severity}) ${i.description}`))}`,
+    );
+  }
+  parts.push(
     '# The whole validation contract',
-    contract.features.flatMap((f) => f.assertion_ids.map((id) => `- **${id}** ${statement.get(id) ?? ''} — ${f.id}`)).join('\n'),
+    contractLines(contract),
     '# The features, in build order',
     input.features.map((f) => `- ${f.id} ${f.title}${f.id === feature.id ? ' ← yours' : ''}`).join('\n'),
-  ];
+  );
   if (input.previous.length) {
-    parts.push('# Handoffs of the features already built');
+    parts.push('# Handoffs of the features already built (read `git log` for their commits)');
     for (const p of input.previous) {
+      const h = p.handoff;
       parts.push(
-        p.handoff ?
-          `## ${p.featureId} ${p.title}\n\n${p.handoff.summary}${p.handoff.left_undone.length ? `\n\nLeft undone:\n${p.handoff.left_undone.map((l) => `- ${l}`).join('\n')}` : ''}${p.handoff.issues_found.length ? `\n\nIssues found:\n${p.handoff.issues_found.map((i) => `- (${i.severity}) ${i.description}`).join('\n')}` : ''}`
+        h ?
+          `## ${p.featureId} ${p.title}\n\n${h.summary}${list('Commands run', h.commands_run.map((c) => `\`${c.command}\` → exit ${c.exit_code}${c.observation ? `: ${c.observation}` : ''}`))}${list('Left undone', h.left_undone)}${list('Issues found', h.issues_found.map((i) => `(${i.severity}) ${i.description}`))}`
         : `## ${p.featureId} ${p.title}\n\n(committed; no handoff was kept)`,
       );
     }
   }
-  const commands = Object.entries(input.commands);
-  parts.push('# The repository\'s commands', commands.length ? commands.map(([k, v]) => `- ${k}: \`${v}\``).join('\n') : '(none configured or detected)');
+  parts.push("# The repository's commands", commandsText(input.commands, { setup: true }));
   if (input.commands.setup) parts.push('`setup` has already run in this checkout.');
-  for (const name of CONTEXT_FILES) {
-    const text = await checkoutFiles(input.sandbox.checkout).read(name);
-    if (text !== null) parts.push(`# ${name} (from the repository)\n\n${text.slice(0, MAX_CONTEXT_FILE)}`);
-  }
+  parts.push(...(await contextFiles(input.sandbox.checkout)));
   parts.push(`Build ${feature.id} now, then call submit_handoff.`);
   return parts.join('\n\n');
 }
+
+const list = (title: string, items: string[]) => (items.length ? `\n\n${title}:\n${items.map((l) => `- ${l}`).join('\n')}` : '');
+
+/** A round's item as a fix worker reads it: id, what, and the evidence. */
+const itemText = (item: RoundItem) => `- **${item.id}** ${item.title}${item.evidence ? `\n  ${item.evidence.trim().replace(/\n/g, '\n  ')}` : ''}`;

@@ -1,6 +1,6 @@
 // The verdicts as check runs on the milestone commit (PRODUCT.md §1 step 6), so branch protection can
 // require them: `Missions: scrutiny` and `Missions: contract`, with annotations on faulted lines.
-import type { Finding } from '../agents/validators.ts';
+import type { Finding } from '../agents/scrutiny.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 export const SCRUTINY_CHECK = 'Missions: scrutiny';

@@ -139,8 +139,15 @@ function planSection(plan: Plan, revision: number, change: string, awaitingAppro
     lines.push(`- **${f.id}** ${f.title}${asserts}`);
     lines.push(...f.description.trim().split('\n').map((l) => `  ${l}`.trimEnd()));
   }
+  // The notes come before the contract: the checklist parser reads the last contract heading, so
+  // nothing in model-written text above it can stand in for the contract.
+  if (plan.notes) lines.push('', '<details><summary>Mission notes (every worker and validator reads them)</summary>', '', plan.notes.trim(), '', '</details>');
   lines.push('', '### Validation contract', '');
-  for (const a of contractOrder(plan)) lines.push(contractLine(a, claims.get(a.id) ?? '?'));
+  for (const a of contractOrder(plan)) {
+    lines.push(contractLine(a, claims.get(a.id) ?? '?'));
+    // Indented under its item, where the checklist parser does not look.
+    if (a.verify) lines.push(`  _Verify:_ ${a.verify}`);
+  }
   if (awaitingApproval) lines.push('', 'Reply `/approve` to start, or reply with what should change.');
   return lines;
 }

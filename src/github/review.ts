@@ -1,7 +1,7 @@
 // The scrutiny review on the pull request (PRODUCT.md §1 step 6): event COMMENT, the verdict first,
 // inline comments only on lines GitHub will take (inside the diff's hunks), every other finding in
 // the body. Rendered here from the review, the verdicts and the milestone's diff.
-import type { Finding, Review } from '../agents/validators.ts';
+import type { Finding, Review } from '../agents/scrutiny.ts';
 import { writtenBy } from './authorship.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 

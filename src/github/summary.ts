@@ -24,8 +24,10 @@ export function renderSummary(summary: {
   features: { id: string; title: string; commit: string; fix: boolean }[];
   evidence: { id: string; statement: string; evidence: string; link?: string }[];
   rounds: number;
+  /** Each round that had items: its label and the items with their dispositions (round-items.ts). */
+  findings: { label: string; table: string[] }[];
   elapsed: string;
-  costs: { role: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
+  costs: { role: string; model: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
 }): string {
   return [
     `✅ **Mission done: ${summary.plan.title}.** Every assertion of the contract passed; this pull request is ready for review.`,
@@ -38,11 +40,20 @@ export function renderSummary(summary: {
     '',
     ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
     '',
+    ...(summary.findings.length ?
+      [
+        '#### What validation found, and what became of it',
+        '',
+        ...summary.findings.flatMap((f) => [`<details><summary>${f.label}</summary>`, '', ...f.table, '', '</details>', '']),
+      ]
+    : []),
     `Validation rounds: ${summary.rounds}. Time since approval: ${summary.elapsed}.`,
     '',
-    '| Role | Tokens | USD |',
-    '| --- | --- | --- |',
-    ...summary.costs.map((c) => `| ${c.role} | ${(c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens).toLocaleString('en-US')} | $${c.usd.toFixed(2)} |`),
-    `| **total** | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
+    '| Role | Model | Tokens (input / cache read / cache write / output) | USD |',
+    '| --- | --- | --- | --- |',
+    ...summary.costs.map((c) => `| ${c.role} | \`${c.model}\` | ${[c.input_tokens, c.cache_read_tokens, c.cache_write_tokens, c.output_tokens].map((n) => n.toLocaleString('en-US')).join(' / ')} | $${c.usd.toFixed(2)} |`),
+    `| **total** | | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
+    '',
+    '_USD at list prices per model (`src/agents/pricing.ts`); an estimate, not an invoice._',
   ].join('\n');
 }

@@ -4,13 +4,14 @@
 // reading it, so a step that died anywhere is simply run again.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
+import { AgentGaveUp, AgentStopped, ModelRefused } from '../agents/runtime.ts';
 import { runWorker, type Handoff } from '../agents/worker.ts';
+import { modelOf } from '../agents/roles.ts';
 import { findOrOpenPullRequest, pullRequestTitle } from '../github/pull-request.ts';
 import { replies, reply } from '../github/replies.ts';
 import { loadConfig, type GitHub } from '../github/repository.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
-import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
+import type { FeatureRow, LastAttempt, Mission, ValidationRun } from '../store/missions.ts';
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
@@ -22,6 +23,7 @@ import { watchCancellation, type Cancellation } from './cancellation.ts';
 import { finishMission } from './finish.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
+import { itemsToFix } from './round-items.ts';
 
 export async function buildStep(ctx: MissionContext, missionId: number): Promise<void> {
   const mission = await ctx.store.get(missionId);
@@ -138,6 +140,9 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
         issueNumber: mission.issue_number,
         contract: plan,
         feature: { id: next.id, title: next.title, description: next.description, milestone: next.milestone, assertion_ids: next.assertion_ids, fixFor: next.fix_for },
+        lastAttempt: next.last_attempt,
+        // A fix feature is shown what its round found, with the evidence, not told to look elsewhere.
+        ...(next.fix_for ? { fixing: itemsToFix((await store.validationRuns(id)).find((r) => `${r.milestone}#${r.round}` === next.fix_for), next) } : {}),
         features: (await store.features(id)).map((f) => ({ id: f.id, title: f.title })),
         previous: done.map((f) => ({ featureId: f.id, title: f.title, handoff: (f.handoff as Handoff | null) ?? null })),
         commands,
@@ -150,7 +155,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
         recorder: store,
         log,
         missionId: id,
-        model: config.models.worker,
+        ...modelOf('worker', config),
         maxTurns: ctx.limits.workerTurns,
         ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
         ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
@@ -158,15 +163,21 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
       },
     ));
   } catch (error) {
-    if (!(error instanceof AgentGaveUp)) throw error;
-    const words = `the worker of ${next.id} stopped without a handoff (${error.message})`;
-    await pauseForWorker(ctx, gh, mission, next.id, words, replies.workerGaveUp(next.id, next.title, error.message, from, turnCapHint(error)));
+    if (!(error instanceof AgentGaveUp) && !(error instanceof ModelRefused)) throw error;
+    const said = error instanceof AgentGaveUp ? error.message : describeFailure(error, 'building').replace(/\.$/, '');
+    const lastWords = error instanceof AgentGaveUp && error.lastWords ? ` Its last words: ${error.lastWords}` : '';
+    await retryOrPause(ctx, gh, mission, next, { status: 'failed', summary: `The worker stopped without a handoff (${said}).${lastWords}`, left_undone: [], issues_found: [] }, {
+      status: `the worker of ${next.id} stopped without a handoff (${said})`,
+      message: error instanceof AgentGaveUp ? replies.workerGaveUp(next.id, next.title, error.message, from, turnCapHint(error)) : replies.workerGaveUp(next.id, next.title, said, from, ''),
+    });
     return;
   }
-  // 8. Only a complete handoff is committed; anything else pauses with the worker's own words.
+  // 8. Only a complete handoff is committed; anything else is tried once more, then pauses with the worker's own words.
   if (handoff.status !== 'complete') {
-    const message = redactSecrets(replies.workerStopped(next.id, next.title, handoff, from), secrets);
-    await pauseForWorker(ctx, gh, mission, next.id, `${next.id}'s worker handed off \`${handoff.status}\``, message);
+    await retryOrPause(ctx, gh, mission, next, { status: handoff.status, summary: handoff.summary, left_undone: handoff.left_undone, issues_found: handoff.issues_found }, {
+      status: `${next.id}'s worker handed off \`${handoff.status}\``,
+      message: redactSecrets(replies.workerStopped(next.id, next.title, handoff, from), secrets),
+    });
     return;
   }
   const cancelled = async () => (await store.get(id)).state === 'cancelled';
@@ -226,6 +237,24 @@ async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission
     view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) },
   });
   await ctx.store.setPullRequest(mission.id, pr.number, pr.html_url);
+}
+
+/** Worker runs a feature gets before the mission pauses for a maintainer (PRODUCT.md §4: tried once more). */
+export const FEATURE_ATTEMPTS = 2;
+
+/**
+ * A worker run that did not complete its feature: the feature is built once more by a fresh worker
+ * from the last pushed commit, told what this attempt handed off; the second such run pauses.
+ */
+async function retryOrPause(ctx: MissionContext, gh: GitHub, mission: Mission, feature: FeatureRow, attempt: LastAttempt, pause: { status: string; message: string }): Promise<void> {
+  const failures = await ctx.store.failAttempt(mission.id, feature.id, attempt);
+  if (failures >= FEATURE_ATTEMPTS) {
+    await pauseForWorker(ctx, gh, mission, feature.id, pause.status, pause.message);
+    return;
+  }
+  ctx.log.info({ missionId: mission.id, feature: feature.id, attempt: attempt.status }, 'worker did not complete its feature; trying once more');
+  await showBoard(ctx, gh, mission.id, { pullRequest: false });
+  if ((await ctx.store.get(mission.id)).state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
 }
 
 async function pauseForWorker(ctx: MissionContext, gh: GitHub, mission: Mission, featureId: string, status: string, message: string): Promise<void> {

@@ -13,6 +13,7 @@ export function applyContractEdits(plan: Plan, lines: ContractLine[]): ContractE
   const lastFeature = plan.features.at(-1)!.id;
   let next = Math.max(0, ...plan.assertions.map((a) => Number(a.id.slice(4))), ...lines.map((l) => (l.id ? Number(l.id.slice(4)) : 0))) + 1;
   const seen = new Set<string>();
+  const verify = new Map(plan.assertions.flatMap((a) => (a.verify ? [[a.id, a.verify] as const] : [])));
   const added: string[] = [];
   const claimed = new Map<string, string[]>(plan.features.map((f) => [f.id, []]));
   const assertions = lines.map((line) => {
@@ -26,7 +27,8 @@ export function applyContractEdits(plan: Plan, lines: ContractLine[]): ContractE
     const featureId = line.featureId ?? claims.get(id) ?? lastFeature;
     if (!features.has(featureId)) problems.push(`${id} names ${featureId}, which is not a feature of the plan`);
     else claimed.get(featureId)!.push(id);
-    return { id, statement: line.statement };
+    // A statement edited by hand keeps its verify line: the maintainer sees both before approving.
+    return { id, statement: line.statement, ...(verify.has(id) ? { verify: verify.get(id)! } : {}) };
   });
   if (problems.length) return { ok: false, problems };
   const edited: Plan = {

@@ -1,6 +1,6 @@
 // What stopped a step, in one sentence a maintainer can act on: never a stack trace, never a secret.
-import { AgentGaveUp, ModelCallFailed } from '../agents/runtime.ts';
-import { MODEL_KEYS, ROLE_NAMES, TURN_VARIABLES } from '../agents/roles.ts';
+import { AgentGaveUp, ModelCallFailed, ModelRefused } from '../agents/runtime.ts';
+import { ROLES } from '../agents/roles.ts';
 import { SecretInCommit } from '../workspace/branch.ts';
 import { CheckoutError } from '../workspace/checkout.ts';
 
@@ -35,6 +35,7 @@ export function describeFailure(error: unknown, during: 'planning' | 'building' 
   if (error instanceof ValidationFailed) return error.message;
   if (error instanceof AgentGaveUp) return describeGaveUp(error);
   if (error instanceof ModelCallFailed) return describeModelFailure(error);
+  if (error instanceof ModelRefused) return describeRefusal(error);
   const { status, request } = error as { status?: number; request?: { method?: string; url?: string } };
   if (typeof status === 'number') {
     const what = request?.url ? `${request.method} ${new URL(request.url).pathname}` : 'a request';
@@ -45,19 +46,19 @@ export function describeFailure(error: unknown, during: 'planning' | 'building' 
 }
 
 function describeGaveUp(error: AgentGaveUp): string {
-  const what = error.role === 'planner' ? 'The planner could not produce a valid plan' : `${capitalised(ROLE_NAMES[error.role])} gave up`;
+  const what = error.role === 'planner' ? 'The planner could not produce a valid plan' : `${capitalised(ROLES[error.role].name)} gave up`;
   return `${what}: ${error.message}.${turnCapHint(error)}`;
 }
 
 /** Where to raise a role's turn cap, for a run that used every turn; empty otherwise. */
 export function turnCapHint(error: AgentGaveUp): string {
-  return error.turnCap ? ` If the work needs more turns, raise \`${TURN_VARIABLES[error.role]}\` where the app runs.` : '';
+  return error.turnCap ? ` If the work needs more turns, raise \`${ROLES[error.role].turnVariable}\` where the app runs.` : '';
 }
 
 /** The API's own words, and the key that fixes it where there is one. */
 function describeModelFailure(error: ModelCallFailed): string {
-  const who = ROLE_NAMES[error.role];
-  const modelKey = `\`models.${MODEL_KEYS[error.role]}\` in \`.github/missions.yml\``;
+  const who = ROLES[error.role].name;
+  const modelKey = `\`models.${ROLES[error.role].configKey}\` in \`.github/missions.yml\``;
   const words = code(error.apiMessage);
   const model = code(error.model);
   const said = `${error.status ?? 'no answer'} ${error.type}: ${words}`;
@@ -67,6 +68,11 @@ function describeModelFailure(error: ModelCallFailed): string {
   if (error.status === 403) return `The model API did not let the app's key use ${model} for ${who} (${said}). Check \`ANTHROPIC_API_KEY\`, or ${modelKey}.`;
   if (error.status === 400) return `The model API refused the request of ${who} on ${model} (${said}). If the model does not support it, change ${modelKey}.`;
   return `The model API failed for ${who} on ${model} (${said}), even after retries.`;
+}
+
+/** A refusal is the role's own: named, with its model, never blamed on another role. */
+function describeRefusal(error: ModelRefused): string {
+  return `The model ${code(error.model)} of ${ROLES[error.role].name} refused to go on (stop reason \`refusal\`, twice). Reword what it was asked (the issue, the plan or a \`/fix\`), or change \`models.${ROLES[error.role].configKey}\` in \`.github/missions.yml\`.`;
 }
 
 const capitalised = (text: string) => text[0]!.toUpperCase() + text.slice(1);

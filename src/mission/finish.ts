@@ -9,6 +9,9 @@ import type { Mission } from '../store/missions.ts';
 import { showBoard } from './board.ts';
 import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
+import type { Triage } from '../agents/triage.ts';
+import { dispositionTable, fixesOf } from './round-items.ts';
+import { redactSecrets, secretValues } from '../secrets.ts';
 
 export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
   const { store } = ctx;
@@ -22,6 +25,7 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
   const features = await store.features(mission.id);
   const runs = await store.validationRuns(mission.id);
   const costs = await store.costByRole(mission.id);
+  const secrets = secretValues(process.env);
   const elapsed = formatDuration(Date.now() - new Date(mission.approved_at!).getTime());
   await findOrPostSummary(gh, { ...ref, bot: await appBot(ctx) }, mission.pr_number!, { missionId: mission.id, rounds: runs.length }, () =>
     renderSummary({
@@ -33,6 +37,12 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
         return { id: a.id, statement: a.statement, evidence: verdict.evidence, ...(review && mission.pr_url ? { link: `${mission.pr_url}#pullrequestreview-${review}` } : {}) };
       }),
       rounds: runs.length,
+      findings: runs
+        .filter((r) => r.items?.length)
+        .map((r) => ({
+          label: `Milestone ${r.milestone}, round ${r.round}: ${r.items!.length} item(s)${r.triage ? `, triage: ${(r.triage as Triage).decision}` : ''}`,
+          table: dispositionTable(r.items!, r.triage as Triage | null, fixesOf(features, r)).map((line) => redactSecrets(line, secrets)),
+        })),
       elapsed,
       costs,
     }),

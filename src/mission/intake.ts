@@ -126,7 +126,7 @@ async function runCommand(
       const costs = await ctx.store.costByRole(mission.id);
       const usd = costs.reduce((sum, c) => sum + c.usd, 0);
       const tokens = costs.reduce((sum, c) => sum + c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens, 0);
-      const cost = `$${usd.toFixed(2)} (${tokens.toLocaleString('en-US')} tokens${costs.length ? `; ${costs.map((c) => `${c.role} $${c.usd.toFixed(2)}`).join(', ')}` : ''})`;
+      const cost = `$${usd.toFixed(2)} (${tokens.toLocaleString('en-US')} tokens${costs.length ? `; ${costs.map((c) => `${c.role} (${c.model}) $${c.usd.toFixed(2)}`).join(', ')}` : ''})`;
       const now = mission.contract ? buildStatus(mission, await ctx.store.features(mission.id)) : describeState(mission);
       return say(replies.status(job.actor, mission, now, formatDuration(Date.now() - new Date(mission.created_at).getTime()), cost));
     }

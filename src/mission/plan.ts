@@ -36,6 +36,10 @@ function refineText(what: string) {
 export const assertionSchema = z.object({
   id: z.string().regex(/^VAL-\d{3,}$/, 'assertion ids look like VAL-001'),
   statement: oneLine('an assertion statement').describe('one checkable behaviour, observable from outside the code'),
+  verify: oneLine('a verify line')
+    .max(500, 'a verify line must be at most 500 characters')
+    .optional()
+    .describe('how an independent party checks it: a command that exits 0 when it holds, or steps through the real entry points'),
 });
 
 export const featureSchema = z.object({
@@ -49,6 +53,10 @@ export const featureSchema = z.object({
 export const planSchema = z.object({
   title: oneLine('the title'),
   summary: text('the summary'),
+  notes: text('the notes')
+    .max(8_000, 'the notes must be at most 8,000 characters')
+    .optional()
+    .describe("the mission's shared notes, which every worker and validator receives: architecture, conventions, how to run and test things"),
   assertions: z.array(assertionSchema).min(1),
   features: z.array(featureSchema).min(1),
 });

@@ -11,6 +11,8 @@ import { appBot, type MissionContext } from './context.ts';
 import { ensureMissionComment, latestPlanView, missionThread, showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 import { describeChange } from './revision-change.ts';
+import { modelOf } from '../agents/roles.ts';
+import { repoCommands } from '../workspace/repo-commands.ts';
 
 export async function planningStep(ctx: MissionContext, missionId: number): Promise<void> {
   const { store, log } = ctx;
@@ -83,13 +85,19 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
       comments: thread,
       ...(previous ? { previous: { revision: previous.number, plan: previous.body as Plan } } : {}),
       checkout,
+      environment: {
+        commands: repoCommands(checkout, config.config.commands),
+        network: config.config.sandbox.network,
+        budget: config.config.budget,
+        maxFixRounds: config.config.validation.max_fix_rounds,
+      },
     },
     {
       client: ctx.model,
       recorder: store,
       log: ctx.log,
       missionId: mission.id,
-      model: config.config.models.orchestrator,
+      ...modelOf('planner', config.config),
       maxTurns: ctx.limits.plannerTurns,
       ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
       ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),

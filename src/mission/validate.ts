@@ -4,13 +4,15 @@
 // a dismissal or a stop. The round is stored in one transaction before anything is shown, so a step
 // that dies is run again from the start and a round is never recorded twice.
 import { runTriage, type Triage } from '../agents/triage.ts';
-import { runScrutiny, runUserTesting, type Review, type Verdicts } from '../agents/validators.ts';
+import { runScrutiny, type Review } from '../agents/scrutiny.ts';
+import { runUserTesting, type Verdicts } from '../agents/user-testing.ts';
+import { dispositionTable, featuresOfRound, fixesOf, previousFindings, roundItems } from './round-items.ts';
 import { CONTRACT_CHECK, postCheckRun, readCi, SCRUTINY_CHECK } from '../github/check-runs.ts';
 import { replies, reply } from '../github/replies.ts';
 import { diffLines, findOrPostReview, renderReview } from '../github/review.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { MissionsConfig } from '../config.ts';
-import type { FeatureRow, Mission, ValidationRun } from '../store/missions.ts';
+import type { FeatureRow, Mission, RoundItem, ValidationRun } from '../store/missions.ts';
 import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
@@ -18,7 +20,8 @@ import { redactSecrets } from '../secrets.ts';
 import { showBoard } from './board.ts';
 import { describeFailure, ValidationFailed } from './failures.ts';
 import { runSetup } from './setup.ts';
-import { AgentStopped } from '../agents/runtime.ts';
+import { AgentStopped, type Role } from '../agents/runtime.ts';
+import { modelOf } from '../agents/roles.ts';
 import type { Cancellation } from './cancellation.ts';
 import { appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
@@ -69,6 +72,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const previous = await store.latestVerdicts(mission.id);
   const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass').map((p) => p.assertion_id));
   const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id) || outstanding.has(id));
+  const previousRun = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone).at(-1);
   await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
   await showBoard(ctx, gh, mission.id);
 
@@ -90,12 +94,12 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     return sandbox;
   };
   const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
-  const runtime = (model: string, maxTurns: number) => ({
+  const runtime = (role: Role, maxTurns: number) => ({
     client: ctx.model,
     recorder: store,
     log,
     missionId: mission.id,
-    model,
+    ...modelOf(role, config),
     maxTurns,
     ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
     ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
@@ -113,11 +117,29 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     network: config.sandbox.network,
     base: branch.files(v.base),
   };
+  // A run that fails is tried once more, in a fresh context (and a fresh checkout), before it counts.
+  const onceMore = async <T>(role: Role, run: (attempt: number) => Promise<T>): Promise<T> => {
+    try {
+      return await run(1);
+    } catch (error) {
+      if (error instanceof AgentStopped) throw error;
+      log.warn({ err: error, missionId: mission.id, role }, `${role} failed; trying it once more`);
+      return run(2);
+    }
+  };
   // 2. Both validators at once, never beside a worker (this step is the mission's only one).
   // Both settle before either's failure is acted on: no validator is left running (and paying) unseen.
+  const features = await store.features(mission.id);
   const [scrutinyRun, testingRun] = await Promise.allSettled([
-    runScrutiny({ ...input, sandbox: scrutinySandbox }, runtime(config.models.validator, ctx.limits.workerTurns)),
-    runUserTesting({ ...input, sandbox: testingSandbox }, runtime(config.models.validator, ctx.limits.workerTurns)),
+    onceMore('scrutiny', async (attempt) =>
+      runScrutiny(
+        { ...input, previousFindings: previousFindings(previousRun, features), sandbox: attempt === 1 ? scrutinySandbox : await sandboxFor('scrutiny-2') },
+        runtime('scrutiny', ctx.limits.workerTurns),
+      ),
+    ),
+    onceMore('user-testing', async (attempt) =>
+      runUserTesting({ ...input, sandbox: attempt === 1 ? testingSandbox : await sandboxFor('user-testing-2') }, runtime('user-testing', ctx.limits.workerTurns)),
+    ),
   ]);
   for (const run of [scrutinyRun, testingRun]) if (run.status === 'rejected' && run.reason instanceof AgentStopped) throw run.reason;
   // A run that failed stops the round, which is still shown with the other's word; with neither
@@ -126,7 +148,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const testingFailure = testingRun.status === 'rejected' ? describeFailure(testingRun.reason, 'validating') : null;
   if (scrutinyFailure && testingFailure) throw new ValidationFailed([scrutinyFailure, testingFailure]);
   // What stands in for the missing word on the pull request: a failed scrutiny check, blocked assertions.
-  const review: Review = scrutinyRun.status === 'fulfilled' ? scrutinyRun.value : { verdict: 'request_changes', summary: `No review this round. ${scrutinyFailure}`, findings: [] };
+  const review: StoredReview = scrutinyRun.status === 'fulfilled' ? scrutinyRun.value : { verdict: 'request_changes', summary: `No review this round. ${scrutinyFailure}`, findings: [], missing: true };
   const verdicts: Verdicts =
     testingRun.status === 'fulfilled' ?
       testingRun.value
@@ -138,36 +160,44 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
   const failing = plan.assertions.map((a) => a.id).filter((id) => (assertionIds.includes(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
 
-  // 4. Triage, unless everything passed, the rounds are spent, or a run failed (the round stops, shown).
+  // Every item of the round, with an id: what scrutiny found, what the workers reported, what failed.
+  const items = roundItems({ plan, review, features: featuresOfRound(target.features, previousRun), results, failing });
+
+  // 4. Triage, unless the round is clean (nothing failed, nothing found), the rounds are spent, or a
+  //    run failed (the round stops, shown).
   let outcome: ValidationOutcome;
   let triage: Triage | null = null;
   let stopReason = scrutinyFailure ?? testingFailure;
+  const clean = !failing.length && review.verdict === 'approve';
   if (stopReason) {
     outcome = 'stopped';
-  } else if (!failing.length && review.verdict === 'approve') {
+  } else if (clean && !items.length) {
     outcome = 'passed';
   } else if (target.fixRounds >= maxRounds) {
-    outcome = 'stopped';
+    // No fix round left: a milestone that passes goes on, its reports shown without disposition.
+    outcome = clean ? 'passed' : 'stopped';
   } else {
     try {
-      triage = await runTriage(
-        {
-          owner: mission.owner,
-          repo: mission.repo,
-          contract: plan,
-          milestone: target.milestone,
-          round: target.fixRounds + 1,
-          maxRounds,
-          review,
-          verdicts: results,
-          failing,
-          // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
-          repairable: repairable(plan, target.milestone),
-          // A checkout of its own: the scrutiny validator may have changed files in its one.
-          checkout: await branch.throwaway(target.head, 'triage'),
-          base: branch.files(v.base),
-        },
-        runtime(config.models.orchestrator, ctx.limits.plannerTurns),
+      triage = await onceMore('triage', async (attempt) =>
+        runTriage(
+          {
+            owner: mission.owner,
+            repo: mission.repo,
+            contract: plan,
+            milestone: target.milestone,
+            round: target.fixRounds + 1,
+            maxRounds,
+            items,
+            review,
+            failing,
+            // Fix features may repair this milestone's assertions or earlier ones, never a later milestone's.
+            repairable: repairable(plan, target.milestone),
+            // A checkout of its own: the scrutiny validator may have changed files in its one.
+            checkout: await branch.throwaway(target.head, attempt === 1 ? 'triage' : 'triage-2'),
+            base: branch.files(v.base),
+          },
+          runtime('triage', ctx.limits.plannerTurns),
+        ),
       );
     } catch (error) {
       if (error instanceof AgentStopped) throw error;
@@ -185,7 +215,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})` };
   const fixIds = await store.recordValidation(
     mission.id,
-    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stop?.note ?? null, stop_kind: stop?.kind ?? null },
+    { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stop?.note ?? null, stop_kind: stop?.kind ?? null, items },
     results.map((r) => ({ assertion_id: r.assertion_id, status: r.status, evidence: r.evidence, command: r.command ?? null })),
     outcome === 'fixing' ? triage!.fix_features : [],
   );
@@ -213,10 +243,13 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
   const prDiff = await v.branch.diff(v.base, run.commit_sha);
   const target = { milestone: run.milestone, round: run.round, head: run.commit_sha };
   const stop = run.stop_reason && run.stop_kind ? { kind: run.stop_kind, note: run.stop_reason } : null;
-  await publish(ctx, gh, mission, target, run.scrutiny as Review, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.triage as Triage | null, stop, fixIds, failing, v.secrets);
+  await publish(ctx, gh, mission, target, run.scrutiny as StoredReview, results.map((r) => ({ ...r, command: r.command ?? undefined })) as Result[], prDiff, run.triage as Triage | null, stop, fixIds, failing, v.secrets, run.items ?? [], fixesOf(features, run));
 }
 
 type Result = Verdicts['results'][number];
+
+/** What is stored as the round's review: scrutiny's, or a stand-in that says why there is none. */
+type StoredReview = Review & { missing?: boolean };
 
 /** Replays each `pass` that names a command on a clean checkout; one that fails there becomes a `fail` saying why. */
 async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, network: boolean, cancellation: Cancellation): Promise<Result[]> {
@@ -248,7 +281,7 @@ async function publish(
   gh: GitHub,
   mission: Mission,
   target: Pick<MilestoneToValidate, 'milestone' | 'round' | 'head'>,
-  review: Review,
+  review: StoredReview,
   results: Result[],
   diff: string,
   triage: Triage | null,
@@ -257,6 +290,8 @@ async function publish(
   fixIds: string[],
   failing: string[],
   secrets: string[],
+  items: RoundItem[],
+  fixesByItem: Map<string, string[]>,
 ): Promise<void> {
   const clean = (text: string) => redactSecrets(text, secrets);
   const ref = { owner: mission.owner, repo: mission.repo };
@@ -264,10 +299,13 @@ async function publish(
   const statement = new Map(plan.assertions.map((a) => [a.id, a.statement]));
   const verdictLines = results.map((r) => ({ assertion_id: r.assertion_id, statement: statement.get(r.assertion_id) ?? '', status: r.status, evidence: r.evidence }));
   const rendered = renderReview({ milestone: target.milestone, round: target.round, review, verdicts: verdictLines, diff: diffLines(diff) });
+  // Every item of the round and what became of it: findings, the workers' reports, failed assertions.
+  const table = dispositionTable(items, triage, fixesByItem);
+  const itemsSection = table.length ? `\n\n#### What this round found${triage ? ', and what triage did' : ' (not triaged)'}\n\n${table.join('\n')}` : '';
   const decision =
-    triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
+    (triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
     : stop ? `\n\n**Stopped:** ${stop.note}.`
-    : '';
+    : '') + itemsSection;
   const reviewId = await findOrPostReview(
     gh,
     { ...ref, bot: await appBot(ctx) },
@@ -282,7 +320,10 @@ async function publish(
     externalId,
     headSha: target.head,
     success: review.verdict === 'approve',
-    title: review.verdict === 'approve' ? `Milestone ${target.milestone}: approved` : `Milestone ${target.milestone}: ${review.findings.length} finding(s)`,
+    title:
+      review.missing ? `Milestone ${target.milestone}: no review (the scrutiny validator failed)`
+      : review.verdict === 'approve' ? `Milestone ${target.milestone}: approved`
+      : `Milestone ${target.milestone}: ${review.findings.length} finding(s)`,
     summary: clean(review.summary),
     findings: review.findings.map((f) => ({ ...f, title: clean(f.title), detail: clean(f.detail) })),
   });

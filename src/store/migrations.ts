@@ -141,6 +141,16 @@ const MIGRATIONS: string[] = [
   ALTER TABLE validation_runs ADD COLUMN stop_reason text;
   ALTER TABLE validation_runs ADD COLUMN stop_kind text;
   `,
+  `
+  -- Recovery and findings that reach the fix (issue 10). A feature's failed worker runs since the
+  -- last go-ahead, and what the last one handed off (or its last words) for the next attempt.
+  ALTER TABLE features ADD COLUMN failed_attempts integer NOT NULL DEFAULT 0;
+  ALTER TABLE features ADD COLUMN last_attempt jsonb;
+  -- A fix feature: the ids of the round's items it addresses (S1, W2, VAL-003).
+  ALTER TABLE features ADD COLUMN addresses jsonb;
+  -- Every item a round's triage had to dispose of, with its id, words and evidence.
+  ALTER TABLE validation_runs ADD COLUMN items jsonb;
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

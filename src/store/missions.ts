@@ -71,6 +71,8 @@ export interface ValidationRun {
   stop_reason: string | null;
   stop_kind: Extract<PauseReason, 'rounds' | 'error'> | null;
   review_id: number | null;
+  /** The items triage disposed of (null for rounds stored before they were kept). */
+  items: RoundItem[] | null;
 }
 
 export interface Verdict {
@@ -87,6 +89,7 @@ export interface FixFeature {
   title: string;
   description: string;
   assertion_ids: string[];
+  addresses?: string[] | undefined;
 }
 
 export type FeatureState = 'pending' | 'building' | 'committed';
@@ -106,6 +109,31 @@ export interface FeatureRow {
   committed_at: Date | null;
   /** For a fix feature: `M1#2`, the milestone and round whose findings it repairs. */
   fix_for: string | null;
+  /** Worker runs of this feature that failed since the last go-ahead (a /retry resets it). */
+  failed_attempts: number;
+  /** What the last failed attempt left: its handoff, or its last words. */
+  last_attempt: LastAttempt | null;
+  /** For a fix feature: the ids of the round's items it addresses. */
+  addresses: string[] | null;
+}
+
+/** A worker run of a feature that did not end in a complete handoff, as the next attempt is told. */
+export interface LastAttempt {
+  status: 'partial' | 'blocked' | 'failed';
+  summary: string;
+  left_undone: string[];
+  issues_found: { severity: string; description: string }[];
+}
+
+/** One thing a validation round found that triage must dispose of. */
+export interface RoundItem {
+  /** `S1` (a scrutiny finding), `W1` (a worker's report) or an assertion id (failed or blocked). */
+  id: string;
+  kind: 'finding' | 'worker' | 'assertion';
+  /** One line: what it is. */
+  title: string;
+  /** What supports it: the finding's detail, the verdict's evidence, the worker's words. */
+  evidence: string;
 }
 
 export interface Revision {
@@ -311,6 +339,19 @@ export class MissionStore implements UsageRecorder {
     await this.db.query(`UPDATE features SET state = 'building', attempts = attempts + 1 WHERE mission_id = $1 AND id = $2`, [id, featureId]);
   }
 
+  /**
+   * A worker run of the feature ended without a complete handoff: the feature waits to be built
+   * again, with `attempt` for the next worker. Returns how many runs have failed since the last go-ahead.
+   */
+  async failAttempt(id: number, featureId: string, attempt: LastAttempt): Promise<number> {
+    const [row] = await this.db.query<{ failed_attempts: number }>(
+      `UPDATE features SET state = 'pending', failed_attempts = failed_attempts + 1, last_attempt = $3
+       WHERE mission_id = $1 AND id = $2 AND state <> 'committed' RETURNING failed_attempts`,
+      [id, featureId, JSON.stringify(attempt)],
+    );
+    return row?.failed_attempts ?? 0;
+  }
+
   /** A feature's commit is on the pushed branch. The handoff is null when only the branch knew (a crash after the push). */
   async commitFeature(id: number, featureId: string, sha: string, handoff: unknown): Promise<void> {
     await this.db.query(
@@ -331,13 +372,17 @@ export class MissionStore implements UsageRecorder {
 
   /** Back to building from a pause or a failed build step. False when there was nothing to go on from. */
   async resume(id: number): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL,
-              extra_rounds = extra_rounds + CASE WHEN pause_reason = 'rounds' THEN 1 ELSE 0 END, updated_at = now()
-       WHERE id = $1 AND state IN ('paused', 'failed') AND contract IS NOT NULL RETURNING id`,
-      [id],
-    );
-    return rows.length > 0;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL,
+                extra_rounds = extra_rounds + CASE WHEN pause_reason = 'rounds' THEN 1 ELSE 0 END, updated_at = now()
+         WHERE id = $1 AND state IN ('paused', 'failed') AND contract IS NOT NULL RETURNING id`,
+        [id],
+      );
+      // A maintainer's go-ahead gives a failing feature its attempts again.
+      if (rows.length) await tx.query(`UPDATE features SET failed_attempts = 0 WHERE mission_id = $1 AND state <> 'committed'`, [id]);
+      return rows.length > 0;
+    });
   }
 
   async setActivity(id: number, activity: string | null): Promise<void> {
@@ -371,8 +416,8 @@ export class MissionStore implements UsageRecorder {
   ): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason, stop_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason, run.stop_kind],
+        `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason, stop_kind, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason, run.stop_kind, JSON.stringify(run.items)],
       );
       // A stopped round holds the mission in the same transaction.
       if (run.stop_reason && run.stop_kind) await pauseIn(tx, id, run.stop_kind, run.stop_reason);
@@ -393,8 +438,8 @@ export class MissionStore implements UsageRecorder {
         const featureId = `F${nextNumber++}`;
         ids.push(featureId);
         await tx.query(
-          `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [id, featureId, after + 1 + i, fix.title, fix.description, run.milestone, JSON.stringify(fix.assertion_ids), `${run.milestone}#${run.round}`],
+          `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for, addresses) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [id, featureId, after + 1 + i, fix.title, fix.description, run.milestone, JSON.stringify(fix.assertion_ids), `${run.milestone}#${run.round}`, JSON.stringify(fix.addresses ?? null)],
         );
       }
       return ids;
@@ -487,12 +532,13 @@ export class MissionStore implements UsageRecorder {
   }
 
   /** Tokens and USD so far, by role. */
-  async costByRole(id: number): Promise<(TokenUsage & { role: Role; usd: number })[]> {
+  /** Tokens and USD per role and model (a role's model may change between steps). */
+  async costByRole(id: number): Promise<(TokenUsage & { role: Role; model: string; usd: number })[]> {
     return this.db.query(
-      `SELECT role, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,
+      `SELECT role, model, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,
               sum(cache_read_tokens)::float8 AS cache_read_tokens, sum(cache_write_tokens)::float8 AS cache_write_tokens,
               sum(usd)::float8 AS usd
-       FROM usage WHERE mission_id = $1 GROUP BY role ORDER BY role`,
+       FROM usage WHERE mission_id = $1 GROUP BY role, model ORDER BY role, model`,
       [id],
     );
   }

@@ -1,6 +1,14 @@
 // A local server that speaks the Anthropic Messages API (JSON and SSE streaming) and plays scripted
-// turns. It simulates prompt caching the way the API reports it: prefixes written at cache_control
-// breakpoints, read back at the longest block boundary already cached.
+// turns. It behaves as the API does where real models differ from polite scripts:
+// - prompt caching as the API reports it: prefixes written at cache_control breakpoints, read back
+//   at the longest block boundary already cached;
+// - Opus 5.5 and Sonnet 5.5 think on every turn: each reply opens with a thinking block whose
+//   signature binds it to the conversation before it; a request that sends one back changed, or
+//   after changing the messages before it, gets the API's 400;
+// - Opus 5.5 refuses a forced tool_choice (`tool` or `any`) with a 400;
+// - a turn may be refused (stop_reason `refusal`) or cut off at max_tokens in the middle of a tool call;
+// - the context-management edit `clear_tool_uses_20250919` clears old tool results as documented,
+//   and the reply says what it cleared.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +16,13 @@ import type { AddressInfo } from 'node:net';
 export type ScriptedBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown };
 
 export type ScriptedTurn =
+  /**
+   * A reply. With stop_reason `max_tokens` and a tool call last, the call is cut off halfway
+   * through its input, as the API does when the limit falls inside it.
+   */
   | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' }
+  /** The model declines the turn: stop_reason `refusal`. */
+  | { refusal: true }
   /** Never answer: the request hangs until the client goes away (a process killed mid-turn). */
   | { hang: true }
   /** Start streaming the reply, then drop the connection in the middle of it (a proxy's idle cut). */
@@ -43,6 +57,12 @@ export interface ModelServer {
 
 /** The model ids this server knows; any other gets the API's 404. */
 export const KNOWN_MODELS = ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-4-5', 'claude-fable-5-1'];
+/** Models that think adaptively on every turn (their replies open with a signed thinking block). */
+const THINKING_MODELS = ['claude-opus-5-5', 'claude-sonnet-5-5'];
+/** Models that refuse a forced tool_choice. */
+const NO_FORCED_TOOLS = ['claude-opus-5-5'];
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
+const SIGNING_KEY = 'model-server-signing-key';
 
 export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): Promise<ModelServer> {
   const queue = [...turns];
@@ -68,6 +88,12 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     if (!KNOWN_MODELS.includes(request.model)) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `model: ${request.model}` } }));
+      return;
+    }
+    const refused = invalidRequest(request);
+    if (refused) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: refused } }));
       return;
     }
     const next = queue.shift();
@@ -101,12 +127,30 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
       res.end(JSON.stringify({ type: 'error', error: turn.error }));
       return;
     }
-    const content = turn.content.map((block) =>
+    const played: { content: ScriptedBlock[]; stop_reason?: string } = 'refusal' in turn ? { content: [{ type: 'text', text: 'I can’t help with that.' }], stop_reason: 'refusal' } : turn;
+    const content: any[] = played.content.map((block) =>
       block.type === 'tool_use' ? { type: 'tool_use', id: `toolu_${++toolIds}`, name: block.name, input: block.input } : block,
     );
-    const stop_reason = turn.stop_reason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
-    const usage = { ...cacheUsage(request, cached), output_tokens: tokens(JSON.stringify(content)) };
-    const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model: request.model, content, stop_reason, stop_sequence: null, usage };
+    if (THINKING_MODELS.includes(request.model)) {
+      const thinking = `Turn ${index}: deciding what to do next.`;
+      content.unshift({ type: 'thinking', thinking, signature: sign(thinking, request.messages) });
+    }
+    const stop_reason = played.stop_reason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+    // At max_tokens inside a tool call, the call's input stops halfway.
+    const cutLast = stop_reason === 'max_tokens' && content.at(-1)?.type === 'tool_use';
+    const { messages: seen, applied } = clearToolUses(request);
+    const usage = { ...cacheUsage({ ...request, messages: seen }, cached), output_tokens: tokens(JSON.stringify(content)) };
+    const message = {
+      id: `msg_${index}`,
+      type: 'message',
+      role: 'assistant',
+      model: request.model,
+      content,
+      stop_reason,
+      stop_sequence: null,
+      usage,
+      ...(applied ? { context_management: { applied_edits: [applied] } } : {}),
+    };
     if (!request.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(message));
@@ -116,14 +160,19 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
     content.forEach((block: any, i) => {
-      if (block.type === 'text') {
+      if (block.type === 'thinking') {
+        send('content_block_start', { type: 'content_block_start', index: i, content_block: { type: 'thinking', thinking: '', signature: '' } });
+        send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'thinking_delta', thinking: block.thinking } });
+        send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'signature_delta', signature: block.signature } });
+      } else if (block.type === 'text') {
         send('content_block_start', { type: 'content_block_start', index: i, content_block: { type: 'text', text: '' } });
         for (const piece of chunks(block.text)) {
           send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'text_delta', text: piece } });
         }
       } else {
         send('content_block_start', { type: 'content_block_start', index: i, content_block: { ...block, input: {} } });
-        for (const piece of chunks(JSON.stringify(block.input))) {
+        const json = JSON.stringify(block.input);
+        for (const piece of chunks(cutLast && i === content.length - 1 ? json.slice(0, Math.floor(json.length / 2)) : json)) {
           send('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'input_json_delta', partial_json: piece } });
         }
       }
@@ -148,6 +197,62 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
         server.closeAllConnections();
       }),
   };
+}
+
+/** What the API refuses before playing a turn, in its words; null when the request is acceptable. */
+function invalidRequest(request: MessagesRequest): string | null {
+  const choice = (request.tool_choice as { type?: string } | undefined)?.type;
+  if (NO_FORCED_TOOLS.includes(request.model) && (choice === 'tool' || choice === 'any')) {
+    return `tool_choice: forced tool use is not supported with ${request.model}; use "auto"`;
+  }
+  const effort = (request.output_config as { effort?: unknown } | undefined)?.effort;
+  if (effort !== undefined && effort !== null && !EFFORTS.includes(effort as string)) return `output_config.effort: must be one of ${EFFORTS.join(', ')}`;
+  // Every thinking block comes back exactly as it was given, after exactly the messages it followed.
+  for (const [i, m] of request.messages.entries()) {
+    if (m.role !== 'assistant' || !Array.isArray(m.content)) continue;
+    for (const [j, block] of m.content.entries()) {
+      if (block?.type !== 'thinking') continue;
+      if (block.signature !== sign(block.thinking, request.messages.slice(0, i))) {
+        return `messages.${i}.content.${j}: the thinking block failed the conversation check (it was changed, or the messages before it changed since)`;
+      }
+    }
+  }
+  return null;
+}
+
+/** A thinking block's signature: its text bound to the conversation before it. */
+function sign(thinking: string, before: MessagesRequest['messages']): string {
+  return createHash('sha256').update(SIGNING_KEY).update(thinking).update(JSON.stringify(before.map(stripCacheControl))).digest('base64');
+}
+
+/**
+ * The `clear_tool_uses_20250919` edit as the API documents it: once the input passes the trigger,
+ * the oldest tool results (beyond the `keep` most recent, and not of excluded tools) are replaced by
+ * a placeholder until at least `clear_at_least` tokens are gone.
+ */
+function clearToolUses(request: MessagesRequest): { messages: MessagesRequest['messages']; applied: object | null } {
+  const edit = ((request.context_management as { edits?: any[] } | undefined)?.edits ?? []).find((e) => e.type === 'clear_tool_uses_20250919');
+  const total = tokens(JSON.stringify(request.messages));
+  if (!edit || total <= (edit.trigger?.value ?? 100_000)) return { messages: request.messages, applied: null };
+  const messages = structuredClone(request.messages);
+  const names = new Map<string, string>();
+  for (const m of messages) if (Array.isArray(m.content)) for (const b of m.content) if (b?.type === 'tool_use') names.set(b.id, b.name);
+  const results = messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((b: any) => b?.type === 'tool_result') : []));
+  const keep = edit.keep?.value ?? 3;
+  const excluded = new Set<string>(edit.exclude_tools ?? []);
+  const candidates = results.slice(0, Math.max(0, results.length - keep)).filter((b: any) => !excluded.has(names.get(b.tool_use_id) ?? ''));
+  let cleared = 0;
+  let uses = 0;
+  const placeholder = '[cleared to save context]';
+  for (const block of candidates) {
+    const before = tokens(JSON.stringify(block.content ?? ''));
+    if (before <= tokens(placeholder)) continue;
+    block.content = placeholder;
+    cleared += before - tokens(placeholder);
+    uses++;
+  }
+  if (cleared < (edit.clear_at_least?.value ?? 0)) return { messages: request.messages, applied: null };
+  return { messages, applied: { type: 'clear_tool_uses_20250919', cleared_tool_uses: uses, cleared_input_tokens: cleared } };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

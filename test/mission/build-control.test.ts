@@ -50,6 +50,21 @@ describe('building under control', () => {
             issues_found: [{ severity: 'blocking', description: 'no argument parser' }],
           });
         },
+        // F1, second attempt: a fresh worker from the same commit, told how the first ended, without its file.
+        (request) => {
+          expect(request.messages).toHaveLength(1);
+          expect(taskOf(request)).toContain('ended `blocked`');
+          expect(taskOf(request)).toContain('The CLI has no argument parser');
+          return toolTurn({ name: 'bash', input: { command: 'ls' } });
+        },
+        (request) => {
+          expect(JSON.stringify(request.messages.at(-1)!.content)).not.toContain('half-done.js');
+          return handoffTurn('The CLI has no argument parser and the issue does not say which to use.', {
+            status: 'blocked',
+            left_undone: ['the hello command itself'],
+            issues_found: [{ severity: 'blocking', description: 'no argument parser' }],
+          });
+        },
       ],
     });
     const { thread } = scenario;
@@ -89,7 +104,8 @@ describe('building under control', () => {
       ['feat(F1): hello command', ['cli.js']],
       ['feat(F2): tests for hello', ['test.js']],
     ]);
-    expect((await app.store.features(1)).map((f) => f.attempts)).toEqual([2, 1]);
+    // F1: two attempts that ended blocked, then the one after /retry.
+    expect((await app.store.features(1)).map((f) => f.attempts)).toEqual([3, 1]);
     expect(thread.replies().some((r) => r.includes('going on: building **F1** from the last pushed commit'))).toBe(true);
   });
 
@@ -159,7 +175,7 @@ describe('building under control', () => {
     await waitFor(() => pr.comments.length === 2, 'two replies on the PR');
     expect(pr.comments[0]!.body).toContain('- State: paused');
     expect(pr.comments[0]!.body).toContain('paused before **F2** tests for hello (2 of 3): paused by @maintainer');
-    expect(pr.comments[0]!.body).toMatch(/- Cost so far: \$\d+\.\d\d \([\d,]+ tokens; planner \$\d+\.\d\d, worker \$\d+\.\d\d\)/);
+    expect(pr.comments[0]!.body).toMatch(/- Cost so far: \$\d+\.\d\d \([\d,]+ tokens; planner \(claude-opus-5-5\) \$\d+\.\d\d, worker \(claude-sonnet-5-5\) \$\d+\.\d\d\)/);
     expect(pr.comments[1]!.body).toContain('@maintainer **Mission status**');
     expect((await app.store.get(1)).state).toBe('paused');
 
@@ -222,7 +238,7 @@ describe('building under control', () => {
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'a maintainer’s note', 'feat(F2): tests for hello']);
   });
 
-  it('runs the repository’s setup once per checkout, and pauses with the reason when a worker runs out of turns', async () => {
+  it('runs the repository’s setup once per checkout, and pauses with the reason when a worker runs out of turns twice', async () => {
     const origin = bareRepository({ 'cli.js': '', '.gitignore': 'setup.log\n' });
     const scenario = await startMission({
       workerTurns: 2,
@@ -243,6 +259,13 @@ describe('building under control', () => {
           expect(JSON.stringify(request.messages.at(-1)!.content)).not.toMatch(/ran\\nran/);
           return toolTurn({ name: 'read', input: { file_path: 'cli.js' } });
         },
+        // A second worker tries F2 once more, told how the first attempt ended; it runs out of turns too.
+        (request) => {
+          expect(taskOf(request)).toContain('## An earlier attempt at this feature');
+          expect(taskOf(request)).toContain('it used all 2 turns without a valid submit_handoff');
+          return toolTurn({ name: 'bash', input: { command: 'true' } });
+        },
+        toolTurn({ name: 'read', input: { file_path: 'cli.js' } }),
       ],
     });
     const { thread } = scenario;

@@ -23,6 +23,8 @@ describe('around a build', () => {
         ...buildsFeature('F1', { 'a.js': '1\n' }),
         // The first mission's F2 worker hands off blocked, so the mission waits; then it is cancelled.
         toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Stuck.', commands_run: [], left_undone: [], issues_found: [] } }),
+        // Its second attempt, told of the first, is blocked too.
+        toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Still stuck.', commands_run: [], left_undone: [], issues_found: [] } }),
       ],
     });
     app = scenario.app;
@@ -67,6 +69,7 @@ describe('around a build', () => {
       turns: [
         toolTurn({ name: 'submit_plan', input: oneFeature }),
         toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Need a decision.', commands_run: [], left_undone: [], issues_found: [] } }),
+        toolTurn({ name: 'submit_handoff', input: { status: 'blocked', summary: 'Still need a decision.', commands_run: [], left_undone: [], issues_found: [] } }),
       ],
     });
     app = scenario.app;

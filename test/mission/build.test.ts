@@ -106,7 +106,7 @@ describe('building', () => {
     const summary = pr.comments.find((c) => c.body.includes('Mission done'))!.body;
     expect(summary).toContain('Every assertion of the contract passed');
     expect(summary).toContain(`${commits[2]!.sha.slice(0, 7)} **F3** shout flag`);
-    expect(summary).toMatch(/\| worker \| [\d,]+ \| \$\d+\.\d\d \|/);
+    expect(summary).toMatch(/\| worker \| `claude-sonnet-5-5` \| [\d,]+ \/ [\d,]+ \/ [\d,]+ \/ [\d,]+ \| \$\d+\.\d\d \|/);
     const features = await app.store.features(1);
     expect(features.map((f) => [f.id, f.state, f.commit_sha, f.attempts])).toEqual(commits.map((c, i) => [`F${i + 1}`, 'committed', c.sha, 1]));
   });

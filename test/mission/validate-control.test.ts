@@ -53,7 +53,12 @@ describe('validation under pressure', () => {
       ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'fail', evidence: 'prints Hello, Ada' }])], scrutiny: [approveTurn()] }),
       toolTurn({
         name: 'submit_triage',
-        input: { decision: 'fix', rationale: 'The "!" is missing.', fix_features: [{ title: 'Add the "!"', description: 'Print `Hello, <name>!`.', assertion_ids: ['VAL-001'] }] },
+        input: {
+          decision: 'fix',
+          rationale: 'The "!" is missing.',
+          fix_features: [{ title: 'Add the "!"', description: 'Print `Hello, <name>!`.', assertion_ids: ['VAL-001'], addresses: ['VAL-001'] }],
+          dispositions: [{ item: 'VAL-001', action: 'fix', reason: 'prints no "!"' }],
+        },
       }),
       toolTurn({ name: 'write', input: { file_path: 'cli.js', content: fixed } }),
       handoffTurn('Added the "!".'),
@@ -82,8 +87,8 @@ describe('validation under pressure', () => {
             }),
           ],
         }),
-        // Triage talks, and never calls submit_triage.
-        { content: [{ type: 'text', text: 'The fix is obvious: add the "!". I am done.' }] },
+        // Triage talks, and never calls submit_triage: not when asked twice, not in a second run.
+        ...Array.from({ length: 6 }, () => ({ content: [{ type: 'text' as const, text: 'The fix is obvious: add the "!". I am done.' }] })),
       ],
     });
     app = scenario.app;
@@ -91,14 +96,15 @@ describe('validation under pressure', () => {
     await approvePlan(scenario);
 
     const paused = await missionReaches(app, 'paused');
-    expect(paused.stop_note).toBe('Triage gave up: it ended without calling submit_triage');
+    expect(paused.stop_note).toBe('Triage gave up: it ended without calling submit_triage, even after being asked 2 times');
+    expect(app.model.pending()).toBe(0);
     const report = await waitFor(() => thread.replies().find((r) => r.includes('Mission paused at milestone M1')), 'the report');
-    expect(report).toContain('Triage gave up: it ended without calling submit_triage. Not passed: VAL-001.');
+    expect(report).toContain('Triage gave up: it ended without calling submit_triage, even after being asked 2 times. Not passed: VAL-001.');
     expect(report).toContain('Reply `/retry` to validate the milestone again');
     // The round as any other: the review with the finding inline and the stop in its body, both check runs failed.
     expect(thread.reviews).toHaveLength(1);
     expect(thread.reviews[0]!.body).toContain('VAL-001');
-    expect(thread.reviews[0]!.body).toContain('**Stopped:** Triage gave up: it ended without calling submit_triage.');
+    expect(thread.reviews[0]!.body).toContain('**Stopped:** Triage gave up: it ended without calling submit_triage, even after being asked 2 times.');
     expect(thread.reviews[0]!.comments.map((c) => [c.path, c.line])).toEqual([['cli.js', 1]]);
     expect(thread.checkRuns.map((c) => [c.name, c.conclusion]).sort()).toEqual([['Missions: contract', 'failure'], ['Missions: scrutiny', 'failure']]);
     await waitFor(() => thread.missionComment()!.body.includes('❌ failed'), 'the board');
@@ -116,8 +122,8 @@ describe('validation under pressure', () => {
         ...buildsFeature('F1', { 'cli.js': fixed }),
         ...validatorTurns({
           'user-testing': [verdictsTurn([{ assertion_id: 'VAL-001', status: 'pass', evidence: 'prints Hello, Ada!' }])],
-          // Scrutiny talks, and never calls submit_review.
-          scrutiny: [{ content: [{ type: 'text', text: 'Looks fine to me.' }] }],
+          // Scrutiny talks, and never calls submit_review: not when asked twice, not in a second run.
+          scrutiny: Array.from({ length: 6 }, () => ({ content: [{ type: 'text' as const, text: 'Looks fine to me.' }] })),
         }),
       ],
     });
@@ -127,12 +133,14 @@ describe('validation under pressure', () => {
 
     const paused = await missionReaches(app, 'paused');
     expect(paused.pause_reason).toBe('error');
-    expect(paused.stop_note).toBe('The scrutiny validator gave up: it ended without calling submit_review');
+    expect(paused.stop_note).toBe('The scrutiny validator gave up: it ended without calling submit_review, even after being asked 2 times');
+    expect(app.model.pending()).toBe(0);
     await waitFor(() => thread.replies().some((r) => r.includes('Mission paused at milestone M1')), 'the report');
     expect(thread.reviews).toHaveLength(1);
     expect(thread.reviews[0]!.body).toContain('No review this round. The scrutiny validator gave up');
     const checks = Object.fromEntries(thread.checkRuns.map((c) => [c.name, c]));
     expect(checks['Missions: scrutiny']!.conclusion).toBe('failure');
+    expect(checks['Missions: scrutiny']!.output.title).toBe('Milestone M1: no review (the scrutiny validator failed)');
     expect(checks['Missions: scrutiny']!.output.summary).toContain('The scrutiny validator gave up');
     expect(checks['Missions: contract']!.conclusion).toBe('success');
     await waitFor(() => thread.missionComment()!.body.includes('- [x] **VAL-001**'), 'the tick on the board');
@@ -170,6 +178,16 @@ describe('validation under pressure', () => {
               input: { verdict: 'approve', summary: 'Fine; one nit.', findings: [{ severity: 'minor', path: 'cli.js', line: 1, title: 'Name the variable', detail: 'Use a const.' }] },
             }),
           ],
+        }),
+        // Even an approving review's nit gets a disposition.
+        toolTurn({
+          name: 'submit_triage',
+          input: {
+            decision: 'proceed',
+            rationale: 'Everything passed; the nit can wait.',
+            fix_features: [],
+            dispositions: [{ item: 'S1', action: 'defer', reason: 'Naming is not in the contract; the variable is used once, so it can change with the next edit of cli.js.' }],
+          },
         }),
       ],
     });

@@ -68,7 +68,14 @@ describe('validation', () => {
             input: {
               decision: 'fix',
               rationale: 'VAL-001 fails: the greeting has no "!". The README note is minor and can wait.',
-              fix_features: [{ title: 'Add the missing "!" to the greeting', description: 'cli.js prints `Hello, <name>` without `!`; print `Hello, <name>!`.', assertion_ids: ['VAL-001'] }],
+              fix_features: [
+                { title: 'Add the missing "!" to the greeting', description: 'cli.js prints `Hello, <name>` without `!`; print `Hello, <name>!`.', assertion_ids: ['VAL-001'], addresses: ['VAL-001', 'S1'] },
+              ],
+              dispositions: [
+                { item: 'VAL-001', action: 'fix', reason: 'the greeting lacks "!"' },
+                { item: 'S1', action: 'fix', reason: 'same cause as VAL-001' },
+                { item: 'S2', action: 'defer', reason: 'The README is not part of the contract; documenting hello belongs with the release notes.' },
+              ],
             },
           });
         },
@@ -154,7 +161,9 @@ describe('validation', () => {
     const summary = pr.comments.find((c) => c.body.includes('Mission done'))!.body;
     expect(summary).toContain(`${commits[2]!.sha.slice(0, 7)} **F4** Add the missing "!" to the greeting _(fix)_`);
     expect(summary).toContain('Validation rounds: 3.');
-    expect(summary).toMatch(/\| triage \| [\d,]+ \| \$\d+\.\d\d \|/);
+    expect(summary).toMatch(/\| triage \| `claude-opus-5-5` \| [\d,]+ \/ [\d,]+ \/ [\d,]+ \/ [\d,]+ \| \$\d+\.\d\d \|/);
+    // Every item of the round, with what became of it.
+    expect(summary).toContain('| S2 | (minor) `README.md:1` README does not mention hello | ⏭️ deferred: The README is not part of the contract;');
   });
 
   it('takes /fix on the pull request after completion: a fix feature, built and validated again', async () => {

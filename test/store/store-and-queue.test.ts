@@ -28,7 +28,7 @@ for (const target of databaseTargets()) {
         await second.close();
       }
       const versions = await first.query<{ version: number }>('SELECT version FROM missions_schema ORDER BY version');
-      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
       await first.close();
     });
 
@@ -61,7 +61,7 @@ for (const target of databaseTargets()) {
 
       await store.recordUsage({ missionId: mission.id, role: 'planner', model: 'm', usage: { input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20 }, usd: 0.5 });
       expect(await store.costByRole(mission.id)).toEqual([
-        { role: 'planner', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, usd: 0.5 },
+        { role: 'planner', model: 'm', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, usd: 0.5 },
       ]);
       await store.cancel(mission.id);
       expect(await store.create(key, 'bob', 'label:c')).not.toBeNull();

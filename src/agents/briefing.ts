@@ -1,0 +1,44 @@
+// Sections more than one role is told in the same words (PRODUCT.md §4 "What each role is told"):
+// the mission's shared notes, contract lines with their verify steps, the repository's commands.
+// Each role's module decides which of them its prompt holds, and in what order.
+import type { Plan } from '../mission/plan.ts';
+import type { RepoCommands } from '../workspace/repo-commands.ts';
+import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
+
+/** The planner's notes, which every worker and validator receives; empty when the plan has none. */
+export function notesSection(plan: Plan): string[] {
+  return plan.notes ? ["# The mission's notes (written by the planner for every worker and validator)", plan.notes.trim()] : [];
+}
+
+/** Contract lines for `ids` (every assertion when absent), each with how it is verified. */
+export function contractLines(plan: Plan, ids?: string[]): string {
+  const byId = new Map(plan.assertions.map((a) => [a.id, a]));
+  const claims = new Map(plan.features.flatMap((f) => f.assertion_ids.map((id) => [id, f.id] as const)));
+  return (ids ?? plan.assertions.map((a) => a.id))
+    .map((id) => {
+      const a = byId.get(id);
+      if (!a) return `- **${id}** (not in the contract)`;
+      return `- **${id}** ${a.statement}${claims.has(id) ? ` — ${claims.get(id)}` : ''}${a.verify ? `\n  Verify: ${a.verify}` : ''}`;
+    })
+    .join('\n');
+}
+
+/** The repository's commands, configured or detected; `setup` only when asked for. */
+export function commandsText(commands: RepoCommands, options: { setup?: boolean } = {}): string {
+  const entries = Object.entries(commands).filter(([k]) => options.setup || k !== 'setup');
+  return entries.length ? entries.map(([k, v]) => `- ${k}: \`${v}\``).join('\n') : '(none configured or detected)';
+}
+
+const CONTEXT_FILES = ['AGENTS.md', 'CLAUDE.md'];
+const MAX_CONTEXT_FILE = 20_000;
+
+/** The repository's own instructions for agents (AGENTS.md, CLAUDE.md), as sections. */
+export async function contextFiles(files: RepoFiles | string): Promise<string[]> {
+  const repo = typeof files === 'string' ? checkoutFiles(files) : files;
+  const out: string[] = [];
+  for (const name of CONTEXT_FILES) {
+    const text = await repo.read(name);
+    if (text !== null) out.push(`# ${name} (from the repository)\n\n${text.slice(0, MAX_CONTEXT_FILE)}`);
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+// The user-testing validator: verifies each assertion of the milestone behaviourally, through the
+// repository's real entry points, finishing with submit_verdicts. Only its verdicts tick the contract.
+import { z } from 'zod';
+import { commandsText, contractLines, notesSection } from './briefing.ts';
+import { finishTool } from './finish-tool.ts';
+import { runAgent } from './runtime.ts';
+import { validatorSystem, validatorTools, type Runtime, type ValidationInput } from './validation.ts';
+
+export const verdictsSchema = z.object({
+  results: z
+    .array(
+      z.object({
+        assertion_id: z.string().min(1),
+        status: z.enum(['pass', 'fail', 'blocked']),
+        evidence: z.string().trim().min(1, 'evidence must quote what you ran and saw'),
+        command: z.string().min(1).optional(),
+      }),
+    )
+    .min(1),
+});
+
+export type Verdicts = z.infer<typeof verdictsSchema>;
+
+export function submitVerdicts(assertionIds: string[]) {
+  return finishTool({
+    name: 'submit_verdicts',
+    description: 'Finish with a verdict for every assertion of the milestone, each with the evidence (the command you ran and what it printed).',
+    schema: verdictsSchema,
+    // Every assertion of the milestone needs a verdict; verdicts on others are kept as extra evidence.
+    check: (value) => {
+      const given = new Set(value.results.map((r) => r.assertion_id));
+      const twice = value.results.map((r) => r.assertion_id).filter((id, i, all) => all.indexOf(id) !== i);
+      return [
+        ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
+        ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
+      ];
+    },
+  });
+}
+
+export async function userTestingPrompt(input: ValidationInput): Promise<string> {
+  return [
+    `# Milestone ${input.milestone} of "${input.contract.title}"`,
+    input.contract.summary,
+    ...notesSection(input.contract),
+    '## The assertions to verify (each with how the planner meant it to be checked)',
+    contractLines(input.contract, input.assertionIds),
+    "## The repository's commands",
+    commandsText(input.commands),
+    "## The repository's own CI on this commit",
+    input.ci,
+    'Verify each assertion through the repository’s real entry points, then call submit_verdicts.',
+  ].join('\n\n');
+}
+
+export async function runUserTesting(input: ValidationInput, runtime: Runtime): Promise<Verdicts> {
+  const result = await runAgent({
+    ...runtime,
+    role: 'user-testing',
+    system: await validatorSystem('user-testing', input),
+    prompt: await userTestingPrompt(input),
+    tools: validatorTools(input),
+    finishTools: [submitVerdicts(input.assertionIds)],
+  });
+  return result.finish.value as Verdicts;
+}
