@@ -27,6 +27,8 @@ const FEATURES = 3;
 interface Outcome {
   seed: number;
   state: string;
+  /** Why it waits for a human (the stop note or error), when it does. */
+  note: string | null;
   rounds: number;
   milestones: number;
   runs: number;
@@ -112,7 +114,8 @@ function policy(seed: number): Script {
         return finish(tool('submit_review', { verdict: 'approve', summary: 'Read the diff: nothing to change.', findings: [] }));
       case 'user-testing': {
         const ids = [...new Set([...task.matchAll(/\*\*(VAL-\d+)\*\*/g)].map((m) => m[1]!))];
-        if (assistantTurns === 0 || !last.includes('tool_result')) {
+        // Runs its checks, and again after a reply of its own was cut off (those calls did not run).
+        if (assistantTurns === 0 || !last.includes('tool_result') || last.includes('Not run:')) {
           return { content: ids.map((id) => ({ type: 'tool_use' as const, name: 'bash', input: { command: `node -p "require('./f${Number(id.slice(4))}.js')"` } })) };
         }
         const outputs = (request.messages.at(-1)!.content as { type: string; content?: unknown }[]).filter((b) => b.type === 'tool_result').map((b) => text(b.content));
@@ -130,7 +133,9 @@ function policy(seed: number): Script {
       }
       default: {
         const failing = [...(/Not passed: ([^.]*)\./.exec(task)?.[1] ?? '').matchAll(/VAL-\d+/g)].map((m) => m[0]);
-        const items = [...task.matchAll(/^- \*\*((?:S|W)\d+|VAL-\d+)\*\*/gm)].map((m) => m[1]!);
+        const at = task.indexOf('## The items of this round');
+        const listed = at < 0 ? '' : task.slice(at);
+        const items = [...listed.matchAll(/^- \*\*((?:S|W)\d+|VAL-\d+)\*\*/gm)].map((m) => m[1]!);
         return finish(
           tool('submit_triage', {
             decision: failing.length ? 'fix' : 'proceed',
@@ -154,7 +159,8 @@ async function oneMission(root: string, seed: number): Promise<Outcome> {
   const harness = await import(join(root, 'test/helpers/harness.ts'));
   const { IssueThread } = await import(join(root, 'test/helpers/issue-thread.ts'));
   const { commentOn } = await import(join(root, 'test/helpers/scenario.ts'));
-  const model = await startModelServer(Array.from({ length: 400 }, () => policy(seed)));
+  // One policy for every turn (the same closure 400 times): it keeps what it played across turns.
+  const model = await startModelServer(Array(400).fill(policy(seed)));
   const app = await harness.createTestApp({ modelUrl: model.url });
   const origin = harness.bareRepository({ 'README.md': '# answers\n' });
   const thread = new IssueThread(app.github, { cloneUrl: origin });
@@ -177,12 +183,19 @@ async function oneMission(root: string, seed: number): Promise<Outcome> {
   let cutOffLanded = false;
   if (branch) {
     try {
-      cutOffLanded = execFileSync('git', ['--git-dir', origin, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8' }).includes('junk.js');
+      cutOffLanded = execFileSync('git', ['--git-dir', origin, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('junk.js');
     } catch {}
   }
+  if (process.env.BENCH_DEBUG) {
+    for (const t of await app.db.query('SELECT role, outcome, messages FROM transcripts WHERE mission_id = 1 ORDER BY id')) {
+      process.stderr.write(`--- ${t.role} ${t.outcome}\n${JSON.stringify(t.messages).slice(0, 3000)}\n`);
+    }
+  }
+  const last = await app.store.get(1);
   const outcome: Outcome = {
     seed,
     state: end ? end.state : 'stuck',
+    note: last.stop_note ?? last.error ?? null,
     rounds: runs.length,
     milestones: new Set(runs.map((r: { milestone: string }) => r.milestone)).size,
     runs: transcripts[0].n,
@@ -254,11 +267,22 @@ execFileSync('git', ['-C', HERE, 'worktree', 'add', '--detach', '--quiet', basel
 try {
   if (!existsSync(join(baseline, 'node_modules'))) symlinkSync(join(HERE, 'node_modules'), join(baseline, 'node_modules'));
   console.log(`${MISSIONS} seeded missions (3 features, 2 milestones), misbehaviour per run: no finish call ${RATES.noFinish * 100} %, cut-off tool call ${RATES.cutOff * 100} %, refusal ${RATES.refusal * 100} %; ${RATES.firstBuildWrong * 100} % of features first built wrong`);
-  const before = column(await all(baseline));
-  const after = column(await all(HERE));
+  const beforeResults = await all(baseline);
+  const before = column(beforeResults);
+  const afterResults = await all(HERE);
+  const after = column(afterResults);
   const width = Math.max(...Object.keys(before).map((k) => k.length));
   console.log(`${''.padEnd(width)}  ${`main before issue 10 (${BASELINE})`.padEnd(28)}  this tree`);
   for (const key of Object.keys(before) as (keyof typeof before)[]) console.log(`${key.padEnd(width)}  ${before[key].padEnd(28)}  ${after[key]}`);
+  // Why the missions that did not complete wait for a human, in the app's words (ids and numbers folded).
+  for (const [tree, results] of [[`main before issue 10`, beforeResults], ['this tree', afterResults]] as const) {
+    const why = new Map<string, number>();
+    for (const r of results.filter((r) => r.state !== 'done')) {
+      const note = `${r.state}: ${(r.note ?? '(no note)').replace(/\b(F|VAL-|M)\d+\b/g, '$1…').replace(/\s+/g, ' ').slice(0, 110)}`;
+      why.set(note, (why.get(note) ?? 0) + 1);
+    }
+    if (why.size) console.log(`\n${tree}, why missions stopped:\n${[...why].map(([note, n]) => `  ${n} × ${note}`).join('\n')}`);
+  }
 } finally {
   execFileSync('git', ['-C', HERE, 'worktree', 'remove', '--force', baseline]);
 }

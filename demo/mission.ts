@@ -17,11 +17,18 @@ const greets = "node cli.js hello Ada | grep -qx 'Hello, Ada!'";
 const shouting = 'const name = process.argv[3];\nconst greeting = `Hello, ${name}!`;\nconsole.log(process.argv.includes(\'--shout\') ? greeting.toUpperCase() : greeting);\n';
 const shouts = "node cli.js hello Ada --shout | grep -qx 'HELLO, ADA!'";
 
+/** The demo's plan: the three-feature stack, with how each assertion is checked and notes for every role, as a planner writes them. */
+const demoPlan = {
+  ...stackPlan,
+  notes: 'cli.js is the whole CLI: `node cli.js <command> [args]`, argv[2] is the command. There is no test runner; test.js is run with `node test.js` and fails by throwing.',
+  assertions: stackPlan.assertions.map((a) => ({ ...a, verify: { 'VAL-001': greets, 'VAL-002': 'node test.js', 'VAL-003': shouts }[a.id] })),
+};
+
 /** The scripted model: a planner, three workers (the first plants a bug), validators, triage, a fix. */
 export function demoTurns(): (ScriptedTurn | ReturnType<typeof passingValidation>[number])[] {
   return [
     toolTurn({ name: 'glob', input: { pattern: '**/*' } }),
-    toolTurn({ name: 'submit_plan', input: stackPlan }),
+    toolTurn({ name: 'submit_plan', input: demoPlan }),
     toolTurn({ name: 'read', input: { file_path: 'cli.js' } }),
     toolTurn({ name: 'write', input: { file_path: 'cli.js', content: buggy } }),
     handoffTurn('Added the hello command to cli.js.', { commands_run: [{ command: 'node cli.js hello Ada', exit_code: 0, observation: 'Hello, Ada' }] }),
@@ -55,7 +62,7 @@ export function demoTurns(): (ScriptedTurn | ReturnType<typeof passingValidation
       name: 'submit_triage',
       input: {
         decision: 'fix',
-        rationale: 'VAL-001 fails: the greeting has no "!". The README note is minor and left for later.',
+        rationale: 'VAL-001 fails: the greeting has no "!"; one fix repairs it and S1. The test and README findings are outside this contract.',
         fix_features: [
           {
             title: 'Add the missing "!" to the greeting',

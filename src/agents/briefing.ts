@@ -2,6 +2,7 @@
 // the mission's shared notes, contract lines with their verify steps, the repository's commands.
 // Each role's module decides which of them its prompt holds, and in what order.
 import type { Plan } from '../mission/plan.ts';
+import type { RoundItem } from '../store/missions.ts';
 import type { RepoCommands } from '../workspace/repo-commands.ts';
 import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
 
@@ -21,6 +22,11 @@ export function contractLines(plan: Plan, ids?: string[]): string {
       return `- **${id}** ${a.statement}${claims.has(id) ? ` — ${claims.get(id)}` : ''}${a.verify ? `\n  Verify: ${a.verify}` : ''}`;
     })
     .join('\n');
+}
+
+/** A validation round's items as triage and a fix worker read them: id, what, and the evidence. */
+export function itemLines(items: RoundItem[]): string {
+  return items.map((i) => `- **${i.id}** ${i.title}${i.evidence ? `\n  ${i.evidence.trim().replace(/\n/g, '\n  ')}` : ''}`).join('\n');
 }
 
 /** The repository's commands, configured or detected; `setup` only when asked for. */

@@ -25,9 +25,18 @@ export const PRICES: { model: string; price: Price }[] = [
   { model: 'claude-fable-5-1', price: { input: 10, output: 50, cacheWrite: 12.5, cacheRead: 1 } },
   { model: 'claude-opus-5-5', price: { input: 4, output: 20, cacheWrite: 5, cacheRead: 0.2 } },
   { model: 'claude-sonnet-5-5', price: { input: 2, output: 10, cacheWrite: 2.5, cacheRead: 0.2 } },
-  { model: 'claude-opus-4', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  // The 4.x family, from the same page: Opus 4.5 dropped to a third of Opus 4 and 4.1. The more
+  // specific prefix comes first, since the first match wins.
+  { model: 'claude-opus-4-5', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  // Later 4.x Opus ids the SDK knows, priced as Opus 4.5 (assumed: their prices were not given to us).
+  { model: 'claude-opus-4-6', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  { model: 'claude-opus-4-7', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  { model: 'claude-opus-4-8', price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 } },
+  { model: 'claude-opus-4-1', price: { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 } },
+  { model: 'claude-opus-4', price: { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 } },
   { model: 'claude-sonnet-4', price: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 } },
   { model: 'claude-haiku-4-5', price: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 } },
+  { model: 'claude-3-opus', price: { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 } },
 ];
 
 /** An unknown model is priced as the most expensive known one, so a budget errs on the safe side. */

@@ -5,7 +5,7 @@
 // a turn cut off at max_tokens runs none of its calls, the model hears when the turn cap nears, and a
 // refused turn is asked once more.
 import Anthropic from '@anthropic-ai/sdk';
-import type { BetaMessage, BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { BetaContentBlockParam, BetaMessage, BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { BetaRunnableTool, BetaToolRunContext } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
 import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
 import { DEFAULT_TIMEOUT_MS } from './bash-tool.ts';
@@ -60,9 +60,17 @@ const WATCH_MS = 2_000;
 /** How many cut streams a run survives (each asks the broken turn again). */
 const STREAM_CUT_RETRIES = 2;
 
-/** A reply stream that broke after it started (the SDK's own retries cover one that never started). */
+/**
+ * A reply stream that broke after it started (the SDK's own retries cover one that never started):
+ * a dropped connection, or an error event inside a 200 stream (`overloaded_error` mid-reply), which
+ * the SDK raises as an APIError without a status.
+ */
 function isStreamCut(error: unknown): boolean {
-  return error instanceof Anthropic.APIConnectionError || (error instanceof Anthropic.AnthropicError && !(error instanceof Anthropic.APIError));
+  return (
+    error instanceof Anthropic.APIConnectionError ||
+    (error instanceof Anthropic.APIError && error.status === undefined) ||
+    (error instanceof Anthropic.AnthropicError && !(error instanceof Anthropic.APIError))
+  );
 }
 
 export interface AgentResult {
@@ -158,12 +166,12 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
         );
       }, WATCH_MS)
     : undefined;
-  const tools = [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS));
+  const tools = [...options.tools, ...finishTools].map(guarded(stop.signal, options.toolTimeoutMs ?? FILE_TOOL_TIMEOUT_MS, () => finish !== undefined));
   const maxTokens = options.maxTokens ?? ROLES[role].maxTokens;
   // One turn per runner: the SDK sends the request and runs the reply's tool calls; the loop below
   // decides what the next request holds (a nudge, an answer to a cut-off call, a turn-cap warning),
-  // which the runner's own loop cannot. Nothing sent once is ever changed (thinking blocks are bound
-  // to the messages before them), and no request forces a tool (Opus 5.5 refuses tool_choice).
+  // which the runner's own loop cannot. No assistant message sent once is ever changed, nor any
+  // message before it (thinking blocks are bound to the messages before them), and no request forces a tool (Opus 5.5 refuses tool_choice).
   const turn = (messages: BetaMessageParam[]) =>
     client.beta.messages.toolRunner(
       {
@@ -187,6 +195,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     );
 
   let history: BetaMessageParam[] = [{ role: 'user', content: options.prompt }];
+  /** Everything the run said and was told, the last reply included: what the transcript keeps. */
+  let transcript = history;
+  let warned = false;
   let usage = NO_USAGE;
   let turns = 0;
   let outcome = 'error';
@@ -221,44 +232,48 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
         options.log.warn({ role, turns, err: error }, 'the model stream was cut mid-turn; asking again');
         continue;
       }
+      // What the runner holds now: the history, the reply, and the results of its calls.
+      const reply = message!;
+      const after = withReply(history, [...runner.params.messages], reply);
+      transcript = after;
       if (finish) break;
       const reason = stop.signal.aborted ? stopped().message : await options.interrupted?.();
       if (reason) {
         outcome = 'stopped';
         throw new AgentStopped(reason);
       }
-      const reply = message!;
       const said = textOf(reply);
       if (said) lastWords = said;
-      // What the runner holds now: the history, the reply, and the results of its calls.
-      const after = [...runner.params.messages];
+      if (reply.stop_reason === 'refusal') {
+        // Asked once more from the same history; a turn refused twice is the role's refusal, reported as such.
+        if (refusals++ >= 1) {
+          outcome = 'refused';
+          throw new ModelRefused(role, model);
+        }
+        options.log.warn({ role, turns }, 'the model refused the turn; asking once more');
+        continue;
+      }
+      refusals = 0;
       switch (reply.stop_reason) {
         case 'tool_use':
+        case 'pause_turn':
           history = after;
-          if (turns === warnAt) history = withText(history, turnCapWarning(options.maxTurns - turns, finishNames));
           break;
         case 'max_tokens':
           options.log.warn({ role, turns }, 'agent turn hit max_tokens; its tool calls were not run');
-          history = [...withReply(after, reply), cutOffAnswer(reply, maxTokens)];
-          break;
-        case 'refusal':
-          // Asked once more from the same history; a second refusal is the role's, reported as such.
-          if (refusals++ >= 1) {
-            outcome = 'refused';
-            throw new ModelRefused(role, model);
-          }
-          options.log.warn({ role, turns }, 'the model refused the turn; asking once more');
-          break;
-        case 'pause_turn':
-          history = withReply(after, reply);
+          history = answered(after, cutOffAnswer(reply, maxTokens));
           break;
         default:
           // The turn ended without the finish tool: the app only acts on that call, so the model is
           // told so, twice at most, before the run counts as failed.
-          history = withReply(after, reply);
           if (nudges++ >= MAX_NUDGES) break conversation;
           options.log.info({ role, turns, nudge: nudges }, 'agent ended its turn without its finish tool; asking it to finish');
-          history = [...history, { role: 'user', content: nudge(finishNames, nudges) }];
+          history = answered(after, [{ type: 'text', text: nudge(finishNames, nudges) }]);
+      }
+      // Told once, with the turns it has left, whichever way its turn ended (a refused turn is asked again first).
+      if (!warned && turns >= warnAt && turns < options.maxTurns) {
+        warned = true;
+        history = withText(history, turnCapWarning(options.maxTurns - turns, finishNames));
       }
     }
     if (finish) {
@@ -285,7 +300,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   } finally {
     clearInterval(watch);
     await recorder
-      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(history) })
+      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(transcript) })
       .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
   }
 }
@@ -306,16 +321,35 @@ const CONTEXT_EDIT = {
   clear_at_least: { type: 'input_tokens', value: 20_000 },
 } as const;
 
-/** The history with the reply at its end (the runner adds it; a history that lacks it gets it). */
-function withReply(messages: BetaMessageParam[], reply: BetaMessage): BetaMessageParam[] {
-  return messages.at(-1)?.role === 'assistant' ? messages : [...messages, { role: 'assistant', content: reply.content as never }];
+/**
+ * The history the runner holds after a turn: the one it was given, the reply, and the results of
+ * the reply's calls. A runner that did not add the reply gets it here. Text blocks of whitespace
+ * alone ("\n\n", which models do send) are left out, and a reply left empty with them: the API
+ * refuses both anywhere but in the last message.
+ */
+function withReply(given: BetaMessageParam[], held: BetaMessageParam[], reply: BetaMessage): BetaMessageParam[] {
+  const added = held.length > given.length ? held.slice(given.length) : [{ role: 'assistant' as const, content: reply.content as never }];
+  return [...given, ...added.map((m) => (m.role === 'assistant' ? withoutBlankText(m) : m)).filter((m) => !isEmpty(m))];
+}
+
+const isEmpty = (m: BetaMessageParam) => (typeof m.content === 'string' ? !m.content.trim() : !m.content?.length);
+
+function withoutBlankText(m: BetaMessageParam): BetaMessageParam {
+  if (typeof m.content === 'string') return m;
+  return { ...m, content: (m.content as { type: string; text?: string }[]).filter((b) => b.type !== 'text' || b.text?.trim()) } as BetaMessageParam;
+}
+
+/** The history followed by a user message of `content`; merged into the last one when it is the user's (an empty reply was left out). */
+function answered(messages: BetaMessageParam[], content: BetaContentBlockParam[]): BetaMessageParam[] {
+  const last = messages.at(-1)!;
+  if (last.role === 'assistant') return [...messages, { role: 'user', content }];
+  const had = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : (last.content ?? []);
+  return [...messages.slice(0, -1), { ...last, content: [...had, ...content] } as BetaMessageParam];
 }
 
 /** `text` added to the last (user) message, after any tool results it holds. */
 function withText(messages: BetaMessageParam[], text: string): BetaMessageParam[] {
-  const last = messages.at(-1)!;
-  const content = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : (last.content ?? []);
-  return [...messages.slice(0, -1), { ...last, content: [...content, { type: 'text', text }] } as BetaMessageParam];
+  return answered(messages, [{ type: 'text', text }]);
 }
 
 function textOf(message: BetaMessage): string {
@@ -337,31 +371,30 @@ function turnCapWarning(left: number, finishNames: string[]): string {
   return `You have ${left} turn(s) left in this run. Finish within them: call ${finishNames.map((n) => `\`${n}\``).join(' or ')} with what you have, saying honestly what is left.`;
 }
 
-/** The next user message after a reply cut off at max_tokens: none of its calls ran, and the model goes on. */
-function cutOffAnswer(reply: BetaMessage, maxTokens: number): BetaMessageParam {
+/** What follows a reply cut off at max_tokens: none of its calls ran, and the model goes on. */
+function cutOffAnswer(reply: BetaMessage, maxTokens: number): BetaContentBlockParam[] {
   const said = `Your reply reached max_tokens (${maxTokens}) and was cut off, so none of its tool calls ran. Go on in smaller steps (write a large file in parts, with edit).`;
   const calls = reply.content.filter((b) => b.type === 'tool_use');
-  return {
-    role: 'user',
-    content: [
-      ...calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: (b as { id: string }).id, is_error: true, content: 'Not run: the reply was cut off at max_tokens, possibly inside this call.' })),
-      { type: 'text' as const, text: said },
-    ],
-  };
+  return [
+    ...calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: (b as { id: string }).id, is_error: true, content: 'Not run: the reply was cut off at max_tokens, possibly inside this call.' })),
+    { type: 'text' as const, text: said },
+  ];
 }
 
 /**
  * Every tool call, guarded. The runner runs a turn's calls concurrently; ours take turns, so a file
- * tool never checks a path while a bash command swaps it for a link. Each call has a deadline (a
+ * tool never checks a path while a bash command swaps it for a link, and none runs after the finish call. Each call has a deadline (a
  * file tool's own, bash's timeout_ms plus a margin) and ends when the run is stopped: its signal
  * kills what it spawned, and the call answers the model with an error instead of hanging the step.
  */
-function guarded(stopSignal: AbortSignal, fileToolMs: number) {
+function guarded(stopSignal: AbortSignal, fileToolMs: number, finished: () => boolean) {
   let tail: Promise<unknown> = Promise.resolve();
   return (tool: BetaRunnableTool): BetaRunnableTool => ({
     ...tool,
     run: (input: any, context?: BetaToolRunContext) => {
       const result = tail.catch(() => {}).then(() => {
+        // A call after an accepted finish call in the same turn would change what the handoff describes.
+        if (finished()) throw new ToolError(`Not run: the run already finished with its finish call.`);
         const ms = tool.name === 'bash' ? (input?.timeout_ms ?? DEFAULT_TIMEOUT_MS) + 30_000 : fileToolMs;
         const signal = AbortSignal.any([stopSignal, AbortSignal.timeout(ms)]);
         let ended!: (error: unknown) => void;

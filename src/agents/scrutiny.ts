@@ -32,7 +32,7 @@ export const submitReview = finishTool({
 
 const MAX_DIFF = 60_000;
 
-export async function scrutinyPrompt(input: ValidationInput): Promise<string> {
+export function scrutinyPrompt(input: ValidationInput): string {
   const diff = input.diff.length > MAX_DIFF ? `${input.diff.slice(0, MAX_DIFF)}\n[diff truncated: read the files for the rest]` : input.diff;
   return [
     `# Milestone ${input.milestone} of "${input.contract.title}"`,
@@ -61,7 +61,7 @@ export async function runScrutiny(input: ValidationInput, runtime: Runtime): Pro
     ...runtime,
     role: 'scrutiny',
     system: await validatorSystem('scrutiny', input),
-    prompt: await scrutinyPrompt(input),
+    prompt: scrutinyPrompt(input),
     tools: validatorTools(input),
     finishTools: [submitReview],
   });

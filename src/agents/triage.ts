@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Plan } from '../mission/plan.ts';
 import type { RoundItem } from '../store/missions.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
-import { contractLines, notesSection } from './briefing.ts';
+import { contractLines, itemLines, notesSection } from './briefing.ts';
 import { fileTools } from './file-tools.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
@@ -35,6 +35,9 @@ export const triageSchema = z.object({
 export type Triage = z.infer<typeof triageSchema>;
 export type Disposition = z.infer<typeof dispositionSchema>;
 
+/** How a disposition reads in a sentence. */
+export const PAST: Record<Disposition['action'], string> = { fix: 'fixed', defer: 'deferred', dismiss: 'dismissed' };
+
 export interface TriageInput {
   owner: string;
   repo: string;
@@ -42,6 +45,8 @@ export interface TriageInput {
   milestone: string;
   round: number;
   maxRounds: number;
+  /** False once `validation.max_fix_rounds` (plus `/retry`s) are spent: the app then runs triage only when every assertion passed, and refuses `fix`. */
+  fixRoundLeft: boolean;
   /** Every item of the round, each to be disposed of. */
   items: RoundItem[];
   /** The scrutiny verdict and summary (its findings are among the items). */
@@ -54,8 +59,27 @@ export interface TriageInput {
   base: RepoFiles;
 }
 
-/** Reasons that say nothing a maintainer could check ("low priority" alone is not a reason). */
-const EMPTY_REASON = /^(it'?s |this is )?(a |an )?(low|lower|minor|small|trivial)?[ -]?(priority|issue|nit|nitpick|importance|concern|thing)?( only)?$|^(not important|nit|minor|not needed|unimportant|out of scope|later|wontfix|won't fix)$/;
+/**
+ * What rates an item or puts it off without saying why ("low priority", "minor nit", "out of scope",
+ * "can be done later"): a reason needs two words besides these, once invisible characters are gone,
+ * so it says something a maintainer can check ("not in the contract", "duplicate of S2", "pre-existing").
+ */
+const RATING_PHRASES = /\b(?:out of scope|not in scope|nice to have|no need|not needed now|right now|for now)\b/g;
+const RATING_WORDS = new Set(
+  "a an the it its it's this that is are was just only very really quite low lower minor small trivial cosmetic priority importance important unimportant issue issues item nit nits nitpick nitpicks concern thing not needed necessary later now for and or can could should will be done do to we fine ok okay skip wontfix won't fix fixing worth urgent matter matters doesn't don't na".split(' '),
+);
+
+function saysWhy(reason: string): boolean {
+  const text = reason
+    .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
+    .toLowerCase()
+    .replace(/[\u2018\u2019\u02bc]/g, "'") // won’t is won't
+    .replace(/[-_/]+/g, ' ') // out-of-scope is out of scope
+    .replace(RATING_PHRASES, ' ');
+  const words = (text.match(/[\p{L}\p{N}']+/gu) ?? []).filter((w) => w.length > 1 && !/^(?:s|w|f)\d+$|^val$|^\d+$/.test(w));
+  return words.filter((w) => !RATING_WORDS.has(w)).length >= 2;
+}
 
 /** Every way `triage` breaks the disposition rules for `items`, one sentence each. */
 export function dispositionProblems(triage: Triage, items: RoundItem[]): string[] {
@@ -81,9 +105,8 @@ export function dispositionProblems(triage: Triage, items: RoundItem[]): string[
       if (triage.decision !== 'fix') problems.push(`${d.item} is marked fix, but the decision is ${triage.decision}: fix items need fix features`);
       else if (!addressed.has(d.item)) problems.push(`${d.item} is marked fix, but no fix feature names it in addresses`);
     } else {
-      if (item.kind === 'assertion' && triage.decision !== 'stop') problems.push(`${d.item} did not pass: a failed assertion can only be fixed (or the mission stopped), not ${d.action}ed`);
-      const reason = d.reason.toLowerCase().replace(/[.!,;:]+/g, ' ').replace(/\s+/g, ' ').trim();
-      if (EMPTY_REASON.test(reason)) problems.push(`${d.item}: "${d.reason}" is not a reason; say why it needs no change now, in words a maintainer can check`);
+      if (item.kind === 'assertion' && triage.decision !== 'stop') problems.push(`${d.item} did not pass: a failed assertion can only be fixed (or the mission stopped), not ${PAST[d.action]}`);
+      if (!saysWhy(d.reason)) problems.push(`${d.item}: "${d.reason}" is not a reason; say why it needs no change now, in words a maintainer can check`);
     }
   }
   for (const id of addressed) {
@@ -93,7 +116,10 @@ export function dispositionProblems(triage: Triage, items: RoundItem[]): string[
   return problems;
 }
 
-export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' | 'items'>) {
+/** What triage is told, and told again when it tries `fix`, once the fix rounds are spent. */
+const NO_FIX_ROUND = (maxRounds: number) => `No fix round is left (${maxRounds} used): decide proceed or stop, and defer or dismiss each item with a reason.`;
+
+export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' | 'items' | 'fixRoundLeft' | 'maxRounds'>) {
   const known = new Set(input.repairable);
   return finishTool({
     name: 'submit_triage',
@@ -105,7 +131,8 @@ export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' |
       if (value.decision === 'proceed' && input.failing.length) {
         problems.push(`${input.failing.join(', ')} did not pass: proceed is only for findings that need no change; add fix features or stop`);
       }
-      if (value.decision === 'fix' && !value.fix_features.length) problems.push('fix needs at least one fix feature');
+      if (value.decision === 'fix' && !input.fixRoundLeft) problems.push(NO_FIX_ROUND(input.maxRounds));
+      else if (value.decision === 'fix' && !value.fix_features.length) problems.push('fix needs at least one fix feature');
       for (const f of value.fix_features) {
         for (const id of f.assertion_ids) if (!known.has(id)) problems.push(`${id} is not an assertion of this milestone or an earlier one; a fix feature cannot claim it`);
       }
@@ -114,9 +141,11 @@ export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' |
   });
 }
 
-export async function triagePrompt(input: TriageInput): Promise<string> {
+export function triagePrompt(input: TriageInput): string {
   return [
-    `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`,
+    input.fixRoundLeft ?
+      `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`
+    : `# Milestone ${input.milestone}: the last round\n\n${NO_FIX_ROUND(input.maxRounds)}`,
     ...notesSection(input.contract),
     "## The milestone's assertions",
     contractLines(input.contract, [...new Set([...input.contract.features.filter((f) => f.milestone === input.milestone).flatMap((f) => f.assertion_ids), ...input.failing])]),
@@ -124,7 +153,7 @@ export async function triagePrompt(input: TriageInput): Promise<string> {
     input.review.summary,
     '## The items of this round (dispose of each exactly once)',
     input.items.length ?
-      input.items.map((i) => `- **${i.id}** ${i.title}${i.evidence ? `\n  ${i.evidence.trim().replace(/\n/g, '\n  ')}` : ''}`).join('\n')
+      itemLines(input.items)
     : '(none)',
     input.failing.length ? `Not passed: ${input.failing.join(', ')}.` : 'Every assertion of the milestone passed.',
     'Decide, then call submit_triage.',
@@ -141,7 +170,7 @@ export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOption
     ...runtime,
     role: 'triage',
     system,
-    prompt: await triagePrompt(input),
+    prompt: triagePrompt(input),
     tools: fileTools(input.checkout, ['read', 'glob', 'grep']),
     finishTools: [submitTriage(input)],
   });

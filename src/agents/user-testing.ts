@@ -38,7 +38,7 @@ export function submitVerdicts(assertionIds: string[]) {
   });
 }
 
-export async function userTestingPrompt(input: ValidationInput): Promise<string> {
+export function userTestingPrompt(input: ValidationInput): string {
   return [
     `# Milestone ${input.milestone} of "${input.contract.title}"`,
     input.contract.summary,
@@ -58,7 +58,7 @@ export async function runUserTesting(input: ValidationInput, runtime: Runtime): 
     ...runtime,
     role: 'user-testing',
     system: await validatorSystem('user-testing', input),
-    prompt: await userTestingPrompt(input),
+    prompt: userTestingPrompt(input),
     tools: validatorTools(input),
     finishTools: [submitVerdicts(input.assertionIds)],
   });

@@ -11,7 +11,7 @@ import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
 import type { LastAttempt, RoundItem } from '../store/missions.ts';
-import { commandsText, contextFiles, contractLines, notesSection } from './briefing.ts';
+import { commandsText, contextFiles, contractLines, itemLines, notesSection } from './briefing.ts';
 
 export const handoffSchema = z.object({
   status: z.enum(['complete', 'partial', 'blocked']),
@@ -26,7 +26,7 @@ export type Handoff = z.infer<typeof handoffSchema>;
 export const submitHandoff = finishTool({
   name: 'submit_handoff',
   description:
-    'Finish the feature with a structured handoff. The app commits whatever is in the checkout when the status is complete; partial or blocked pauses the mission.',
+    'Finish the feature with a structured handoff. The app commits whatever is in the checkout when the status is complete; partial or blocked commits nothing: the feature is tried once more by a fresh worker told what you handed off, then the mission pauses for a maintainer. Say honestly what is left.',
   schema: handoffSchema,
 });
 
@@ -91,7 +91,7 @@ export async function workerPrompt(input: WorkerInput): Promise<string> {
     const [, milestone, number] = round;
     parts.push(
       `This is a fix feature: validators of milestone ${milestone}, round ${number}, found what it must repair. What they found, with their evidence (the validators will check it again):`,
-      input.fixing?.length ? input.fixing.map(itemText).join('\n') : '(the description above says what failed)',
+      input.fixing?.length ? itemLines(input.fixing) : '(the description above says what failed)',
     );
   }
   parts.push('## The assertions it completes', feature.assertion_ids.length ? contractLines(contract, feature.assertion_ids) : '(none: it prepares later features)');
@@ -128,5 +128,3 @@ export async function workerPrompt(input: WorkerInput): Promise<string> {
 
 const list = (title: string, items: string[]) => (items.length ? `\n\n${title}:\n${items.map((l) => `- ${l}`).join('\n')}` : '');
 
-/** A round's item as a fix worker reads it: id, what, and the evidence. */
-const itemText = (item: RoundItem) => `- **${item.id}** ${item.title}${item.evidence ? `\n  ${item.evidence.trim().replace(/\n/g, '\n  ')}` : ''}`;

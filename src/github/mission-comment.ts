@@ -146,7 +146,7 @@ function planSection(plan: Plan, revision: number, change: string, awaitingAppro
   for (const a of contractOrder(plan)) {
     lines.push(contractLine(a, claims.get(a.id) ?? '?'));
     // Indented under its item, where the checklist parser does not look.
-    if (a.verify) lines.push(`  _Verify:_ ${a.verify}`);
+    if (a.verify) lines.push(`  _Verify:_ ${codeSpan(a.verify)}`);
   }
   if (awaitingApproval) lines.push('', 'Reply `/approve` to start, or reply with what should change.');
   return lines;
@@ -238,4 +238,11 @@ export async function readMissionComment(gh: GitHub, thread: MissionThread, comm
   const { data } = await gh.rest.issues.getComment({ owner: thread.owner, repo: thread.repo, comment_id: commentId });
   if (!writtenBy(thread.bot)(data) || readMissionMarker(data.body ?? '')?.missionId !== missionId) return null;
   return { body: data.body ?? '', updated_at: data.updated_at };
+}
+
+/** One line as a code span (a command reads as one; nothing in it renders), fenced past any backticks it holds. */
+function codeSpan(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  const fence = '`'.repeat(Math.max(0, ...(line.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  return /^`|`$/.test(line) ? `${fence} ${line} ${fence}` : `${fence}${line}${fence}`;
 }

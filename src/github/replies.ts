@@ -2,7 +2,7 @@
 // itself (marked, so a reader of the thread can tell them apart). Replies are posted, never found
 // again: a reply said twice after a crash is better than one never said.
 import type { Handoff } from '../agents/worker.ts';
-import type { Mission } from '../store/missions.ts';
+import type { LastAttempt, Mission } from '../store/missions.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 const REPLY_MARKER = '<!-- missions:reply -->';
@@ -56,6 +56,9 @@ export const replies = {
       '',
       `Nothing of this attempt was committed. Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
     ].join('\n'),
+  /** What the first of a feature's two attempts handed off, added to the pause after the second. */
+  firstAttempt: (attempt: LastAttempt) =>
+    [`The attempt before this one ${attempt.status === 'failed' ? 'stopped without a handoff' : `handed off \`${attempt.status}\``}:`, '', quote(attempt.summary), ...(attempt.left_undone.length ? ['', '**Left undone then:**', ...attempt.left_undone.map((l) => `- ${oneLine(l)}`)] : [])].join('\n'),
   workerGaveUp: (feature: string, title: string, why: string, from: string, hint: string) =>
     `⏸️ **Mission paused.** The worker of **${feature}** ${title} stopped without a handoff: ${why}. Nothing of this attempt was committed.${hint} Reply \`/retry\` to build ${feature} again from ${from}, or \`/cancel\`.`,
   validationStopped: (milestone: string, what: string, failing: string[], prUrl: string, failed: boolean) =>

@@ -40,6 +40,16 @@ const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\
 // The destination stops at the next `(` and is bounded: `](` repeated once made each try scan to the end.
 const LINK_TITLE = /(\]\([^()\s]{0,2000})\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
+/**
+ * A model's words in one of the app's comments, unable to ping anyone: a word joiner after the `@`
+ * of anything GitHub would take for a mention (`@user`, `@org/team`, and `&#64;user`, which renders
+ * as one). Applied after secrets are redacted, since it changes the text a secret would match.
+ */
+export const unmention = (text: string) => text.replace(/&(?:#0*64|#x0*40|commat);/gi, '@').replace(/(^|[^\w`])@(?=[\w-])/g, '$1@\u2060');
+
+/** A model's words inside a table cell: no mention, and `<` `>` show as themselves instead of opening HTML that could hide the rest. */
+export const inert = (text: string) => unmention(text).replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /** `text` without its HTML comments (one left open runs to the end), as GitHub shows it. */
 export const withoutHtmlComments = (text: string) => text.replace(HTML_COMMENT, '');
 

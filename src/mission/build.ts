@@ -4,20 +4,20 @@
 // reading it, so a step that died anywhere is simply run again.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AgentGaveUp, AgentStopped, ModelRefused } from '../agents/runtime.ts';
+import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
 import { runWorker, type Handoff } from '../agents/worker.ts';
-import { modelOf } from '../agents/roles.ts';
 import { findOrOpenPullRequest, pullRequestTitle } from '../github/pull-request.ts';
 import { replies, reply } from '../github/replies.ts';
 import { loadConfig, type GitHub } from '../github/repository.ts';
+import { unmention } from '../github/untrusted.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
 import type { FeatureRow, LastAttempt, Mission, ValidationRun } from '../store/missions.ts';
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { buildStatus, showBoard, stackOf } from './board.ts';
-import { appBot, type MissionContext } from './context.ts';
-import { ConfigInvalid, describeFailure, turnCapHint } from './failures.ts';
+import { agentRuntime, appBot, type MissionContext } from './context.ts';
+import { ConfigInvalid, describeFailure, turnCapHint, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
 import { watchCancellation, type Cancellation } from './cancellation.ts';
 import { finishMission } from './finish.ts';
@@ -150,34 +150,24 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
         sandbox,
         base: branch.files(base),
       },
-      {
-        client: ctx.model,
-        recorder: store,
-        log,
-        missionId: id,
-        ...modelOf('worker', config),
-        maxTurns: ctx.limits.workerTurns,
-        ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
-        ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
-        interrupted: async () => ((await store.get(id)).state === 'cancelled' ? 'the mission was cancelled' : null),
-      },
+      agentRuntime(ctx, id, 'worker', config, log),
     ));
   } catch (error) {
-    if (!(error instanceof AgentGaveUp) && !(error instanceof ModelRefused)) throw error;
+    if (!worthAnotherRun(error)) throw error;
     const said = error instanceof AgentGaveUp ? error.message : describeFailure(error, 'building').replace(/\.$/, '');
     const lastWords = error instanceof AgentGaveUp && error.lastWords ? ` Its last words: ${error.lastWords}` : '';
     await retryOrPause(ctx, gh, mission, next, { status: 'failed', summary: `The worker stopped without a handoff (${said}).${lastWords}`, left_undone: [], issues_found: [] }, {
       status: `the worker of ${next.id} stopped without a handoff (${said})`,
       message: error instanceof AgentGaveUp ? replies.workerGaveUp(next.id, next.title, error.message, from, turnCapHint(error)) : replies.workerGaveUp(next.id, next.title, said, from, ''),
-    });
+    }, secrets);
     return;
   }
   // 8. Only a complete handoff is committed; anything else is tried once more, then pauses with the worker's own words.
   if (handoff.status !== 'complete') {
     await retryOrPause(ctx, gh, mission, next, { status: handoff.status, summary: handoff.summary, left_undone: handoff.left_undone, issues_found: handoff.issues_found }, {
       status: `${next.id}'s worker handed off \`${handoff.status}\``,
-      message: redactSecrets(replies.workerStopped(next.id, next.title, handoff, from), secrets),
-    });
+      message: replies.workerStopped(next.id, next.title, handoff, from),
+    }, secrets);
     return;
   }
   const cancelled = async () => (await store.get(id)).state === 'cancelled';
@@ -246,10 +236,20 @@ export const FEATURE_ATTEMPTS = 2;
  * A worker run that did not complete its feature: the feature is built once more by a fresh worker
  * from the last pushed commit, told what this attempt handed off; the second such run pauses.
  */
-async function retryOrPause(ctx: MissionContext, gh: GitHub, mission: Mission, feature: FeatureRow, attempt: LastAttempt, pause: { status: string; message: string }): Promise<void> {
+async function retryOrPause(
+  ctx: MissionContext,
+  gh: GitHub,
+  mission: Mission,
+  feature: FeatureRow,
+  attempt: LastAttempt,
+  pause: { status: string; message: string },
+  secrets: string[],
+): Promise<void> {
   const failures = await ctx.store.failAttempt(mission.id, feature.id, attempt);
   if (failures >= FEATURE_ATTEMPTS) {
-    await pauseForWorker(ctx, gh, mission, feature.id, pause.status, pause.message);
+    // The maintainer sees both attempts: the first may have got further than the second.
+    const earlier = feature.last_attempt ? `\n\n${replies.firstAttempt(feature.last_attempt)}` : '';
+    await pauseForWorker(ctx, gh, mission, feature.id, pause.status, unmention(redactSecrets(pause.message + earlier, secrets)));
     return;
   }
   ctx.log.info({ missionId: mission.id, feature: feature.id, attempt: attempt.status }, 'worker did not complete its feature; trying once more');

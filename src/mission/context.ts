@@ -1,6 +1,9 @@
 // What a mission job needs from the outside world, passed in so tests can give local servers.
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from 'pino';
+import { modelOf, ROLES } from '../agents/roles.ts';
+import type { AgentRunOptions, Role } from '../agents/runtime.ts';
+import type { MissionsConfig } from '../config.ts';
 import { botLogin } from '../github/authorship.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { JobQueue } from '../store/queue.ts';
@@ -27,3 +30,23 @@ export interface MissionContext {
 
 /** The app's bot login, the only author whose comments, reviews and pull requests are the app's. */
 export const appBot = async (ctx: Pick<MissionContext, 'appSlug'>): Promise<string> => botLogin(await ctx.appSlug());
+
+/**
+ * What a role's run takes from the mission, defined once: the client, the store that records its
+ * usage and transcript, its model and effort, its turn cap (by ROLES), and, once the mission is
+ * building, the watch that stops it when the mission is cancelled. Planning is not watched: its
+ * step checks the state itself before showing anything.
+ */
+export function agentRuntime(ctx: MissionContext, missionId: number, role: Role, config: Pick<MissionsConfig, 'models' | 'effort'>, log: Logger = ctx.log) {
+  return {
+    client: ctx.model,
+    recorder: ctx.store,
+    log,
+    missionId,
+    ...modelOf(role, config),
+    maxTurns: ROLES[role].turnVariable === 'MISSIONS_PLANNER_TURNS' ? ctx.limits.plannerTurns : ctx.limits.workerTurns,
+    ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
+    ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
+    ...(role === 'planner' ? {} : { interrupted: async () => ((await ctx.store.get(missionId)).state === 'cancelled' ? 'the mission was cancelled' : null) }),
+  } satisfies Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>;
+}

@@ -27,6 +27,17 @@ export class ValidationFailed extends Error {
   }
 }
 
+/**
+ * A run worth running once more, in a fresh context: one that ended badly (gave up, refused), or one
+ * the API failed for a passing reason the SDK's own retries did not outlast (no answer, 429, 5xx,
+ * overloaded). A key the API refuses, a model that does not exist, a request it rejects, or a bug
+ * would fail the same way again, so those stop the step at once.
+ */
+export function worthAnotherRun(error: unknown): error is AgentGaveUp | ModelRefused | ModelCallFailed {
+  if (error instanceof AgentGaveUp || error instanceof ModelRefused) return true;
+  return error instanceof ModelCallFailed && (error.connection || error.status === undefined || error.status === 429 || error.status >= 500);
+}
+
 export function describeFailure(error: unknown, during: 'planning' | 'building' | 'validating'): string {
   if (error instanceof ConfigInvalid) return `${error.message}. Fix the file on the default branch.`;
   if (error instanceof CheckoutError) return `${during === 'planning' ? 'The repository could not be cloned' : 'Git failed'}: ${error.message}.`;

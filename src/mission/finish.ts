@@ -41,7 +41,7 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
         .filter((r) => r.items?.length)
         .map((r) => ({
           label: `Milestone ${r.milestone}, round ${r.round}: ${r.items!.length} item(s)${r.triage ? `, triage: ${(r.triage as Triage).decision}` : ''}`,
-          table: dispositionTable(r.items!, r.triage as Triage | null, fixesOf(features, r)).map((line) => redactSecrets(line, secrets)),
+          table: dispositionTable(r.items!, r.triage as Triage | null, fixesOf(features, r), (text) => redactSecrets(text, secrets)),
         })),
       elapsed,
       costs,

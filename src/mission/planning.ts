@@ -7,11 +7,10 @@ import { appQuestions, findOrPostQuestions } from '../github/questions.ts';
 import { loadConfig, permissionCache, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission, Revision } from '../store/missions.ts';
 import { ConfigInvalid, describeFailure } from './failures.ts';
-import { appBot, type MissionContext } from './context.ts';
+import { agentRuntime, appBot, type MissionContext } from './context.ts';
 import { ensureMissionComment, latestPlanView, missionThread, showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 import { describeChange } from './revision-change.ts';
-import { modelOf } from '../agents/roles.ts';
 import { repoCommands } from '../workspace/repo-commands.ts';
 
 export async function planningStep(ctx: MissionContext, missionId: number): Promise<void> {
@@ -92,16 +91,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
         maxFixRounds: config.config.validation.max_fix_rounds,
       },
     },
-    {
-      client: ctx.model,
-      recorder: store,
-      log: ctx.log,
-      missionId: mission.id,
-      ...modelOf('planner', config.config),
-      maxTurns: ctx.limits.plannerTurns,
-      ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
-      ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
-    },
+    agentRuntime(ctx, mission.id, 'planner', config.config),
   );
   // 6. Stored, then shown.
   const revision = await store.addRevision(

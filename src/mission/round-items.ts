@@ -4,12 +4,18 @@
 // round's scrutiny, the review and the summary all read the same ids.
 import type { Handoff } from '../agents/worker.ts';
 import type { Review } from '../agents/scrutiny.ts';
-import type { Triage } from '../agents/triage.ts';
+import { PAST, type Triage } from '../agents/triage.ts';
+import { inert } from '../github/untrusted.ts';
 import type { FeatureRow, RoundItem, ValidationRun } from '../store/missions.ts';
 import type { Plan } from './plan.ts';
 
-/** The milestone's features built since its previous round (all of them in round 1): whose reports this round carries. */
-export function featuresOfRound(features: FeatureRow[], previous: ValidationRun | undefined): FeatureRow[] {
+/**
+ * The milestone's features built since its last triaged round (all of them before one): whose reports
+ * this round carries. A round that stopped untriaged (a validator failed, or an assertion failed with no fix round left) disposed of nothing, so
+ * its features' reports come again in the next.
+ */
+export function featuresOfRound(features: FeatureRow[], previousRuns: ValidationRun[]): FeatureRow[] {
+  const previous = previousRuns.findLast((r) => r.triage);
   if (!previous) return features;
   const at = features.findIndex((f) => f.commit_sha === previous.commit_sha);
   return at < 0 ? features : features.slice(at + 1);
@@ -71,7 +77,7 @@ export function previousFindings(run: ValidationRun | undefined, features: Featu
     .map((i) => {
       const d = triage?.dispositions?.find((x) => x.item === i.id);
       const by = fixes.filter((f) => f.addresses?.includes(i.id)).map((f) => f.id);
-      const what = !d ? 'no disposition' : d.action === 'fix' ? `to be fixed${by.length ? ` by ${by.join(', ')}` : ''}` : `${d.action}ed: ${d.reason}`;
+      const what = !d ? 'no disposition' : d.action === 'fix' ? `to be fixed${by.length ? ` by ${by.join(', ')}` : ''}` : `${PAST[d.action]}: ${d.reason}`;
       return `- ${i.id} ${i.title} — ${what}\n  ${i.evidence.replace(/\n/g, '\n  ')}`;
     });
 }
@@ -83,9 +89,11 @@ export function fixesOf(features: FeatureRow[], run: ValidationRun): Map<string,
 }
 
 /** The round's items with their dispositions, as a table for the review and the summary. */
-export function dispositionTable(items: RoundItem[], triage: Triage | null, fixIds: Map<string, string[]> = new Map()): string[] {
+export function dispositionTable(items: RoundItem[], triage: Triage | null, fixIds: Map<string, string[]>, redact: (text: string) => string): string[] {
   if (!items.length) return [];
-  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+  // Titles and reasons are the models' words: one line each, inert in the comment.
+  // Redacted first: inert() breaks up the `@` of a secret like `postgres://u:pw@host`, which redaction would then miss.
+  const cell = (text: string) => inert(redact(text)).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
   return [
     '| Item | What | Disposition |',
     '| --- | --- | --- |',

@@ -17,13 +17,13 @@ import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
+import { unmention } from '../github/untrusted.ts';
 import { showBoard } from './board.ts';
-import { describeFailure, ValidationFailed } from './failures.ts';
+import { describeFailure, ValidationFailed, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
 import { AgentStopped, type Role } from '../agents/runtime.ts';
-import { modelOf } from '../agents/roles.ts';
 import type { Cancellation } from './cancellation.ts';
-import { appBot, type MissionContext } from './context.ts';
+import { agentRuntime, appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
 const REPLAY_TIMEOUT_MS = 10 * 60_000;
@@ -72,7 +72,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const previous = await store.latestVerdicts(mission.id);
   const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass').map((p) => p.assertion_id));
   const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id) || outstanding.has(id));
-  const previousRun = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone).at(-1);
+  const previousRuns = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone);
+  const previousRun = previousRuns.at(-1);
   await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
   await showBoard(ctx, gh, mission.id);
 
@@ -94,17 +95,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     return sandbox;
   };
   const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
-  const runtime = (role: Role, maxTurns: number) => ({
-    client: ctx.model,
-    recorder: store,
-    log,
-    missionId: mission.id,
-    ...modelOf(role, config),
-    maxTurns,
-    ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
-    ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
-    interrupted: async () => ((await store.get(mission.id)).state === 'cancelled' ? 'the mission was cancelled' : null),
-  });
+  const runtime = (role: Role) => agentRuntime(ctx, mission.id, role, config, log);
   const input = {
     owner: mission.owner,
     repo: mission.repo,
@@ -122,7 +113,9 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     try {
       return await run(1);
     } catch (error) {
-      if (error instanceof AgentStopped) throw error;
+      if (!worthAnotherRun(error)) throw error;
+      // A mission cancelled meanwhile pays for no rerun.
+      if ((await store.get(mission.id)).state === 'cancelled') throw new AgentStopped('the mission was cancelled');
       log.warn({ err: error, missionId: mission.id, role }, `${role} failed; trying it once more`);
       return run(2);
     }
@@ -134,11 +127,11 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     onceMore('scrutiny', async (attempt) =>
       runScrutiny(
         { ...input, previousFindings: previousFindings(previousRun, features), sandbox: attempt === 1 ? scrutinySandbox : await sandboxFor('scrutiny-2') },
-        runtime('scrutiny', ctx.limits.workerTurns),
+        runtime('scrutiny'),
       ),
     ),
     onceMore('user-testing', async (attempt) =>
-      runUserTesting({ ...input, sandbox: attempt === 1 ? testingSandbox : await sandboxFor('user-testing-2') }, runtime('user-testing', ctx.limits.workerTurns)),
+      runUserTesting({ ...input, sandbox: attempt === 1 ? testingSandbox : await sandboxFor('user-testing-2') }, runtime('user-testing')),
     ),
   ]);
   for (const run of [scrutinyRun, testingRun]) if (run.status === 'rejected' && run.reason instanceof AgentStopped) throw run.reason;
@@ -161,22 +154,24 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const failing = plan.assertions.map((a) => a.id).filter((id) => (assertionIds.includes(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
 
   // Every item of the round, with an id: what scrutiny found, what the workers reported, what failed.
-  const items = roundItems({ plan, review, features: featuresOfRound(target.features, previousRun), results, failing });
+  const items = roundItems({ plan, review, features: featuresOfRound(target.features, previousRuns), results, failing });
 
-  // 4. Triage, unless the round is clean (nothing failed, nothing found), the rounds are spent, or a
-  //    run failed (the round stops, shown).
+  // 4. Triage, unless the round is clean (nothing failed, nothing found), an assertion failed with no
+  //    fix round left (the round stops), or a run failed (the round stops, shown).
   let outcome: ValidationOutcome;
   let triage: Triage | null = null;
   let stopReason = scrutinyFailure ?? testingFailure;
   const clean = !failing.length && review.verdict === 'approve';
+  const fixRoundLeft = target.fixRounds < maxRounds;
   if (stopReason) {
     outcome = 'stopped';
   } else if (clean && !items.length) {
     outcome = 'passed';
-  } else if (target.fixRounds >= maxRounds) {
-    // No fix round left: a milestone that passes goes on, its reports shown without disposition.
-    outcome = clean ? 'passed' : 'stopped';
+  } else if (!fixRoundLeft && failing.length) {
+    // No fix round left and an assertion failed: the only possible decision is stop, made without a run.
+    outcome = 'stopped';
   } else {
+    // With no fix round left, triage still disposes of every item, deciding proceed or stop (fix is refused).
     try {
       triage = await onceMore('triage', async (attempt) =>
         runTriage(
@@ -187,6 +182,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
             milestone: target.milestone,
             round: target.fixRounds + 1,
             maxRounds,
+            fixRoundLeft,
             items,
             review,
             failing,
@@ -196,7 +192,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
             checkout: await branch.throwaway(target.head, attempt === 1 ? 'triage' : 'triage-2'),
             base: branch.files(v.base),
           },
-          runtime('triage', ctx.limits.plannerTurns),
+          runtime('triage'),
         ),
       );
     } catch (error) {
@@ -212,7 +208,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     outcome !== 'stopped' ? null
     : stopReason ? { kind: 'error', note: stopReason.replace(/\.$/, '') }
     : triage ? { kind: 'rounds', note: `triage stopped the mission: ${triage.rationale}` }
-    : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ') || 'scrutiny findings'})` };
+    : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ')})` };
   const fixIds = await store.recordValidation(
     mission.id,
     { milestone: target.milestone, round: target.round, commit_sha: target.head, outcome, scrutiny: review, triage, stop_reason: stop?.note ?? null, stop_kind: stop?.kind ?? null, items },
@@ -293,14 +289,15 @@ async function publish(
   items: RoundItem[],
   fixesByItem: Map<string, string[]>,
 ): Promise<void> {
-  const clean = (text: string) => redactSecrets(text, secrets);
+  // Model text throughout (summary, findings, evidence, triage's rationale): no secret, no mention.
+  const clean = (text: string) => unmention(redactSecrets(text, secrets));
   const ref = { owner: mission.owner, repo: mission.repo };
   const plan = mission.contract as Plan;
   const statement = new Map(plan.assertions.map((a) => [a.id, a.statement]));
   const verdictLines = results.map((r) => ({ assertion_id: r.assertion_id, statement: statement.get(r.assertion_id) ?? '', status: r.status, evidence: r.evidence }));
   const rendered = renderReview({ milestone: target.milestone, round: target.round, review, verdicts: verdictLines, diff: diffLines(diff) });
   // Every item of the round and what became of it: findings, the workers' reports, failed assertions.
-  const table = dispositionTable(items, triage, fixesByItem);
+  const table = dispositionTable(items, triage, fixesByItem, (text) => redactSecrets(text, secrets));
   const itemsSection = table.length ? `\n\n#### What this round found${triage ? ', and what triage did' : ' (not triaged)'}\n\n${table.join('\n')}` : '';
   const decision =
     (triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`

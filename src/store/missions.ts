@@ -531,7 +531,6 @@ export class MissionStore implements UsageRecorder {
     ]);
   }
 
-  /** Tokens and USD so far, by role. */
   /** Tokens and USD per role and model (a role's model may change between steps). */
   async costByRole(id: number): Promise<(TokenUsage & { role: Role; model: string; usd: number })[]> {
     return this.db.query(

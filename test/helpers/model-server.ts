@@ -7,6 +7,7 @@
 //   after changing the messages before it, gets the API's 400;
 // - Opus 5.5 refuses a forced tool_choice (`tool` or `any`) with a 400;
 // - a turn may be refused (stop_reason `refusal`) or cut off at max_tokens in the middle of a tool call;
+// - a conversation of the wrong shape (an empty message, a tool call left unanswered) gets the API's 400;
 // - the context-management edit `clear_tool_uses_20250919` clears old tool results as documented,
 //   and the reply says what it cleared.
 import { createHash } from 'node:crypto';
@@ -207,6 +208,8 @@ function invalidRequest(request: MessagesRequest): string | null {
   }
   const effort = (request.output_config as { effort?: unknown } | undefined)?.effort;
   if (effort !== undefined && effort !== null && !EFFORTS.includes(effort as string)) return `output_config.effort: must be one of ${EFFORTS.join(', ')}`;
+  const structure = structureProblem(request.messages);
+  if (structure) return structure;
   // Every thinking block comes back exactly as it was given, after exactly the messages it followed.
   for (const [i, m] of request.messages.entries()) {
     if (m.role !== 'assistant' || !Array.isArray(m.content)) continue;
@@ -215,6 +218,39 @@ function invalidRequest(request: MessagesRequest): string | null {
       if (block.signature !== sign(block.thinking, request.messages.slice(0, i))) {
         return `messages.${i}.content.${j}: the thinking block failed the conversation check (it was changed, or the messages before it changed since)`;
       }
+    }
+  }
+  return null;
+}
+
+/**
+ * The conversation's shape, as the API checks it: it opens with the user; only a final assistant
+ * message may be empty; every tool_use is answered by a tool_result in the very next message, whose
+ * tool results come before any text, and no tool_result answers a call that was not made just before.
+ */
+function structureProblem(messages: MessagesRequest['messages']): string | null {
+  if (messages[0]?.role !== 'user') return 'messages.0: the first message must use the "user" role';
+  for (const [i, m] of messages.entries()) {
+    const blocks = typeof m.content === 'string' ? (m.content ? [{ type: 'text', text: m.content }] : []) : m.content;
+    const last = i === messages.length - 1;
+    if (!blocks.length && !(last && m.role === 'assistant')) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    if (!last && blocks.some((b: any) => b?.type === 'text' && !String(b.text).trim())) return `messages.${i}: text content blocks must contain non-whitespace text`;
+    if (m.role === 'assistant') {
+      const calls = blocks.filter((b: any) => b?.type === 'tool_use').map((b: any) => b.id as string);
+      if (!calls.length) continue;
+      const next = messages[i + 1];
+      const answers = next && Array.isArray(next.content) && next.role === 'user' ? next.content : [];
+      const answered = new Set(answers.filter((b: any) => b?.type === 'tool_result').map((b: any) => b.tool_use_id));
+      const unanswered = calls.filter((id) => !answered.has(id));
+      if (next && unanswered.length) return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+    } else {
+      const firstOther = blocks.findIndex((b: any) => b?.type !== 'tool_result');
+      const lastResult = blocks.findLastIndex((b: any) => b?.type === 'tool_result');
+      if (firstOther >= 0 && lastResult > firstOther) return `messages.${i}: tool_result blocks must come first in the content, before any text`;
+      const previous = messages[i - 1];
+      const made = new Set(previous && Array.isArray(previous.content) ? previous.content.filter((b: any) => b?.type === 'tool_use').map((b: any) => b.id) : []);
+      const stray = blocks.filter((b: any) => b?.type === 'tool_result' && !made.has(b.tool_use_id)).map((b: any) => b.tool_use_id);
+      if (stray.length) return `messages.${i}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${stray.join(', ')}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
     }
   }
   return null;
