@@ -260,7 +260,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
           history = after;
           break;
         case 'max_tokens':
-          options.log.warn({ role, turns }, 'agent turn hit max_tokens; its tool calls were not run');
+        case 'model_context_window_exceeded':
+          // Either way the reply stopped mid-way, possibly inside a call: none runs, each is answered.
+          options.log.warn({ role, turns, stop: reply.stop_reason }, 'agent turn was cut off; its tool calls were not run');
           history = answered(after, cutOffAnswer(reply, maxTokens));
           break;
         default:
@@ -371,12 +373,15 @@ function turnCapWarning(left: number, finishNames: string[]): string {
   return `You have ${left} turn(s) left in this run. Finish within them: call ${finishNames.map((n) => `\`${n}\``).join(' or ')} with what you have, saying honestly what is left.`;
 }
 
-/** What follows a reply cut off at max_tokens: none of its calls ran, and the model goes on. */
+/** What follows a reply cut off (at max_tokens, or at the context window): none of its calls ran, and the model goes on. */
 function cutOffAnswer(reply: BetaMessage, maxTokens: number): BetaContentBlockParam[] {
-  const said = `Your reply reached max_tokens (${maxTokens}) and was cut off, so none of its tool calls ran. Go on in smaller steps (write a large file in parts, with edit).`;
+  const said =
+    reply.stop_reason === 'max_tokens' ?
+      `Your reply reached max_tokens (${maxTokens}) and was cut off, so none of its tool calls ran. Go on in smaller steps (write a large file in parts, with edit).`
+    : 'Your reply reached the end of the context window and was cut off, so none of its tool calls ran. Go on in smaller steps, reading less at a time (old tool results are cleared as the run grows).';
   const calls = reply.content.filter((b) => b.type === 'tool_use');
   return [
-    ...calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: (b as { id: string }).id, is_error: true, content: 'Not run: the reply was cut off at max_tokens, possibly inside this call.' })),
+    ...calls.map((b) => ({ type: 'tool_result' as const, tool_use_id: (b as { id: string }).id, is_error: true, content: `Not run: the reply was cut off (${reply.stop_reason}), possibly inside this call.` })),
     { type: 'text' as const, text: said },
   ];
 }

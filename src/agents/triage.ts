@@ -61,13 +61,16 @@ export interface TriageInput {
 
 /**
  * What rates an item or puts it off without saying why ("low priority", "minor nit", "out of scope",
- * "can be done later"): a reason needs two words besides these, once invisible characters are gone,
- * so it says something a maintainer can check ("not in the contract", "duplicate of S2", "pre-existing").
+ * "follow-up", "can be done later"): a reason needs two different words besides these, one of them
+ * not an item id, once invisible characters are gone ("not in the contract", "duplicate of S2",
+ * "passes VAL-002", "pre-existing"). A heuristic: it turns away the empty answers models give, and
+ * a reason that passes it is still shown to the maintainer.
  */
-const RATING_PHRASES = /\b(?:out of scope|not in scope|nice to have|no need|not needed now|right now|for now)\b/g;
+const RATING_PHRASES = /\b(?:out of scope|not in scope|(?:beyond|outside) (?:the |this )?scope|nice to have|no need|not needed now|right now|for now|at this time|as is|follow up|future work|tech debt|edge case|no impact|scope creep)\b/g;
 const RATING_WORDS = new Set(
-  "a an the it its it's this that is are was just only very really quite low lower minor small trivial cosmetic priority importance important unimportant issue issues item nit nits nitpick nitpicks concern thing not needed necessary later now for and or can could should will be done do to we fine ok okay skip wontfix won't fix fixing worth urgent matter matters doesn't don't na".split(' '),
+  "a an the it its it's this that is are was just only very really quite low lower minor small trivial cosmetic priority importance important unimportant issue issues item items nit nits nitpick nitpicks concern thing needed necessary later now for and or can could should will be done do to we fine ok okay skip wontfix won't fix fixing worth urgent matter matters doesn't don't na non blocking noted defer deferred deferring dismiss dismissed here relevant acceptable scope of in on at pr time".split(' '),
 );
+const ITEM_ID = /\b(?:val-\d+|[swf]\d+)\b/g;
 
 function saysWhy(reason: string): boolean {
   const text = reason
@@ -75,10 +78,11 @@ function saysWhy(reason: string): boolean {
     .replace(/\p{Cf}/gu, '')
     .toLowerCase()
     .replace(/[\u2018\u2019\u02bc]/g, "'") // won’t is won't
+    .replace(ITEM_ID, ' #id ')
     .replace(/[-_/]+/g, ' ') // out-of-scope is out of scope
     .replace(RATING_PHRASES, ' ');
-  const words = (text.match(/[\p{L}\p{N}']+/gu) ?? []).filter((w) => w.length > 1 && !/^(?:s|w|f)\d+$|^val$|^\d+$/.test(w));
-  return words.filter((w) => !RATING_WORDS.has(w)).length >= 2;
+  const words = new Set((text.match(/#id|[\p{L}\p{N}']+/gu) ?? []).filter((w) => (w.length > 1 || w === '#id') && !RATING_WORDS.has(w)));
+  return words.size >= 2 && [...words].some((w) => w !== '#id');
 }
 
 /** Every way `triage` breaks the disposition rules for `items`, one sentence each. */

@@ -3,7 +3,7 @@
 // checklist line: `- [ ] **VAL-001** <statement> — _F1_`.
 import { claimsOf, contractOrder, type Assertion, type Plan } from '../mission/plan.ts';
 import { writtenBy } from './authorship.ts';
-import { withoutHtmlComments } from './untrusted.ts';
+import { unmention, withoutHtmlComments } from './untrusted.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 export const MISSION_MARKER = 'missions:mission-comment';
@@ -92,12 +92,12 @@ function boardSection(view: BoardView): string[] {
   return lines;
 }
 
-/** The stack as a table: feature → commit → state. */
+/** The stack as a table: feature → commit → state (fix features' titles are triage's or a maintainer's words: they ping nobody). */
 export function stackTable(features: StackEntry[]): string[] {
   return [
     '| | Feature | Milestone | Commit |',
     '| --- | --- | --- | --- |',
-    ...features.map((f) => `| ${STATE_ICON[f.state]} | **${f.id}** ${escapeCell(f.title)} | ${f.milestone} | ${f.commit ? f.commit.slice(0, 7) : '—'} |`),
+    ...features.map((f) => `| ${STATE_ICON[f.state]} | **${f.id}** ${escapeCell(unmention(f.title))} | ${f.milestone} | ${f.commit ? f.commit.slice(0, 7) : '—'} |`),
   ];
 }
 
@@ -119,9 +119,10 @@ export function contractChecklist(plan: Plan, results: Map<string, AssertionResu
   });
 }
 
+/** A verdict's first line, cut short; pinging nobody even when the cut opened a code span. */
 const shortReason = (text: string) => {
   const first = text.trim().split('\n')[0] ?? '';
-  return first.length > 140 ? `${first.slice(0, 139)}…` : first;
+  return unmention(first.length > 140 ? `${first.slice(0, 139)}…` : first);
 };
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|');

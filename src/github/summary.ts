@@ -38,7 +38,12 @@ export function renderSummary(summary: {
     '',
     '#### The contract',
     '',
-    ...summary.evidence.map((e) => `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  \`\`\`\n  ${e.evidence.trim().split('\n').slice(0, 12).join('\n  ')}\n  \`\`\`\n  </details>`),
+    ...summary.evidence.map((e) => {
+      // Fenced past any backticks the evidence holds, so nothing in it ends the block and renders.
+      const evidence = e.evidence.trim().split('\n').slice(0, 12).join('\n  ');
+      const fence = '`'.repeat(Math.max(3, ...(evidence.match(/`+/g) ?? []).map((run) => run.length + 1)));
+      return `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  ${fence}\n  ${evidence}\n  ${fence}\n  </details>`;
+    }),
     '',
     ...(summary.findings.length ?
       [

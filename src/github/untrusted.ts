@@ -40,12 +40,27 @@ const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\
 // The destination stops at the next `(` and is bounded: `](` repeated once made each try scan to the end.
 const LINK_TITLE = /(\]\([^()\s]{0,2000})\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
+/** Code, where GitHub pings nobody and a reader copies text as it stands: fenced blocks (closed or running to the end) and closed inline spans. */
+const CODE = /(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:\n\1[^\S\n]*(?=\n|$)|$)|(`+)(?!`)[\s\S]*?[^`]\2(?!`)/g;
+
 /**
  * A model's words in one of the app's comments, unable to ping anyone: a word joiner after the `@`
- * of anything GitHub would take for a mention (`@user`, `@org/team`, and `&#64;user`, which renders
- * as one). Applied after secrets are redacted, since it changes the text a secret would match.
+ * of anything GitHub would take for a mention (`@user`, `@org/team`, `&#64;user` and `@&#97;lice`,
+ * which render as one), except in code, which stays as written. Applied after secrets are redacted,
+ * since it changes the text a secret would match.
  */
-export const unmention = (text: string) => text.replace(/&(?:#0*64|#x0*40|commat);/gi, '@').replace(/(^|[^\w`])@(?=[\w-])/g, '$1@\u2060');
+export function unmention(text: string): string {
+  let out = '';
+  let at = 0;
+  for (const code of text.matchAll(CODE)) {
+    out += unmentionProse(text.slice(at, code.index)) + code[0];
+    at = code.index + code[0].length;
+  }
+  return out + unmentionProse(text.slice(at));
+}
+
+// A `/` before the `@` is a URL's path (`github.com/@user`), not a mention.
+const unmentionProse = (text: string) => text.replace(/&(?:#0*64|#x0*40|commat);/gi, '@').replace(/(^|[^\w/])@(?=[\w&-])/g, '$1@\u2060');
 
 /** A model's words inside a table cell: no mention, and `<` `>` show as themselves instead of opening HTML that could hide the rest. */
 export const inert = (text: string) => unmention(text).replace(/</g, '&lt;').replace(/>/g, '&gt;');

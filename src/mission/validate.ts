@@ -207,7 +207,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const stop: RoundStop | null =
     outcome !== 'stopped' ? null
     : stopReason ? { kind: 'error', note: stopReason.replace(/\.$/, '') }
-    : triage ? { kind: 'rounds', note: `triage stopped the mission: ${triage.rationale}` }
+    : triage ? { kind: 'rounds', note: `triage stopped the mission: ${unmention(redactSecrets(triage.rationale, v.secrets))}` }
     : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ')})` };
   const fixIds = await store.recordValidation(
     mission.id,

@@ -21,7 +21,7 @@ export type ScriptedTurn =
    * A reply. With stop_reason `max_tokens` and a tool call last, the call is cut off halfway
    * through its input, as the API does when the limit falls inside it.
    */
-  | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' }
+  | { content: ScriptedBlock[]; stop_reason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'model_context_window_exceeded' }
   /** The model declines the turn: stop_reason `refusal`. */
   | { refusal: true }
   /** Never answer: the request hangs until the client goes away (a process killed mid-turn). */
@@ -138,7 +138,7 @@ export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): P
     }
     const stop_reason = played.stop_reason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
     // At max_tokens inside a tool call, the call's input stops halfway.
-    const cutLast = stop_reason === 'max_tokens' && content.at(-1)?.type === 'tool_use';
+    const cutLast = (stop_reason === 'max_tokens' || stop_reason === 'model_context_window_exceeded') && content.at(-1)?.type === 'tool_use';
     const { messages: seen, applied } = clearToolUses(request);
     const usage = { ...cacheUsage({ ...request, messages: seen }, cached), output_tokens: tokens(JSON.stringify(content)) };
     const message = {

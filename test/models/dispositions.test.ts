@@ -71,11 +71,11 @@ describe('triage dispositions', () => {
   });
 
   it('refuses reasons that only rate the item, however they are dressed up', () => {
-    for (const reason of ['low priority', 'Minor nit.', 'not important', 'LOW\u200b PRIORITY', 'trivial, low priority, fine', 'nit', 'Out of scope.', 'This is low priority and can be done later', 'won’t fix', 'out-of-scope, later', 'not worth fixing', 'Not urgent right now', 'doesn’t matter', 'N/A N/A', 'S2 S3', 'VAL-002 W1']) {
+    for (const reason of ['low priority', 'Minor nit.', 'not important', 'LOW\u200b PRIORITY', 'trivial, low priority, fine', 'nit', 'Out of scope.', 'This is low priority and can be done later', 'won’t fix', 'out-of-scope, later', 'not worth fixing', 'Not urgent right now', 'doesn’t matter', 'N/A N/A', 'S2 S3', 'VAL-002 W1', 'Non-blocking.', 'Follow-up.', 'Tech debt', 'Low priority at this time', 'Outside the scope', 'Out of scope of the mission', 'Deferred deferred', 'Not relevant here', 'Noted, deferring']) {
       const said = answer(withDispositions([valid.dispositions![0]!, { item: 'W1', action: 'dismiss', reason }, valid.dispositions![2]!]));
       expect(said, reason).toContain(`W1: "${reason}" is not a reason`);
     }
-    for (const reason of ['Duplicate of S1.', 'Covered by F2 already', 'pre-existing behaviour, see README', 'Not in the contract.', 'Pre-existing.']) {
+    for (const reason of ['Duplicate of S1.', 'Covered by F2 already', 'pre-existing behaviour, see README', 'Not in the contract.', 'Pre-existing.', 'Passes VAL-002', 'Not reproducible', 'Cannot reproduce']) {
       expect(answer(withDispositions([valid.dispositions![0]!, { item: 'W1', action: 'dismiss', reason }, valid.dispositions![2]!])), reason).toBeNull();
     }
   });

@@ -39,7 +39,7 @@ describe('what each role is told', () => {
         handoffTurn('Added hello.', { issues_found: [{ severity: 'non_blocking', description: 'cli.js prints no usage message when the name is missing' }] }),
         ...validatorTurns({
           'user-testing': [
-            verdictsTurn([{ assertion_id: 'VAL-001', status: 'fail', evidence: 'EVIDENCE-7: `node cli.js hello Ada` printed `Hello, Ada`; the statement wants a final `!`.' }]),
+            verdictsTurn([{ assertion_id: 'VAL-001', status: 'fail', evidence: 'EVIDENCE-7: `node cli.js hello Ada` printed `Hello, Ada`; the statement wants a final `!` (as @octocat asked).' }]),
           ],
           scrutiny: [
             toolTurn({
@@ -72,6 +72,8 @@ describe('what each role is told', () => {
         (request) => {
           const task = taskOf(request);
           const told = task.includes('EVIDENCE-7') && task.includes('Greeting lacks');
+          // The board shows the failed verdict with its evidence by now, pinging nobody.
+          expect(scenario.thread.missionComment()!.body).toContain('(as @\u2060octocat asked)');
           return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: told ? fixed : buggy } });
         },
         handoffTurn('Repaired the greeting.'),

@@ -88,12 +88,16 @@ describe('runs that end badly', () => {
         (request) => {
           const answer = lastUserText(request);
           expect(answer).toContain('"is_error":true');
-          expect(answer).toContain('cut off at max_tokens');
+          expect(answer).toContain('Not run: the reply was cut off (max_tokens)');
+          expect(answer).toContain('Your reply reached max_tokens (64000) and was cut off');
           return toolTurn({ name: 'write', input: { file_path: 'cli.js', content: greeting } });
         },
-        toolTurn({ name: 'bash', input: { command: 'node cli.js hello Ada' } }),
+        // The context window ends a reply inside a call too: the same answer, not a nudge (which would leave the call unanswered: a 400).
+        { content: [{ type: 'tool_use', name: 'write', input: { file_path: 'other.js', content: 'y'.repeat(400) } }], stop_reason: 'model_context_window_exceeded' },
         (request) => {
-          expect(lastUserText(request)).toContain('You have 2 turn(s) left');
+          const answer = lastUserText(request);
+          expect(answer).toContain('Not run: the reply was cut off (model_context_window_exceeded)');
+          expect(answer).toContain('You have 2 turn(s) left');
           return handoffTurn('cli.js prints the greeting.');
         },
         ...passingValidation('VAL-001'),
@@ -106,6 +110,7 @@ describe('runs that end badly', () => {
     const [commit] = pushedCommits(origin, BRANCH);
     expect(commit!.files).toEqual(['cli.js']);
     expect(git(origin, 'ls-tree', '--name-only', BRANCH)).not.toContain('half.js');
+    expect(git(origin, 'ls-tree', '--name-only', BRANCH)).not.toContain('other.js');
   });
 
   it('asks a refused turn once more; a validator run that fails is run once more in a fresh context', async () => {

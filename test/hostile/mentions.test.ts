@@ -1,0 +1,38 @@
+// Model text in the app's comments pings nobody (PRODUCT.md: untrusted text is data): a mention in
+// prose gets a word joiner after its `@`, however it is spelled, while code stays as written.
+import { describe, expect, it } from 'vitest';
+import { unmention } from '../../src/github/untrusted.ts';
+import { renderSummary } from '../../src/github/summary.ts';
+import { firstFeatures } from '../helpers/plans.ts';
+
+const J = '\u2060';
+
+describe('mentions in model text', () => {
+  it('pings nobody, however the mention is spelled', () => {
+    expect(unmention('ask @octocat now')).toBe(`ask @${J}octocat now`);
+    expect(unmention('needs @acme/security')).toBe(`needs @${J}acme/security`);
+    expect(unmention('cc &#64;admins and &#x40;ops')).toBe(`cc @${J}admins and @${J}ops`);
+    expect(unmention('@&#97;lice')).toBe(`@${J}&#97;lice`);
+    expect(unmention('`npm test`@alice')).toBe(`\`npm test\`@${J}alice`);
+    expect(unmention('> @dave')).toBe(`> @${J}dave`);
+    expect(unmention('unclosed `@erin')).toBe(`unclosed \`@${J}erin`);
+  });
+
+  it('leaves code, e-mail addresses and URLs as written', () => {
+    for (const text of ['`npm i @types/node`', '```py\n@pytest.fixture\ndef f(): ...\n```', 'mail a@b.com', 'https://github.com/@alice']) expect(unmention(text)).toBe(text);
+  });
+
+  it('keeps evidence that holds a fence inside its own block in the finish summary', () => {
+    const summary = renderSummary({
+      plan: firstFeatures(1),
+      features: [{ id: 'F1', title: 'hello command', commit: 'abcdef0', fix: false }],
+      evidence: [{ id: 'VAL-001', statement: 'greets', evidence: 'It printed:\n```\nHello @alice\n```\nand exited 0' }],
+      rounds: 1,
+      findings: [],
+      elapsed: '1m',
+      costs: [],
+    });
+    // The evidence's own ``` cannot close the block: a longer fence holds it.
+    expect(summary).toContain('  ````\n  It printed:\n  ```\n  Hello @alice\n  ```\n  and exited 0\n  ````');
+  });
+});
