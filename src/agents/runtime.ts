@@ -311,16 +311,20 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
 export const MAX_NUDGES = 2;
 
 /**
- * The API's tool-result clearing (context management): once a run's input passes 80k tokens, the
- * oldest tool results beyond the 8 most recent are replaced by a placeholder, at least 20k tokens at
- * a time so the prompt cache is broken rarely. Done by the API rather than by editing the history
- * here, because a thinking block is bound to the messages before it: an edited history is a 400.
+ * The API's tool-result clearing (context management): once a run's input passes 120k tokens, the
+ * tool results older than the 8 most recent are replaced by a placeholder (when that frees 40k
+ * tokens or more). It keeps a long run inside the model's context window, but it is not free: each
+ * clearing changes the prompt before the cache's breakpoint, so a cleared turn is written to the
+ * cache again instead of read from it. `npm run bench -- context-clearing` measured a trigger at 80k
+ * costing 2.7x the run without clearing; at 120k a run that fits the window is rarely cleared at
+ * all. Done by the API rather than by editing the history here, because a thinking block is bound
+ * to the messages before it: an edited history is a 400.
  */
 const CONTEXT_EDIT = {
   type: 'clear_tool_uses_20250919',
-  trigger: { type: 'input_tokens', value: 80_000 },
+  trigger: { type: 'input_tokens', value: 120_000 },
   keep: { type: 'tool_uses', value: 8 },
-  clear_at_least: { type: 'input_tokens', value: 20_000 },
+  clear_at_least: { type: 'input_tokens', value: 40_000 },
 } as const;
 
 /**
