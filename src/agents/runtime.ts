@@ -66,11 +66,8 @@ const STREAM_CUT_RETRIES = 2;
  * the SDK raises as an APIError without a status.
  */
 function isStreamCut(error: unknown): boolean {
-  return (
-    error instanceof Anthropic.APIConnectionError ||
-    (error instanceof Anthropic.APIError && error.status === undefined) ||
-    (error instanceof Anthropic.AnthropicError && !(error instanceof Anthropic.APIError))
-  );
+  // A connection error is an APIError without a status too.
+  return error instanceof Anthropic.AnthropicError && (!(error instanceof Anthropic.APIError) || error.status === undefined);
 }
 
 export interface AgentResult {
@@ -275,7 +272,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       // Told once, with the turns it has left, whichever way its turn ended (a refused turn is asked again first).
       if (!warned && turns >= warnAt && turns < options.maxTurns) {
         warned = true;
-        history = withText(history, turnCapWarning(options.maxTurns - turns, finishNames));
+        history = answered(history, [{ type: 'text', text: turnCapWarning(options.maxTurns - turns, finishNames) }]);
       }
     }
     if (finish) {
@@ -351,11 +348,6 @@ function answered(messages: BetaMessageParam[], content: BetaContentBlockParam[]
   if (last.role === 'assistant') return [...messages, { role: 'user', content }];
   const had = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : (last.content ?? []);
   return [...messages.slice(0, -1), { ...last, content: [...had, ...content] } as BetaMessageParam];
-}
-
-/** `text` added to the last (user) message, after any tool results it holds. */
-function withText(messages: BetaMessageParam[], text: string): BetaMessageParam[] {
-  return answered(messages, [{ type: 'text', text }]);
 }
 
 function textOf(message: BetaMessage): string {

@@ -3,7 +3,7 @@
 // checklist line: `- [ ] **VAL-001** <statement> — _F1_`.
 import { claimsOf, contractOrder, type Assertion, type Plan } from '../mission/plan.ts';
 import { writtenBy } from './authorship.ts';
-import { unmention, withoutHtmlComments } from './untrusted.ts';
+import { fenceFor, unmention, withoutHtmlComments } from './untrusted.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 export const MISSION_MARKER = 'missions:mission-comment';
@@ -244,6 +244,6 @@ export async function readMissionComment(gh: GitHub, thread: MissionThread, comm
 /** One line as a code span (a command reads as one; nothing in it renders), fenced past any backticks it holds. */
 function codeSpan(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  const fence = '`'.repeat(Math.max(0, ...(line.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  const fence = fenceFor(line, 1);
   return /^`|`$/.test(line) ? `${fence} ${line} ${fence}` : `${fence}${line}${fence}`;
 }

@@ -2,6 +2,7 @@
 // its evidence, the rounds, the time and the cost by role. Posted once per finish; a step that died
 // after posting finds it again, and only the app's own comment counts as posted.
 import { writtenBy } from './authorship.ts';
+import { fenceFor, unmention } from './untrusted.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
 export interface SummaryView {
@@ -34,14 +35,15 @@ export function renderSummary(summary: {
     '',
     '#### What was built',
     '',
-    ...summary.features.map((f) => `- ${f.commit.slice(0, 7)} **${f.id}** ${f.title}${f.fix ? ' _(fix)_' : ''}`),
+    // Fix features' titles are triage's or a maintainer's words: they ping nobody.
+    ...summary.features.map((f) => `- ${f.commit.slice(0, 7)} **${f.id}** ${unmention(f.title)}${f.fix ? ' _(fix)_' : ''}`),
     '',
     '#### The contract',
     '',
     ...summary.evidence.map((e) => {
       // Fenced past any backticks the evidence holds, so nothing in it ends the block and renders.
       const evidence = e.evidence.trim().split('\n').slice(0, 12).join('\n  ');
-      const fence = '`'.repeat(Math.max(3, ...(evidence.match(/`+/g) ?? []).map((run) => run.length + 1)));
+      const fence = fenceFor(evidence, 3);
       return `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  ${fence}\n  ${evidence}\n  ${fence}\n  </details>`;
     }),
     '',

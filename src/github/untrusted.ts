@@ -65,6 +65,9 @@ const unmentionProse = (text: string) => text.replace(/&(?:#0*64|#x0*40|commat);
 /** A model's words inside a table cell: no mention, and `<` `>` show as themselves instead of opening HTML that could hide the rest. */
 export const inert = (text: string) => unmention(text).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** The backticks that fence `text` as code with no run of its own able to close it: one more than its longest run, `min` at least. */
+export const fenceFor = (text: string, min: number) => '`'.repeat(Math.max(min, ...(text.match(/`+/g) ?? []).map((run) => run.length + 1)));
+
 /** `text` without its HTML comments (one left open runs to the end), as GitHub shows it. */
 export const withoutHtmlComments = (text: string) => text.replace(HTML_COMMENT, '');
 

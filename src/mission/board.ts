@@ -3,7 +3,6 @@
 // in place; nothing is re-posted.
 import type { AssertionResult, MissionView, StackEntry } from '../github/mission-comment.ts';
 import { editPullRequestBody } from '../github/pull-request.ts';
-import { unmention } from '../github/untrusted.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
 import type { MissionContext } from './context.ts';
@@ -78,10 +77,10 @@ async function snapshot(store: MissionStore, missionId: number) {
   return { mission, features, results, key };
 }
 
-/** Each assertion's newest verdict, as the checklists show it (a validator's words: redacted when stored, and pinging nobody). */
+/** Each assertion's newest verdict, as the checklists show it (a validator's words, redacted when stored). */
 export async function assertionResults(store: MissionStore, missionId: number): Promise<Map<string, AssertionResult>> {
   const verdicts = await store.latestVerdicts(missionId);
-  return new Map([...verdicts].map(([id, v]) => [id, { status: v.status, reason: unmention(v.evidence) }]));
+  return new Map([...verdicts].map(([id, v]) => [id, { status: v.status, reason: v.evidence }]));
 }
 
 async function render(

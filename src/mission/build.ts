@@ -19,7 +19,7 @@ import { buildStatus, showBoard, stackOf } from './board.ts';
 import { agentRuntime, appBot, type MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, turnCapHint, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
-import { watchCancellation, type Cancellation } from './cancellation.ts';
+import { cancelledNow, watchCancellation, type Cancellation } from './cancellation.ts';
 import { finishMission } from './finish.ts';
 import { publishRound, validateMilestone, type MilestoneToValidate } from './validate.ts';
 import type { Plan } from './plan.ts';
@@ -170,7 +170,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
     }, secrets);
     return;
   }
-  const cancelled = async () => (await store.get(id)).state === 'cancelled';
+  const cancelled = async () => (await cancelledNow(store, id)) !== null;
   if (await cancelled()) {
     log.info({ missionId: id, feature: next.id }, 'cancelled while the worker ran: nothing is committed');
     return;

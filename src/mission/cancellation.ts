@@ -5,6 +5,12 @@ import { AgentStopped } from '../agents/runtime.ts';
 import type { MissionStore } from '../store/missions.ts';
 
 const WATCH_MS = 2_000;
+const CANCELLED = 'the mission was cancelled';
+
+/** The stop a cancelled mission's step ends with, asked of the store now (no watch to wait for); null while it runs. */
+export async function cancelledNow(store: MissionStore, missionId: number): Promise<AgentStopped | null> {
+  return (await store.get(missionId)).state === 'cancelled' ? new AgentStopped(CANCELLED) : null;
+}
 
 export interface Cancellation {
   signal: AbortSignal;
@@ -17,7 +23,7 @@ export function watchCancellation(store: MissionStore, missionId: number): Cance
   const controller = new AbortController();
   const timer = setInterval(() => {
     store.get(missionId).then(
-      (mission) => mission.state === 'cancelled' && controller.abort(new AgentStopped('the mission was cancelled')),
+      (mission) => mission.state === 'cancelled' && controller.abort(new AgentStopped(CANCELLED)),
       () => {},
     );
   }, WATCH_MS);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { modelOf, ROLES } from '../agents/roles.ts';
 import type { AgentRunOptions, Role } from '../agents/runtime.ts';
 import type { MissionsConfig } from '../config.ts';
+import { cancelledNow } from './cancellation.ts';
 import { botLogin } from '../github/authorship.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { JobQueue } from '../store/queue.ts';
@@ -47,6 +48,6 @@ export function agentRuntime(ctx: MissionContext, missionId: number, role: Role,
     maxTurns: ROLES[role].turnVariable === 'MISSIONS_PLANNER_TURNS' ? ctx.limits.plannerTurns : ctx.limits.workerTurns,
     ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
     ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
-    ...(role === 'planner' ? {} : { interrupted: async () => ((await ctx.store.get(missionId)).state === 'cancelled' ? 'the mission was cancelled' : null) }),
+    ...(role === 'planner' ? {} : { interrupted: async () => (await cancelledNow(ctx.store, missionId))?.message ?? null }),
   } satisfies Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>;
 }

@@ -12,7 +12,6 @@ import type { Plan } from './plan.ts';
 import type { Triage } from '../agents/triage.ts';
 import { dispositionTable, fixesOf } from './round-items.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
-import { unmention } from '../github/untrusted.ts';
 
 export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<void> {
   const { store } = ctx;
@@ -31,8 +30,7 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
   await findOrPostSummary(gh, { ...ref, bot: await appBot(ctx) }, mission.pr_number!, { missionId: mission.id, rounds: runs.length }, () =>
     renderSummary({
       plan,
-      // Fix features' titles are triage's words: they ping nobody.
-      features: features.map((f) => ({ id: f.id, title: unmention(f.title), commit: f.commit_sha ?? '', fix: !!f.fix_for })),
+      features: features.map((f) => ({ id: f.id, title: f.title, commit: f.commit_sha ?? '', fix: !!f.fix_for })),
       evidence: plan.assertions.map((a) => {
         const verdict = verdicts.get(a.id)!;
         const review = runs.find((r) => r.milestone === verdict.milestone && r.round === verdict.round)?.review_id;

@@ -22,7 +22,7 @@ import { showBoard } from './board.ts';
 import { describeFailure, ValidationFailed, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
 import { AgentStopped, type Role } from '../agents/runtime.ts';
-import type { Cancellation } from './cancellation.ts';
+import { cancelledNow, type Cancellation } from './cancellation.ts';
 import { agentRuntime, appBot, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 
@@ -115,7 +115,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     } catch (error) {
       if (!worthAnotherRun(error)) throw error;
       // A mission cancelled meanwhile pays for no rerun.
-      if ((await store.get(mission.id)).state === 'cancelled') throw new AgentStopped('the mission was cancelled');
+      const stop = await cancelledNow(store, mission.id);
+      if (stop) throw stop;
       log.warn({ err: error, missionId: mission.id, role }, `${role} failed; trying it once more`);
       return run(2);
     }
