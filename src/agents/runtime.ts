@@ -2,8 +2,8 @@
 // prompt caching on the stable prefix, retries on overload and rate limits (the SDK's own, with
 // backoff), a turn cap, usage and a USD estimate recorded per mission and role, and a transcript.
 // Runs that end badly are recovered as PRODUCT.md §4 says: a turn without the finish tool is nudged,
-// a turn cut off at max_tokens runs none of its calls, the model hears when the turn cap nears, and a
-// refused turn is asked once more.
+// a turn cut off (at max_tokens or at the context window) runs none of its calls, the model hears when
+// the turn cap nears, and a refused turn is asked once more.
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaContentBlockParam, BetaMessage, BetaMessageParam, BetaUsage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { BetaRunnableTool, BetaToolRunContext } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
@@ -192,7 +192,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
     );
 
   let history: BetaMessageParam[] = [{ role: 'user', content: options.prompt }];
-  /** Everything the run said and was told, the last reply included: what the transcript keeps. */
+  /** The conversation as it stands, the last reply included: what the transcript keeps (a refused reply, asked again, is not in it). */
   let transcript = history;
   let warned = false;
   let usage = NO_USAGE;
@@ -219,7 +219,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
           await record(tokenUsage(message.usage));
           const cleared = (message as { context_management?: { applied_edits?: unknown[] } }).context_management?.applied_edits;
           if (cleared?.length) options.log.info({ role, turns, cleared }, 'the API cleared old tool results');
-          // A turn cut off at max_tokens runs none of its calls: the last one is incomplete.
+          // Only a reply that ended on its calls runs them: one cut off may hold an incomplete last call.
           if (message.stop_reason === 'tool_use') await runner.generateToolResponse();
         }
       } catch (error) {
@@ -313,8 +313,9 @@ export const MAX_NUDGES = 2;
  * tokens or more). It keeps a long run inside the model's context window, but it is not free: each
  * clearing changes the prompt before the cache's breakpoint, so a cleared turn is written to the
  * cache again instead of read from it. `npm run bench -- context-clearing` measured a trigger at 80k
- * costing 2.7x the run without clearing; at 120k a run that fits the window is rarely cleared at
- * all. Done by the API rather than by editing the history here, because a thinking block is bound
+ * costing 2.7x the run without clearing, at 120k 1.8x for a run peaking at 155k: runs under 120k
+ * are never cleared. 120k leaves room for the 64k max_tokens of a worker's turn in a 200k window.
+ * Done by the API rather than by editing the history here, because a thinking block is bound
  * to the messages before it: an edited history is a 400.
  */
 const CONTEXT_EDIT = {

@@ -51,7 +51,7 @@ export interface TriageInput {
   items: RoundItem[];
   /** The scrutiny verdict and summary (its findings are among the items). */
   review: { verdict: string; summary: string };
-  /** Assertions of the milestone that have not passed: `proceed` is refused while there are any. */
+  /** Assertions of this milestone or an earlier one that have not passed: `proceed` is refused while there are any. */
   failing: string[];
   /** The assertions a fix feature may name: this milestone's and earlier ones'. */
   repairable: string[];

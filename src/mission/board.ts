@@ -3,6 +3,7 @@
 // in place; nothing is re-posted.
 import type { AssertionResult, MissionView, StackEntry } from '../github/mission-comment.ts';
 import { editPullRequestBody } from '../github/pull-request.ts';
+import { unmention } from '../github/untrusted.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
 import type { MissionContext } from './context.ts';
@@ -29,10 +30,10 @@ export function buildStatus(mission: Mission, features: FeatureRow[]): string {
     case 'building':
       if (mission.activity) return `🔎 ${mission.activity}`;
       return next ?
-          `🔨 building **${next.id}** ${next.title} (${position})`
+          `🔨 building **${next.id}** ${unmention(next.title)} (${position})`
         : `🔨 all ${features.length} features are committed`;
     case 'paused': {
-      const before = next ? ` before **${next.id}** ${next.title} (${position})` : '';
+      const before = next ? ` before **${next.id}** ${unmention(next.title)} (${position})` : '';
       const how = mission.pause_reason === 'user' ? '`/resume` goes on' : '`/retry` goes on';
       return `⏸️ paused${before}: ${mission.stop_note ?? 'held'}. ${how}.`;
     }

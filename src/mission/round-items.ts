@@ -11,8 +11,8 @@ import type { Plan } from './plan.ts';
 
 /**
  * The milestone's features built since its last triaged round (all of them before one): whose reports
- * this round carries. A round that stopped untriaged (a validator failed, or an assertion failed with no fix round left) disposed of nothing, so
- * its features' reports come again in the next.
+ * this round carries. A round that stopped untriaged (a validator or triage failed, or an assertion
+ * failed with no fix round left) disposed of nothing, so its features' reports come again in the next.
  */
 export function featuresOfRound(features: FeatureRow[], previousRuns: ValidationRun[]): FeatureRow[] {
   const previous = previousRuns.findLast((r) => r.triage);
@@ -56,8 +56,8 @@ export function roundItems(options: {
 
 /**
  * What a fix feature must repair, with the evidence: the items it addresses and the verdicts of the
- * assertions it claims. A fix that names none (a `/fix`, or triage without `addresses`) gets every
- * item triage marked fix.
+ * assertions it claims. A fix feature of triage's that names none gets every item triage marked fix.
+ * (A `/fix` has no round: its worker is given the maintainer's words.)
  */
 export function itemsToFix(run: ValidationRun | undefined, feature: Pick<FeatureRow, 'addresses' | 'assertion_ids'>): RoundItem[] {
   const items = run?.items ?? [];
@@ -92,7 +92,7 @@ export function fixesOf(features: FeatureRow[], run: ValidationRun): Map<string,
 export function dispositionTable(items: RoundItem[], triage: Triage | null, fixIds: Map<string, string[]>, redact: (text: string) => string): string[] {
   if (!items.length) return [];
   // Titles and reasons are the models' words: one line each, inert in the comment.
-  // Redacted first: inert() breaks up the `@` of a secret like `postgres://u:pw@host`, which redaction would then miss.
+  // Redacted first: inert() changes `@` `<` `>` in a secret like `postgres://u:p!@host`, which redaction would then miss.
   const cell = (text: string) => inert(redact(text)).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
   return [
     '| Item | What | Disposition |',
@@ -100,7 +100,7 @@ export function dispositionTable(items: RoundItem[], triage: Triage | null, fixI
     ...items.map((i) => {
       const d = triage?.dispositions?.find((x) => x.item === i.id);
       const fix = fixIds.get(i.id)?.length ? ` (${fixIds.get(i.id)!.join(', ')})` : '';
-      const disposition = !d ? '—' : d.action === 'fix' ? `🔧 fix${fix}` : `${d.action === 'defer' ? '⏭️ deferred' : '🚫 dismissed'}: ${cell(d.reason)}`;
+      const disposition = !d ? '—' : d.action === 'fix' ? `🔧 fix${fix}` : `${d.action === 'defer' ? '⏭️' : '🚫'} ${PAST[d.action]}: ${cell(d.reason)}`;
       return `| ${i.id} | ${cell(i.title)} | ${disposition} |`;
     }),
   ];

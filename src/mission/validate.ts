@@ -1,7 +1,7 @@
 // A milestone's validation (PRODUCT.md §1 step 6): the scrutiny and user-testing validators in
 // parallel, each on a throwaway checkout of the milestone's commit; the app replays every `pass`
-// that names a command on a clean checkout of its own; triage turns what failed into fix features,
-// a dismissal or a stop. The round is stored in one transaction before anything is shown, so a step
+// that names a command on a clean checkout of its own; triage gives every item of the round a
+// disposition and decides proceed, fix (fix features) or stop. The round is stored in one transaction before anything is shown, so a step
 // that dies is run again from the start and a round is never recorded twice.
 import { runTriage, type Triage } from '../agents/triage.ts';
 import { runScrutiny, type Review } from '../agents/scrutiny.ts';
@@ -69,8 +69,10 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const claimed = new Set(target.features.flatMap((f) => f.assertion_ids));
   // The milestone's assertions (those its features claim), and any earlier one whose newest verdict
   // is not a pass: a regression that extra evidence showed must be fixed before the mission goes on.
+  // A later milestone's verdict is evidence only: its assertion is built later, and cannot hold this one up.
+  const mayFix = new Set(repairable(plan, target.milestone));
   const previous = await store.latestVerdicts(mission.id);
-  const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass').map((p) => p.assertion_id));
+  const outstanding = new Set([...previous.values()].filter((p) => p.status !== 'pass' && mayFix.has(p.assertion_id)).map((p) => p.assertion_id));
   const assertionIds = plan.assertions.map((a) => a.id).filter((id) => claimed.has(id) || outstanding.has(id));
   const previousRuns = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone);
   const previousRun = previousRuns.at(-1);
@@ -108,7 +110,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     network: config.sandbox.network,
     base: branch.files(v.base),
   };
-  // A run that fails is tried once more, in a fresh context (and a fresh checkout), before it counts.
+  // A run that fails in a way worth another run (failures.ts) is tried once more, in a fresh context
+  // (and a fresh checkout), before it counts.
   const onceMore = async <T>(role: Role, run: (attempt: number) => Promise<T>): Promise<T> => {
     try {
       return await run(1);
@@ -152,7 +155,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
   const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
-  const failing = plan.assertions.map((a) => a.id).filter((id) => (assertionIds.includes(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
+  const failing = failingOf(plan, target.milestone, new Set(assertionIds), byId);
 
   // Every item of the round, with an id: what scrutiny found, what the workers reported, what failed.
   const items = roundItems({ plan, review, features: featuresOfRound(target.features, previousRuns), results, failing });
@@ -233,9 +236,7 @@ export async function publishRound(ctx: MissionContext, gh: GitHub, v: Validatio
   const claimed = new Set(features.filter((f) => f.milestone === run.milestone && !fixIds.includes(f.id)).flatMap((f) => f.assertion_ids));
   const results = await ctx.store.roundVerdicts(mission.id, run.milestone, run.round);
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
-  const failing = (mission.contract as Plan).assertions
-    .map((a) => a.id)
-    .filter((id) => (claimed.has(id) && byId.get(id)?.status !== 'pass') || (byId.has(id) && byId.get(id)!.status !== 'pass'));
+  const failing = failingOf(mission.contract as Plan, run.milestone, claimed, byId);
   // Inline comments must sit on lines of the pull request's diff as of this commit.
   const prDiff = await v.branch.diff(v.base, run.commit_sha);
   const target = { milestone: run.milestone, round: run.round, head: run.commit_sha };
@@ -346,6 +347,17 @@ async function publish(
 }
 
 /** The assertions claimed by features of `milestone` and the milestones before it. */
+/**
+ * What did not pass in a round: each assertion it checked without a pass, and any assertion of this
+ * milestone or an earlier one that a verdict of the round shows not passing. A later milestone's
+ * verdict does not count: that assertion is built later.
+ */
+function failingOf(plan: Plan, milestone: string, checked: Set<string>, byId: Map<string, { status: string }>): string[] {
+  const mayFix = new Set(repairable(plan, milestone));
+  const notPassed = (id: string) => byId.get(id)?.status !== 'pass';
+  return plan.assertions.map((a) => a.id).filter((id) => (checked.has(id) && notPassed(id)) || (mayFix.has(id) && byId.has(id) && notPassed(id)));
+}
+
 function repairable(plan: Plan, milestone: string): string[] {
   const order = [...new Set(plan.features.map((f) => f.milestone))];
   const upTo = new Set(order.slice(0, order.indexOf(milestone) + 1));

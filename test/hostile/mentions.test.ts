@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { unmention } from '../../src/github/untrusted.ts';
 import { renderSummary } from '../../src/github/summary.ts';
+import { buildStatus } from '../../src/mission/board.ts';
+import type { FeatureRow, Mission } from '../../src/store/missions.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 
 const J = '\u2060';
@@ -34,5 +36,12 @@ describe('mentions in model text', () => {
     });
     // The evidence's own ``` cannot close the block: a longer fence holds it.
     expect(summary).toContain('  ````\n  It printed:\n  ```\n  Hello @alice\n  ```\n  and exited 0\n  ````');
+  });
+
+  it('shows a fix feature titled with a mention in the status line (board, pull request, /status) pinging nobody', () => {
+    const fix = { id: 'F4', title: 'Ask @alice for the token', state: 'pending' } as FeatureRow;
+    const done = { id: 'F1', title: 'hello command', state: 'committed' } as FeatureRow;
+    expect(buildStatus({ state: 'building', activity: null } as unknown as Mission, [done, fix])).toBe(`🔨 building **F4** Ask @${J}alice for the token (2 of 2)`);
+    expect(buildStatus({ state: 'paused', pause_reason: 'worker', stop_note: 'held' } as unknown as Mission, [done, fix])).toContain(`before **F4** Ask @${J}alice for the token`);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { git, pushedCommits } from '../helpers/git.ts';
-import { firstFeatures } from '../helpers/plans.ts';
+import { firstFeatures, stackPlan } from '../helpers/plans.ts';
 import { approvePlan, commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
 import { approveTurn, buildsFeature, handoffTurn, taskOf, toolTurn, validatorTurns, verdictsTurn } from '../helpers/workers.ts';
 
@@ -210,5 +210,35 @@ describe('validation under pressure', () => {
     expect(scenario.thread.reviews[0]!.comments).toEqual([]);
     expect(scenario.thread.reviews[0]!.body).toContain('#### Findings\n\n- `cli.js:1` 💡 **minor: Name the variable**');
     expect(app.github.requests.filter((r) => r.path.endsWith('/reviews'))).toHaveLength(2);
+  });
+
+  it('does not hold a milestone up on a verdict about a later milestone’s assertion, which is built later', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: stackPlan }),
+        ...buildsFeature('F1', { 'cli.js': fixed }),
+        ...buildsFeature('F2', { 'test.js': 'require("./cli.js");\n' }),
+        // A validator that also reports on M2's assertion: blocked, since --shout is not built yet.
+        ...validatorTurns({
+          'user-testing': [
+            verdictsTurn([
+              { assertion_id: 'VAL-001', status: 'pass' },
+              { assertion_id: 'VAL-002', status: 'pass' },
+              { assertion_id: 'VAL-003', status: 'blocked', evidence: '--shout is not implemented yet' },
+            ]),
+          ],
+          scrutiny: [approveTurn()],
+        }),
+        ...buildsFeature('F3', { 'cli.js': fixed }),
+        ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-003', status: 'pass' }])], scrutiny: [approveTurn()] }),
+      ],
+    });
+    app = scenario.app;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+    expect(app.model.pending()).toBe(0);
+    expect((await app.store.validationRuns(1)).map((r) => `${r.milestone}#${r.round}: ${r.outcome}`)).toEqual(['M1#1: passed', 'M2#1: passed']);
   });
 });

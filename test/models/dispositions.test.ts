@@ -106,7 +106,8 @@ describe('triage dispositions', () => {
   });
 
   it('redacts a secret holding an `@` before making the cell inert, so it never shows', () => {
-    const secret = 'postgres://missions:hunter2hunter2@db.internal:5432/missions';
+    // The `!` before the `@` makes it look like a mention to inert(), which would break the secret up.
+    const secret = 'postgres://missions:hunter2!@db.internal:5432/missions';
     const leaky = withDispositions([valid.dispositions![0]!, { item: 'W1', action: 'dismiss', reason: `The worker printed ${secret}, which is only the test database.` }, valid.dispositions![2]!]);
     const table = dispositionTable(items, leaky, new Map(), (text) => redactSecrets(text, [secret])).join('\n');
     expect(table).toContain('The worker printed [redacted], which is only the test database.');
