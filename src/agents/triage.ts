@@ -75,7 +75,7 @@ const ITEM_ID = /\b(?:val-\d+|[swf]\d+)\b/g;
 function saysWhy(reason: string): boolean {
   const text = reason
     .normalize('NFKC')
-    .replace(/\p{Cf}/gu, '')
+    .replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '')
     .toLowerCase()
     .replace(/[\u2018\u2019\u02bc]/g, "'") // won’t is won't
     .replace(ITEM_ID, ' #id ')

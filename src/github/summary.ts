@@ -42,7 +42,7 @@ export function renderSummary(summary: {
     '',
     ...summary.evidence.map((e) => {
       // Fenced past any backticks the evidence holds, so nothing in it ends the block and renders.
-      const evidence = e.evidence.trim().split('\n').slice(0, 12).join('\n  ');
+      const evidence = e.evidence.trim().split(/\r\n?|\n/).slice(0, 12).join('\n  ');
       const fence = fenceFor(evidence, 3);
       return `- [x] **${e.id}** ${e.statement}${e.link ? ` ([review](${e.link}))` : ''}\n  <details><summary>evidence</summary>\n\n  ${fence}\n  ${evidence}\n  ${fence}\n  </details>`;
     }),

@@ -40,19 +40,27 @@ const LINK_DEFINITION = /^[ \t>*+\-0-9.)]*\[[^\]]{0,999}\]:[\s\S]*?(?:\n[ \t>]*\
 // The destination stops at the next `(` and is bounded: `](` repeated once made each try scan to the end.
 const LINK_TITLE = /(\]\([^()\s]{0,2000})\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
 
-/** Code, where GitHub pings nobody and a reader copies text as it stands: fenced blocks (closed or running to the end) and closed inline spans. */
-const CODE = /(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:\n\1[^\S\n]*(?=\n|$)|$)|(`+)(?!`)[\s\S]*?[^`]\2(?!`)/g;
+/**
+ * Inline code that Markdown reads as code however it is surrounded: one backtick, not escaped nor
+ * beside another, closed on the same line by one that is not beside another either. Everything else
+ * (fences, double-backtick spans) counts as prose: a pattern that took more for code would let a
+ * look-alike keep a live mention, and one that parsed more would cost time on hostile input. Linear:
+ * no nested quantifier.
+ */
+const INLINE_CODE = /(?<![`\\])`(?!`)[^`\n]+(?<!`)`(?!`)/g;
 
 /**
  * A model's words in one of the app's comments, unable to ping anyone: a word joiner after the `@`
  * of anything GitHub would take for a mention (`@user`, `@org/team`, `&#64;user` and `@&#97;lice`,
- * which render as one), except in code, which stays as written. Applied after secrets are redacted,
- * since it changes the text a secret would match.
+ * which render as one), except in simple inline code, which stays as written (a mention in a fenced
+ * block gets the joiner too). Bare carriage returns, which Markdown takes for line ends, become
+ * newlines. Applied after secrets are redacted, since it changes the text a secret would match.
  */
-export function unmention(text: string): string {
+export function unmention(raw: string): string {
+  const text = raw.replace(/\r\n?/g, '\n');
   let out = '';
   let at = 0;
-  for (const code of text.matchAll(CODE)) {
+  for (const code of text.matchAll(INLINE_CODE)) {
     out += unmentionProse(text.slice(at, code.index)) + code[0];
     at = code.index + code[0].length;
   }
@@ -66,7 +74,7 @@ const unmentionProse = (text: string) => text.replace(/&(?:#0*64|#x0*40|commat);
 export const inert = (text: string) => unmention(text).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The backticks that fence `text` as code with no run of its own able to close it: one more than its longest run, `min` at least. */
-export const fenceFor = (text: string, min: number) => '`'.repeat(Math.max(min, ...(text.match(/`+/g) ?? []).map((run) => run.length + 1)));
+export const fenceFor = (text: string, min: number) => '`'.repeat((text.match(/`+/g) ?? []).reduce((most, run) => Math.max(most, run.length + 1), min));
 
 /** `text` without its HTML comments (one left open runs to the end), as GitHub shows it. */
 export const withoutHtmlComments = (text: string) => text.replace(HTML_COMMENT, '');

@@ -93,7 +93,7 @@ export function dispositionTable(items: RoundItem[], triage: Triage | null, fixI
   if (!items.length) return [];
   // Titles and reasons are the models' words: one line each, inert in the comment.
   // Redacted first: inert() changes `@` `<` `>` in a secret like `postgres://u:p!@host`, which redaction would then miss.
-  const cell = (text: string) => inert(redact(text)).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+  const cell = (text: string) => inert(redact(text)).replace(/\|/g, '\\|').replace(/\s*[\r\n]\s*/g, ' ');
   return [
     '| Item | What | Disposition |',
     '| --- | --- | --- |',

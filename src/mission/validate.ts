@@ -17,7 +17,7 @@ import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
-import { unmention } from '../github/untrusted.ts';
+import { inert, unmention } from '../github/untrusted.ts';
 import { showBoard } from './board.ts';
 import { describeFailure, ValidationFailed, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
@@ -211,7 +211,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const stop: RoundStop | null =
     outcome !== 'stopped' ? null
     : stopReason ? { kind: 'error', note: stopReason.replace(/\.$/, '') }
-    : triage ? { kind: 'rounds', note: `triage stopped the mission: ${unmention(redactSecrets(triage.rationale, v.secrets))}` }
+    : triage ? { kind: 'rounds', note: `triage stopped the mission: ${inert(redactSecrets(triage.rationale, v.secrets)).replace(/\s+/g, ' ')}` }
     : { kind: 'rounds', note: `milestone ${target.milestone} still fails after ${maxRounds} fix round(s) (${failing.join(', ')})` };
   const fixIds = await store.recordValidation(
     mission.id,
@@ -302,7 +302,7 @@ async function publish(
   const table = dispositionTable(items, triage, fixesByItem, (text) => redactSecrets(text, secrets));
   const itemsSection = table.length ? `\n\n#### What this round found${triage ? ', and what triage did' : ' (not triaged)'}\n\n${table.join('\n')}` : '';
   const decision =
-    (triage ? `\n\n**Triage: ${triage.decision}.** ${triage.rationale}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
+    (triage ? `\n\n**Triage: ${triage.decision}.** ${inert(redactSecrets(triage.rationale, secrets))}${fixIds.length ? `\n\nFix features: ${fixIds.join(', ')}.` : ''}`
     : stop ? `\n\n**Stopped:** ${stop.note}.`
     : '') + itemsSection;
   const reviewId = await findOrPostReview(

@@ -18,10 +18,18 @@ describe('mentions in model text', () => {
     expect(unmention('`npm test`@alice')).toBe(`\`npm test\`@${J}alice`);
     expect(unmention('> @dave')).toBe(`> @${J}dave`);
     expect(unmention('unclosed `@erin')).toBe(`unclosed \`@${J}erin`);
+    // Look-alikes of code that Markdown does not read as code: the mention in each is live there.
+    expect(unmention('see ``@alice` now')).toBe(`see \`\`@${J}alice\` now`);
+    expect(unmention('\\`@alice\\`')).toBe(`\\\`@${J}alice\\\``);
+    expect(unmention('a `x\n\n@alice\n\ny`')).toBe(`a \`x\n\n@${J}alice\n\ny\``);
+    expect(unmention('note ```\n@alice')).toBe(`note \`\`\`\n@${J}alice`);
+    // A bare carriage return is a line end to Markdown.
+    expect(unmention('x\r\r@carol')).toBe(`x\n\n@${J}carol`);
   });
 
-  it('leaves code, e-mail addresses and URLs as written', () => {
-    for (const text of ['`npm i @types/node`', '```py\n@pytest.fixture\ndef f(): ...\n```', 'mail a@b.com', 'https://github.com/@alice']) expect(unmention(text)).toBe(text);
+  it('leaves inline code, e-mail addresses and URLs as written; a fenced block is prose to it', () => {
+    for (const text of ['`npm i @types/node`', 'mail a@b.com', 'https://github.com/@alice']) expect(unmention(text)).toBe(text);
+    expect(unmention('```py\n@pytest.fixture\n```')).toBe(`\`\`\`py\n@${J}pytest.fixture\n\`\`\``);
   });
 
   it('keeps evidence that holds a fence inside its own block in the finish summary', () => {

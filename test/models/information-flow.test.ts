@@ -24,7 +24,7 @@ describe('what each role is told', () => {
       name: 'submit_triage',
       input: {
         decision: 'fix',
-        rationale: 'VAL-001 fails: the greeting has no "!" (cc &#64;admins).',
+        rationale: 'VAL-001 fails: the greeting has no "!" (cc &#64;admins). <!--',
         // The description alone does not say what is wrong: the evidence must reach the worker.
         fix_features: [{ title: 'Repair the greeting', description: 'Make VAL-001 pass.', assertion_ids: ['VAL-001'], addresses: ['VAL-001', 'S1'] }],
         dispositions,
@@ -103,6 +103,9 @@ describe('what each role is told', () => {
     // The models' words ping nobody: not a plain mention, not one spelled as an HTML entity.
     expect(first).toContain('ask @\u2060octocat, who wrote it');
     expect(first).toContain('(cc @\u2060admins)');
+    // Nor can they open an HTML comment that would hide the table of items after them.
+    expect(first).toContain('(cc @\u2060admins). &lt;!--');
+    expect(first).not.toContain('<!--\n');
     expect(first).toContain('| W1 | F1\'s worker found (non_blocking): cli.js prints no usage message when the name is missing | ⏭️ deferred: A usage message is not in the contract; it belongs in a follow-up issue. |');
     expect(first).toContain('| S1 | (blocker) `cli.js:1` Greeting lacks "!" | 🔧 fix (F2) |');
     const summary = scenario.thread.pulls[0]!.comments.map((c) => c.body).find((b) => b.includes('Mission done'))!;
