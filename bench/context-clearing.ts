@@ -31,7 +31,7 @@ async function run(contextManagement: boolean) {
     { owner: 'o', repo: 'r', issue: { number: 1, title: 'Greeting', body: 'Add hello.', author: 'm', trusted: true }, comments: [], checkout, environment: { commands: { test: 'npm test' }, network: false, budget: { max_usd: 25, max_hours: 48 }, maxFixRounds: 3 } },
     {
       client: new Anthropic({ apiKey: 'bench', baseURL: server.url }),
-      recorder: { recordUsage: async (e) => void (inputs.push(e.usage.input_tokens + e.usage.cache_read_tokens + e.usage.cache_write_tokens), (usd += e.usd)), saveTranscript: async () => {} },
+      recorder: { startRun: async () => 0, recordUsage: async (e) => void (inputs.push(e.usage.input_tokens + e.usage.cache_read_tokens + e.usage.cache_write_tokens), (usd += e.usd)), saveTranscript: async () => {} },
       log,
       missionId: 1,
       model: 'claude-opus-5-5',

@@ -25,7 +25,7 @@ async function run(caching: boolean) {
     { owner: 'o', repo: 'r', issue: { number: 1, title: 'Greeting', body: 'Add hello.', author: 'm', trusted: true }, comments: [], checkout, environment: { commands: { test: 'npm test' }, network: false, budget: { max_usd: 25, max_hours: 48 }, maxFixRounds: 3 } },
     {
       client: new Anthropic({ apiKey: 'bench', baseURL: server.url }),
-      recorder: { recordUsage: async (e) => void ((total = addUsage(total, e.usage)), (usd += e.usd)), saveTranscript: async () => {} },
+      recorder: { startRun: async () => 0, recordUsage: async (e) => void ((total = addUsage(total, e.usage)), (usd += e.usd)), saveTranscript: async () => {} },
       log: pino({ level: 'silent' }),
       missionId: 1,
       model: 'claude-opus-5-5',

@@ -108,9 +108,10 @@ export interface DemoRun {
 }
 
 /** Plays the demo mission; the caller closes `app`. */
-export async function playDemo(options: { caching?: boolean } = {}): Promise<DemoRun> {
+export async function playDemo(options: { caching?: boolean; publicUrl?: string } = {}): Promise<DemoRun> {
   const app = await createTestApp({ turns: demoTurns() });
   if (options.caching === false) app.ctx.caching = false;
+  app.ctx.publicUrl = options.publicUrl;
   const origin = bareRepository({ 'cli.js': '', 'README.md': '# greeter\n' });
   const thread = new IssueThread(app.github, { cloneUrl: origin });
   const started = performance.now();

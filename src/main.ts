@@ -19,6 +19,7 @@ import { openDatabase, type Database } from './store/database.ts';
 import { MissionStore } from './store/missions.ts';
 import { JobQueue } from './store/queue.ts';
 import { Workspaces } from './workspace/checkout.ts';
+import { missionControl } from './web/routes.ts';
 
 const portInUse = (settings: RunSettings) => `PORT ${settings.port} is in use on ${settings.host}: stop what listens there, or set PORT to another port.`;
 
@@ -97,6 +98,7 @@ async function start(settings: RunSettings): Promise<void> {
       log,
       limits: { plannerTurns: settings.plannerTurns, workerTurns: settings.workerTurns },
       hiddenPaths: [settings.dataDir],
+      publicUrl: settings.publicUrl,
     });
   };
 
@@ -133,6 +135,7 @@ async function start(settings: RunSettings): Promise<void> {
       probot = app;
       await missionsApp(intake)(app, options);
       options.addHandler(health);
+      options.addHandler(missionControl({ db, log, signIn: settings.signIn, githubBaseUrl: settings.githubBaseUrl, publicUrl: settings.publicUrl }));
     });
     try {
       await server.start();
@@ -147,6 +150,9 @@ async function start(settings: RunSettings): Promise<void> {
     }
     stopServer = () => server.stop();
     if (settings.role === 'all') await startWorker(probot);
+    const pages = `${settings.publicUrl ?? `http://${settings.host}:${settings.port}`}/missions`;
+    if (!settings.signIn) log.info('Mission Control is off: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the app’s settings page) to sign users in');
+    else log.info({ missionControl: pages, ...(settings.signIn.derived ? { sessionSecret: 'derived from WEBHOOK_SECRET (set MISSIONS_SESSION_SECRET to choose one)' } : {}) }, `Mission Control on ${pages}; the app's callback URL must be ${pages}/auth/callback`);
   }
   log.info({ role: settings.role, database: db.kind, ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}) }, 'missions started');
 

@@ -17,9 +17,11 @@ import { ROLES } from './roles.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
 
+/** Where a run is kept: started (Mission Control shows it running), its usage per turn, its transcript at the end. */
 export interface UsageRecorder {
-  recordUsage(entry: { missionId: number; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void>;
-  saveTranscript(entry: { missionId: number; role: Role; model: string; outcome: string; messages: unknown }): Promise<void>;
+  startRun(entry: { missionId: number; role: Role; model: string; subject: string | null }): Promise<number>;
+  recordUsage(entry: { missionId: number; runId: number | null; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void>;
+  saveTranscript(entry: { missionId: number; runId: number | null; role: Role; model: string; outcome: string; turns: number; messages: unknown }): Promise<void>;
 }
 
 export interface AgentRunOptions {
@@ -29,6 +31,8 @@ export interface AgentRunOptions {
   missionId: number;
   role: Role;
   model: string;
+  /** What the run works on, as Mission Control labels it: a feature (F2), a round (M1 round 1), a revision. */
+  subject?: string;
   /** Role prompt and skills: the stable prefix, cached together with the tools. */
   system: string;
   /** The task: issue, thread and repository context. */
@@ -203,9 +207,14 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   let cutsLeft = STREAM_CUT_RETRIES;
   let lastWords = '';
   const warnAt = options.maxTurns - Math.max(2, Math.ceil(options.maxTurns / 10));
+  // A run that cannot be recorded still runs (its usage is kept without it).
+  const runId = await recorder.startRun({ missionId, role, model, subject: options.subject ?? null }).catch((error: unknown) => {
+    options.log.warn({ err: error }, 'could not record the run’s start');
+    return null;
+  });
   const record = async (turnUsage: TokenUsage) => {
     usage = addUsage(usage, turnUsage);
-    await recorder.recordUsage({ missionId, role, model, usage: turnUsage, usd: estimateUsd(model, turnUsage) });
+    await recorder.recordUsage({ missionId, runId, role, model, usage: turnUsage, usd: estimateUsd(model, turnUsage) });
   };
   const stopped = () => stop.signal.reason as AgentStopped;
   try {
@@ -299,7 +308,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   } finally {
     clearInterval(watch);
     await recorder
-      .saveTranscript({ missionId, role, model, outcome, messages: transcriptOf(transcript) })
+      .saveTranscript({ missionId, runId, role, model, outcome, turns, messages: transcriptOf(transcript) })
       .catch((error: unknown) => options.log.warn({ err: error }, 'could not save transcript'));
   }
 }

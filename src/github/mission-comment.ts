@@ -41,6 +41,8 @@ export interface BoardView {
   results?: Map<string, AssertionResult>;
   /** The pull request is ready for review (the mission is done). */
   ready?: boolean;
+  /** The mission's page in Mission Control (when MISSIONS_PUBLIC_URL is set). */
+  page?: string | undefined;
 }
 
 export function renderMissionComment(view: MissionView): string {
@@ -87,6 +89,7 @@ function boardSection(view: BoardView): string[] {
     view.pullRequest ? `Pull request: [#${view.pullRequest.number}](${view.pullRequest.url})${view.ready ? '' : ' (draft)'}` : undefined,
     view.branch ? `branch \`${view.branch}\`` : undefined,
     `contract revision ${view.revision}, approved by @${view.approvedBy}`,
+    view.page ? `[Mission Control](${view.page}): every agent run and transcript` : undefined,
   ].filter(Boolean);
   lines.push(where.join(' · '), '', '### Features', '', ...stackTable(view.features), '', '### Validation contract', '', ...contractChecklist(view.plan, view.results));
   return lines;

@@ -15,6 +15,8 @@ export interface PullRequestView {
   features: StackEntry[];
   status: string;
   results?: Map<string, AssertionResult>;
+  /** The mission's page in Mission Control (when MISSIONS_PUBLIC_URL is set). */
+  page?: string | undefined;
 }
 
 export const pullRequestTitle = (issueNumber: number, title: string) => `Mission #${issueNumber}: ${title}`;
@@ -26,6 +28,7 @@ export function renderPullRequestBody(view: PullRequestView): string {
     '',
     `**Status:** ${view.status}`,
     '',
+    ...(view.page ? [`Every agent run, its transcript and each assertion's verdicts: [Mission Control](${view.page}).`, ''] : []),
     '### Stack',
     '',
     'One commit per feature, in build order.',

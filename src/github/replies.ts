@@ -2,6 +2,7 @@
 // itself (marked, so a reader of the thread can tell them apart). Replies are posted, never found
 // again: a reply said twice after a crash is better than one never said.
 import type { Handoff } from '../agents/worker.ts';
+import { describeState } from '../mission/lifecycle.ts';
 import type { LastAttempt, Mission } from '../store/missions.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
@@ -78,27 +79,6 @@ export const replies = {
   invalidConfig: (problems: string[]) =>
     `⚠️ Missions cannot start: \`.github/missions.yml\` is invalid.\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the file on the default branch, then label the issue again (or reply \`/retry\` on a running mission). Nothing ran.`,
 };
-
-export function describeState(mission: Mission): string {
-  switch (mission.state) {
-    case 'planning':
-      return mission.revision ? `the planner is preparing revision ${mission.revision + 1}` : 'the planner is preparing the first plan';
-    case 'questions':
-      return 'the planner is waiting for answers to its questions';
-    case 'awaiting_approval':
-      return `revision ${mission.rendered_revision} of the plan awaits \`/approve\``;
-    case 'building':
-      return `revision ${mission.approved_revision} was approved by @${mission.approved_by}; the features are being built`;
-    case 'paused':
-      return `the mission is paused: ${mission.stop_note ?? 'held before its next step'}`;
-    case 'failed':
-      return `the last step failed (${mission.error ?? 'unknown error'}); \`/retry\` tries again`;
-    case 'cancelled':
-      return 'the mission was cancelled';
-    case 'done':
-      return 'the mission is done';
-  }
-}
 
 const quote = (text: string) => text.trim().split('\n').map((l) => `> ${l}`).join('\n');
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();

@@ -29,6 +29,8 @@ export function renderSummary(summary: {
   findings: { label: string; table: string[] }[];
   elapsed: string;
   costs: { role: string; model: string; usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }[];
+  /** The mission's page in Mission Control (when MISSIONS_PUBLIC_URL is set). */
+  page?: string | undefined;
 }): string {
   return [
     `✅ **Mission done: ${summary.plan.title}.** Every assertion of the contract passed; this pull request is ready for review.`,
@@ -62,5 +64,6 @@ export function renderSummary(summary: {
     `| **total** | | | **$${summary.costs.reduce((s, c) => s + c.usd, 0).toFixed(2)}** |`,
     '',
     '_USD at list prices per model (`src/agents/pricing.ts`); an estimate, not an invoice._',
+    ...(summary.page ? ['', `Every agent run with its transcript, the timeline and the rounds: [Mission Control](${summary.page}).`] : []),
   ].join('\n');
 }

@@ -20,6 +20,7 @@ export async function handleIssuesLabeled(context: Context<'issues.labeled'>, in
     owner: payload.repository.owner.login,
     repo: payload.repository.name,
     issueNumber: payload.issue.number,
+    ...(payload.issue.title === undefined ? {} : { issueTitle: payload.issue.title.slice(0, 1_000) }),
     actor: payload.sender.login,
   });
 }

@@ -13,7 +13,7 @@ const common = {
   issue: z.object({ number: z.number() }),
 };
 
-export const issuesLabeled = z.object({ ...common, label: z.object({ name: z.string() }).optional() });
+export const issuesLabeled = z.object({ ...common, issue: z.object({ number: z.number(), title: z.string().optional() }), label: z.object({ name: z.string() }).optional() });
 export const issueCommentCreated = z.object({
   ...common,
   comment: z.object({ id: z.number(), body: z.string(), created_at: z.string(), user: account.nullable() }),

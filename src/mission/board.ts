@@ -3,14 +3,14 @@
 // in place; nothing is re-posted.
 import type { AssertionResult, MissionView, StackEntry } from '../github/mission-comment.ts';
 import { editPullRequestBody } from '../github/pull-request.ts';
-import { unmention } from '../github/untrusted.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
-import type { MissionContext } from './context.ts';
+import { missionPage, type MissionContext } from './context.ts';
+import { buildStatus } from './lifecycle.ts';
 import { showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
 
-type Ctx = Pick<MissionContext, 'store' | 'appSlug'>;
+type Ctx = Pick<MissionContext, 'store' | 'appSlug' | 'publicUrl'>;
 
 export function stackOf(features: FeatureRow[], mission: Pick<Mission, 'state'>): StackEntry[] {
   return features.map((f) => ({
@@ -20,32 +20,6 @@ export function stackOf(features: FeatureRow[], mission: Pick<Mission, 'state'>)
     state: f.state === 'building' && mission.state !== 'building' ? 'held' : f.state,
     commit: f.commit_sha,
   }));
-}
-
-/** One line on where a building mission stands, and the command that goes on when it is stopped. */
-export function buildStatus(mission: Mission, features: FeatureRow[]): string {
-  const next = features.find((f) => f.state !== 'committed');
-  const position = next ? `${features.indexOf(next) + 1} of ${features.length}` : '';
-  switch (mission.state) {
-    case 'building':
-      if (mission.activity) return `🔎 ${mission.activity}`;
-      return next ?
-          `🔨 building **${next.id}** ${unmention(next.title)} (${position})`
-        : `🔨 all ${features.length} features are committed`;
-    case 'paused': {
-      const before = next ? ` before **${next.id}** ${unmention(next.title)} (${position})` : '';
-      const how = mission.pause_reason === 'user' ? '`/resume` goes on' : '`/retry` goes on';
-      return `⏸️ paused${before}: ${mission.stop_note ?? 'held'}. ${how}.`;
-    }
-    case 'done':
-      return '✅ done: every assertion of the contract passed; the pull request is ready for review';
-    case 'failed':
-      return `⚠️ stopped${next ? ` at **${next.id}**` : ''}: ${mission.error ?? 'an error'} \`/retry\` goes on.`;
-    case 'cancelled':
-      return '✋ cancelled; the branch and the pull request stay as they are';
-    default:
-      return mission.state;
-  }
 }
 
 /**
@@ -106,6 +80,7 @@ async function render(
     ...(mission.branch ? { branch: mission.branch } : {}),
     results,
     ready: mission.state === 'done',
+    page: missionPage(ctx, mission.id),
   };
   await showMission(ctx, gh, mission, view);
   if (mission.pr_number && options.pullRequest !== false) {
@@ -116,6 +91,7 @@ async function render(
       features: stackOf(features, mission),
       status,
       results,
+      page: missionPage(ctx, mission.id),
     });
   }
 }

@@ -15,8 +15,9 @@ import type { FeatureRow, LastAttempt, Mission, ValidationRun } from '../store/m
 import { branchName, MissionBranch, type GitIdentity } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
 import { Sandbox } from '../workspace/sandbox.ts';
-import { buildStatus, showBoard, stackOf } from './board.ts';
-import { agentRuntime, appBot, type MissionContext } from './context.ts';
+import { showBoard, stackOf } from './board.ts';
+import { buildStatus } from './lifecycle.ts';
+import { agentRuntime, appBot, missionPage, type MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, turnCapHint, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
 import { cancelledNow, watchCancellation, type Cancellation } from './cancellation.ts';
@@ -150,7 +151,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
         sandbox,
         base: branch.files(base),
       },
-      agentRuntime(ctx, id, 'worker', config, log),
+      agentRuntime(ctx, id, 'worker', config, next.id, log),
     ));
   } catch (error) {
     if (!worthAnotherRun(error)) throw error;
@@ -224,7 +225,7 @@ async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission
     branch: mission.branch!,
     base: defaultBranch,
     title: pullRequestTitle(mission.issue_number, plan.title),
-    view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features) },
+    view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features), page: missionPage(ctx, mission.id) },
   });
   await ctx.store.setPullRequest(mission.id, pr.number, pr.html_url);
 }

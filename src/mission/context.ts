@@ -27,23 +27,29 @@ export interface MissionContext {
   hiddenPaths: string[];
   /** Prompt caching on (default) or off, for measuring what it saves. */
   caching?: boolean;
+  /** Where users reach the app (MISSIONS_PUBLIC_URL): the board, the pull request and the summary link to Mission Control. */
+  publicUrl?: string | undefined;
 }
+
+/** The mission's page in Mission Control, when users can reach the app. */
+export const missionPage = (ctx: Pick<MissionContext, 'publicUrl'>, id: number): string | undefined => (ctx.publicUrl ? `${ctx.publicUrl.replace(/\/$/, '')}/missions/${id}` : undefined);
 
 /** The app's bot login, the only author whose comments, reviews and pull requests are the app's. */
 export const appBot = async (ctx: Pick<MissionContext, 'appSlug'>): Promise<string> => botLogin(await ctx.appSlug());
 
 /**
- * What a role's run takes from the mission, defined once: the client, the store that records its
- * usage and transcript, its model and effort, its turn cap (by ROLES), and, once the mission is
+ * What a role's run takes from the mission, defined once: the client, the store that records the run
+ * (what it works on: `subject`), its usage and transcript, its model and effort, its turn cap (by ROLES), and, once the mission is
  * building, the watch that stops it when the mission is cancelled. Planning is not watched: its
  * step checks the state itself before showing anything.
  */
-export function agentRuntime(ctx: MissionContext, missionId: number, role: Role, config: Pick<MissionsConfig, 'models' | 'effort'>, log: Logger = ctx.log) {
+export function agentRuntime(ctx: MissionContext, missionId: number, role: Role, config: Pick<MissionsConfig, 'models' | 'effort'>, subject: string, log: Logger = ctx.log) {
   return {
     client: ctx.model,
     recorder: ctx.store,
     log,
     missionId,
+    subject,
     ...modelOf(role, config),
     maxTurns: ROLES[role].turnVariable === 'MISSIONS_PLANNER_TURNS' ? ctx.limits.plannerTurns : ctx.limits.workerTurns,
     ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),

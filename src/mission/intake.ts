@@ -4,11 +4,12 @@
 import { applyContractEdits } from './contract.ts';
 import { parseContract, readMissionComment, readMissionMarker } from '../github/mission-comment.ts';
 import { setDraft } from '../github/pull-request.ts';
-import { describeState, formatDuration, replies, reply } from '../github/replies.ts';
+import { formatDuration, replies, reply } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
 import { isPlanning } from '../store/missions.ts';
-import { buildStatus, showBoard } from './board.ts';
+import { showBoard } from './board.ts';
+import { nowLine } from './lifecycle.ts';
 import type { IntakeJob } from '../store/queue.ts';
 import { parseCommand, type ParsedCommand } from './commands.ts';
 import type { MissionContext } from './context.ts';
@@ -127,7 +128,7 @@ async function runCommand(
       const usd = costs.reduce((sum, c) => sum + c.usd, 0);
       const tokens = costs.reduce((sum, c) => sum + c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens, 0);
       const cost = `$${usd.toFixed(2)} (${tokens.toLocaleString('en-US')} tokens${costs.length ? `; ${costs.map((c) => `${c.role} (${c.model}) $${c.usd.toFixed(2)}`).join(', ')}` : ''})`;
-      const now = mission.contract ? buildStatus(mission, await ctx.store.features(mission.id)) : describeState(mission);
+      const now = nowLine(mission, await ctx.store.features(mission.id));
       return say(replies.status(job.actor, mission, now, formatDuration(Date.now() - new Date(mission.created_at).getTime()), cost));
     }
     case 'pause':

@@ -91,7 +91,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
         maxFixRounds: config.config.validation.max_fix_rounds,
       },
     },
-    agentRuntime(ctx, mission.id, 'planner', config.config),
+    agentRuntime(ctx, mission.id, 'planner', config.config, `revision ${mission.revision + 1}`),
   );
   // 6. Stored, then shown.
   const revision = await store.addRevision(

@@ -77,6 +77,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const previousRuns = (await store.validationRuns(mission.id)).filter((r) => r.milestone === target.milestone);
   const previousRun = previousRuns.at(-1);
   await store.setActivity(mission.id, `validating milestone ${target.milestone} (round ${target.round})`);
+  await store.record(mission.id, 'round_started', { milestone: target.milestone, round: target.round, commit: target.head });
   await showBoard(ctx, gh, mission.id);
 
   // 1. What the validators get: the diff, the repository's CI on the commit, their own checkouts.
@@ -97,7 +98,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     return sandbox;
   };
   const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
-  const runtime = (role: Role) => agentRuntime(ctx, mission.id, role, config, log);
+  const runtime = (role: Role) => agentRuntime(ctx, mission.id, role, config, `${target.milestone} round ${target.round}`, log);
   const input = {
     owner: mission.owner,
     repo: mission.repo,

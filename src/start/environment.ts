@@ -1,7 +1,7 @@
 // The process's environment (PRODUCT.md §5), read once at start: `.env` first (what Probot's setup
 // page writes), then every setting the app, Probot and the Anthropic SDK need, checked together.
 // A configuration that cannot work becomes one line naming the variable and the fix.
-import { createPrivateKey } from 'node:crypto';
+import { createHmac, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -32,6 +32,16 @@ export interface RunSettings {
   databaseUrl?: string;
   plannerTurns: number;
   workerTurns: number;
+  /** Mission Control's sign-in (GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, as Probot's setup saves them); absent without them. */
+  signIn?: SignInSettings;
+}
+
+export interface SignInSettings {
+  clientId: string;
+  clientSecret: string;
+  /** Signs session cookies: MISSIONS_SESSION_SECRET, else one derived from WEBHOOK_SECRET (`derived`). */
+  sessionSecret: string;
+  derived: boolean;
 }
 
 /** Settings for a process without credentials: Probot's setup page registers the app. */
@@ -177,6 +187,12 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
       'bubblewrap (bwrap) cannot make a sandbox here, so agent commands would run with the app\'s own rights: install it (apt-get install bubblewrap) and allow unprivileged user namespaces (in Docker: see the README), or set MISSIONS_UNSANDBOXED=1 to run them unsandboxed (only for repositories and issues you trust).',
     );
   }
+  if (set('GITHUB_CLIENT_ID') !== set('GITHUB_CLIENT_SECRET')) {
+    return refuse(`${set('GITHUB_CLIENT_ID') ? 'GITHUB_CLIENT_SECRET' : 'GITHUB_CLIENT_ID'} is not set but ${set('GITHUB_CLIENT_ID') ? 'GITHUB_CLIENT_ID' : 'GITHUB_CLIENT_SECRET'} is: Mission Control signs users in with both (the app's settings page shows the client id and makes secrets); set both, or neither to go without Mission Control.`);
+  }
+  if (set('MISSIONS_SESSION_SECRET') && env.MISSIONS_SESSION_SECRET!.trim().length < 32) {
+    return refuse('MISSIONS_SESSION_SECRET must be at least 32 characters (it signs Mission Control sessions): use a random value, e.g. `openssl rand -hex 32`.');
+  }
   if (role !== 'all' && !set('DATABASE_URL')) {
     return refuse(`MISSIONS_ROLE=${role} needs DATABASE_URL: the embedded database belongs to one process and cannot be shared; point every process at one PostgreSQL server, or run a single process with MISSIONS_ROLE=all.`);
   }
@@ -196,6 +212,18 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     ...(set('DATABASE_URL') ? { databaseUrl: env.DATABASE_URL! } : {}),
     plannerTurns: v.MISSIONS_PLANNER_TURNS,
     workerTurns: v.MISSIONS_WORKER_TURNS,
+    ...(set('GITHUB_CLIENT_ID') ?
+      {
+        signIn: {
+          clientId: env.GITHUB_CLIENT_ID!.trim(),
+          clientSecret: env.GITHUB_CLIENT_SECRET!.trim(),
+          // Without its own secret, one derived from the webhook secret: as secret, stable across
+          // restarts and shared by every web process, and never the webhook secret itself.
+          sessionSecret: set('MISSIONS_SESSION_SECRET') ? env.MISSIONS_SESSION_SECRET!.trim() : createHmac('sha256', env.WEBHOOK_SECRET!).update('missions session').digest('hex'),
+          derived: !set('MISSIONS_SESSION_SECRET'),
+        },
+      }
+    : {}),
   };
 }
 

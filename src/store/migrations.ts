@@ -151,6 +151,40 @@ const MIGRATIONS: string[] = [
   -- Every item a round's triage had to dispose of, with its id, words and evidence.
   ALTER TABLE validation_runs ADD COLUMN items jsonb;
   `,
+  `
+  -- Mission Control (issue 11). Every lifecycle event with its time: which event moved the mission
+  -- from which state to which (the same state for events that move nothing, a feature committed).
+  CREATE TABLE mission_events (
+    id          bigserial PRIMARY KEY,
+    mission_id  bigint NOT NULL REFERENCES missions(id),
+    event       text NOT NULL,
+    from_state  text,
+    to_state    text NOT NULL,
+    detail      jsonb,
+    created_at  timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX mission_events_by_mission ON mission_events (mission_id, id);
+  -- A transcript row is an agent run: stored when it starts (outcome 'running'), completed when it
+  -- ends. Rows from before kept only the end.
+  ALTER TABLE transcripts ADD COLUMN subject text;
+  ALTER TABLE transcripts ADD COLUMN started_at timestamptz;
+  ALTER TABLE transcripts ADD COLUMN ended_at timestamptz;
+  ALTER TABLE transcripts ADD COLUMN turns integer NOT NULL DEFAULT 0;
+  UPDATE transcripts SET started_at = created_at, ended_at = created_at;
+  -- Which run a turn's usage belongs to (null for rows from before).
+  ALTER TABLE usage ADD COLUMN run_id bigint;
+  CREATE INDEX usage_by_run ON usage (run_id);
+  ALTER TABLE missions ADD COLUMN issue_title text;
+  -- Signed-in users of Mission Control. The cookie holds only the random id; the user's GitHub token
+  -- never leaves the server.
+  CREATE TABLE web_sessions (
+    id          text PRIMARY KEY,
+    login       text NOT NULL,
+    token       text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL
+  );
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

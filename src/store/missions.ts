@@ -1,21 +1,13 @@
-// Where a mission's state changes: every write to a mission goes through this module.
+// Where a mission's state changes: every write to a mission goes through this module, and every
+// change of state through `transition`, by the lifecycle's table (mission/lifecycle.ts).
 import type { TokenUsage } from '../agents/pricing.ts';
 import type { Role, UsageRecorder } from '../agents/runtime.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Database, Queryable } from './database.ts';
+import { PLANNING_STATES, TRANSITIONS, type LifecycleEvent, type MissionEvent, type MissionState } from '../mission/lifecycle.ts';
 
-export type MissionState =
-  | 'planning' // the planner has work to do (new mission, feedback, an answer)
-  | 'questions' // waiting for the maintainer's answers
-  | 'awaiting_approval' // a plan is shown; /approve or feedback
-  | 'building' // workers build the features, one step per feature
-  | 'paused' // held before the next step: /pause, a blocked worker, the budget; /resume or /retry goes on
-  | 'failed' // a step failed after retries; /retry (or, while planning, a comment) goes on
-  | 'cancelled'
-  | 'done';
-
-/** States in which issue comments by trusted users are feedback to the planner (before approval). */
-export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
+export type { MissionState };
+export { PLANNING_STATES };
 
 /** Why a building mission holds before its next step. */
 export type PauseReason = 'user' | 'worker' | 'budget' | 'rounds' | 'error';
@@ -30,6 +22,8 @@ export interface Mission {
   owner: string;
   repo: string;
   issue_number: number;
+  /** The issue's title when it was labelled (null for missions from before it was kept). */
+  issue_title: string | null;
   state: MissionState;
   started_by: string;
   origin: string;
@@ -57,6 +51,7 @@ export interface Mission {
   /** Validation rounds granted beyond `validation.max_fix_rounds` by /retry. */
   extra_rounds: number;
   created_at: Date;
+  updated_at: Date;
 }
 
 export interface ValidationRun {
@@ -151,17 +146,45 @@ export interface MissionKey {
   owner: string;
   repo: string;
   issueNumber: number;
+  issueTitle?: string;
+}
+
+/**
+ * The one way a mission changes state: the event's row of the transition table says from which
+ * states it may happen and where it leads; the change and its record are one statement. `set` and
+ * `where` add to the update (their parameters start at $6; the mission's own columns as `m.`).
+ * False when the mission was in none of the event's states (nothing changed, nothing recorded).
+ */
+export async function transition(
+  db: Queryable,
+  id: number,
+  event: LifecycleEvent,
+  change: { set?: string; where?: string; params?: unknown[]; detail?: Record<string, unknown> } = {},
+): Promise<boolean> {
+  const move = TRANSITIONS[event];
+  if (move.to === null) {
+    const rows = await db.query(
+      `INSERT INTO mission_events (mission_id, event, from_state, to_state, detail) SELECT id, $2, state, state, $3 FROM missions WHERE id = $1 RETURNING id`,
+      [id, event, change.detail ? JSON.stringify(change.detail) : null],
+    );
+    return rows.length > 0;
+  }
+  const rows = await db.query(
+    `WITH moved AS (
+       UPDATE missions m SET state = $2, updated_at = now()${change.set ? `, ${change.set}` : ''}
+       FROM (SELECT id, state FROM missions WHERE id = $1) prior
+       WHERE m.id = prior.id AND m.state = ANY($3)${change.where ? ` AND ${change.where}` : ''}
+       RETURNING prior.state AS from_state, m.state AS to_state)
+     INSERT INTO mission_events (mission_id, event, from_state, to_state, detail)
+     SELECT $1, $4, from_state, to_state, $5 FROM moved RETURNING id`,
+    [id, move.to, move.from, event, change.detail ? JSON.stringify(change.detail) : null, ...(change.params ?? [])],
+  );
+  return rows.length > 0;
 }
 
 /** The one way a mission is held, alone or inside a transaction. False when it was not building (or paused, for a reason that replaces a user's /pause). */
-async function pauseIn(db: Queryable, id: number, reason: PauseReason, note: string | null): Promise<boolean> {
-  const from = reason === 'user' ? ['building'] : ['building', 'paused'];
-  const rows = await db.query(
-    `UPDATE missions SET state = 'paused', pause_reason = $2, stop_note = $3, updated_at = now()
-     WHERE id = $1 AND state = ANY($4) RETURNING id`,
-    [id, reason, note, from],
-  );
-  return rows.length > 0;
+function pauseIn(db: Queryable, id: number, reason: PauseReason, note: string | null): Promise<boolean> {
+  return transition(db, id, reason === 'user' ? 'paused_by_user' : 'paused', { set: 'pause_reason = $6, stop_note = $7', params: [reason, note], detail: { reason, note } });
 }
 
 export class MissionStore implements UsageRecorder {
@@ -183,11 +206,16 @@ export class MissionStore implements UsageRecorder {
   /** A new mission, or null when the issue already has a live one. */
   async create(key: MissionKey, startedBy: string, origin: string): Promise<Mission | null> {
     const rows = await this.db.query<Mission>(
-      `INSERT INTO missions (installation_id, repo_id, owner, repo, issue_number, state, started_by, origin)
-       VALUES ($1, $2, $3, $4, $5, 'planning', $6, $7)
-       ON CONFLICT (repo_id, issue_number) WHERE state NOT IN ('cancelled', 'done') DO NOTHING
-       RETURNING *`,
-      [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy, origin],
+      `WITH created AS (
+         INSERT INTO missions (installation_id, repo_id, owner, repo, issue_number, state, started_by, origin, issue_title)
+         VALUES ($1, $2, $3, $4, $5, '${TRANSITIONS.labelled.to}', $6, $7, $8)
+         ON CONFLICT (repo_id, issue_number) WHERE state NOT IN ('cancelled', 'done') DO NOTHING
+         RETURNING *),
+       recorded AS (
+         INSERT INTO mission_events (mission_id, event, from_state, to_state, detail)
+         SELECT id, 'labelled', NULL, state, jsonb_build_object('by', started_by) FROM created)
+       SELECT * FROM created`,
+      [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy, origin, key.issueTitle ?? null],
     );
     return rows[0] ?? null;
   }
@@ -217,12 +245,7 @@ export class MissionStore implements UsageRecorder {
 
   /** Trusted feedback or an answer arrived: the planner has work to do. False once past planning. */
   async requestPlanning(id: number): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE missions SET feedback_seq = feedback_seq + 1, state = 'planning', error = NULL, updated_at = now()
-       WHERE id = $1 AND state = ANY($2) AND contract IS NULL RETURNING id`,
-      [id, PLANNING_STATES],
-    );
-    return rows.length > 0;
+    return transition(this.db, id, 'feedback', { set: 'feedback_seq = m.feedback_seq + 1, error = NULL', where: 'm.contract IS NULL' });
   }
 
   async setCommentId(id: number, commentId: number): Promise<void> {
@@ -242,18 +265,16 @@ export class MissionStore implements UsageRecorder {
       const [mission] = await tx.query<Mission>('SELECT * FROM missions WHERE id = $1 FOR UPDATE', [id]);
       if (!mission || !PLANNING_STATES.includes(mission.state)) return null;
       const number = mission.revision + 1;
-      const state: MissionState =
-        mission.feedback_seq > plannedSeq ? 'planning' // more feedback arrived while planning
-        : revision.kind === 'plan' ? 'awaiting_approval'
-        : 'questions';
+      const event: LifecycleEvent =
+        mission.feedback_seq > plannedSeq ? 'superseded' // more feedback arrived while planning
+        : revision.kind === 'questions' ? 'asked'
+        : number === 1 ? 'planned'
+        : 'revised';
       await tx.query(
         'INSERT INTO plan_revisions (mission_id, number, kind, body, change) VALUES ($1, $2, $3, $4, $5)',
         [id, number, revision.kind, JSON.stringify(revision.body), revision.change],
       );
-      await tx.query(
-        `UPDATE missions SET revision = $2, planned_seq = $3, state = $4, error = NULL, updated_at = now() WHERE id = $1`,
-        [id, number, plannedSeq, state],
-      );
+      await transition(tx, id, event, { set: 'revision = $6, planned_seq = $7, error = NULL', params: [number, plannedSeq], detail: { revision: number } });
       return { mission_id: id, number, ...revision, comment_id: null };
     });
   }
@@ -288,13 +309,12 @@ export class MissionStore implements UsageRecorder {
   /** Locks the contract and its features, ready to build. False when the mission was no longer awaiting approval. */
   async approve(id: number, revision: number, contract: Plan, by: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE missions SET state = 'building', approved_revision = $2, contract = $3, approved_by = $4,
-                approved_at = now(), updated_at = now()
-         WHERE id = $1 AND state = 'awaiting_approval' RETURNING id`,
-        [id, revision, JSON.stringify(contract), by],
-      );
-      if (!rows.length) return false;
+      const approved = await transition(tx, id, 'approved', {
+        set: 'approved_revision = $6, contract = $7, approved_by = $8, approved_at = now()',
+        params: [revision, JSON.stringify(contract), by],
+        detail: { revision, by },
+      });
+      if (!approved) return false;
       for (const [position, f] of contract.features.entries()) {
         await tx.query(
           `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids)
@@ -336,7 +356,13 @@ export class MissionStore implements UsageRecorder {
   }
 
   async startFeature(id: number, featureId: string): Promise<void> {
-    await this.db.query(`UPDATE features SET state = 'building', attempts = attempts + 1 WHERE mission_id = $1 AND id = $2`, [id, featureId]);
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ attempts: number }>(
+        `UPDATE features SET state = 'building', attempts = attempts + 1 WHERE mission_id = $1 AND id = $2 RETURNING attempts`,
+        [id, featureId],
+      );
+      await transition(tx, id, 'feature_started', { detail: { feature: featureId, attempt: row?.attempts ?? 0 } });
+    });
   }
 
   /**
@@ -344,21 +370,29 @@ export class MissionStore implements UsageRecorder {
    * again, with `attempt` for the next worker. Returns how many runs have failed since the last go-ahead.
    */
   async failAttempt(id: number, featureId: string, attempt: LastAttempt): Promise<number> {
-    const [row] = await this.db.query<{ failed_attempts: number }>(
-      `UPDATE features SET state = 'pending', failed_attempts = failed_attempts + 1, last_attempt = $3
-       WHERE mission_id = $1 AND id = $2 AND state <> 'committed' RETURNING failed_attempts`,
-      [id, featureId, JSON.stringify(attempt)],
-    );
-    return row?.failed_attempts ?? 0;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ failed_attempts: number }>(
+        `UPDATE features SET state = 'pending', failed_attempts = failed_attempts + 1, last_attempt = $3
+         WHERE mission_id = $1 AND id = $2 AND state <> 'committed' RETURNING failed_attempts`,
+        [id, featureId, JSON.stringify(attempt)],
+      );
+      if (row) await transition(tx, id, 'feature_failed', { detail: { feature: featureId, status: attempt.status } });
+      return row?.failed_attempts ?? 0;
+    });
   }
 
   /** A feature's commit is on the pushed branch. The handoff is null when only the branch knew (a crash after the push). */
   async commitFeature(id: number, featureId: string, sha: string, handoff: unknown): Promise<void> {
-    await this.db.query(
-      `UPDATE features SET state = 'committed', commit_sha = $3, handoff = COALESCE($4, handoff), committed_at = COALESCE(committed_at, now())
-       WHERE mission_id = $1 AND id = $2`,
-      [id, featureId, sha, handoff === null ? null : JSON.stringify(handoff)],
-    );
+    await this.db.transaction(async (tx) => {
+      const [before] = await tx.query<{ state: string }>('SELECT state FROM features WHERE mission_id = $1 AND id = $2 FOR UPDATE', [id, featureId]);
+      await tx.query(
+        `UPDATE features SET state = 'committed', commit_sha = $3, handoff = COALESCE($4, handoff), committed_at = COALESCE(committed_at, now())
+         WHERE mission_id = $1 AND id = $2`,
+        [id, featureId, sha, handoff === null ? null : JSON.stringify(handoff)],
+      );
+      // Once per feature: a recovery that finds the commit on the branch again records nothing new.
+      if (before && before.state !== 'committed') await transition(tx, id, 'feature_committed', { detail: { feature: featureId, sha } });
+    });
   }
 
   /**
@@ -373,15 +407,13 @@ export class MissionStore implements UsageRecorder {
   /** Back to building from a pause or a failed build step. False when there was nothing to go on from. */
   async resume(id: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE missions SET state = 'building', pause_reason = NULL, stop_note = NULL, error = NULL,
-                extra_rounds = extra_rounds + CASE WHEN pause_reason = 'rounds' THEN 1 ELSE 0 END, updated_at = now()
-         WHERE id = $1 AND state IN ('paused', 'failed') AND contract IS NOT NULL RETURNING id`,
-        [id],
-      );
+      const resumed = await transition(tx, id, 'resumed', {
+        set: `pause_reason = NULL, stop_note = NULL, error = NULL, extra_rounds = m.extra_rounds + CASE WHEN m.pause_reason = 'rounds' THEN 1 ELSE 0 END`,
+        where: 'm.contract IS NOT NULL',
+      });
       // A maintainer's go-ahead gives a failing feature its attempts again.
-      if (rows.length) await tx.query(`UPDATE features SET failed_attempts = 0 WHERE mission_id = $1 AND state <> 'committed'`, [id]);
-      return rows.length > 0;
+      if (resumed) await tx.query(`UPDATE features SET failed_attempts = 0 WHERE mission_id = $1 AND state <> 'committed'`, [id]);
+      return resumed;
     });
   }
 
@@ -419,8 +451,6 @@ export class MissionStore implements UsageRecorder {
         `INSERT INTO validation_runs (mission_id, milestone, round, commit_sha, outcome, scrutiny, triage, stop_reason, stop_kind, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [id, run.milestone, run.round, run.commit_sha, run.outcome, JSON.stringify(run.scrutiny), JSON.stringify(run.triage), run.stop_reason, run.stop_kind, JSON.stringify(run.items)],
       );
-      // A stopped round holds the mission in the same transaction.
-      if (run.stop_reason && run.stop_kind) await pauseIn(tx, id, run.stop_kind, run.stop_reason);
       for (const v of verdicts) {
         await tx.query(
           `INSERT INTO verdicts (mission_id, assertion_id, milestone, round, commit_sha, status, evidence, command) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -433,6 +463,7 @@ export class MissionStore implements UsageRecorder {
       if (fixes.length) {
         await tx.query('UPDATE features SET position = position + $3 WHERE mission_id = $1 AND position > $2', [id, after, fixes.length]);
       }
+      await transition(tx, id, 'triaged', { detail: { milestone: run.milestone, round: run.round, outcome: run.outcome, fixes: fixes.length } });
       const ids: string[] = [];
       for (const [i, fix] of fixes.entries()) {
         const featureId = `F${nextNumber++}`;
@@ -442,12 +473,17 @@ export class MissionStore implements UsageRecorder {
           [id, featureId, after + 1 + i, fix.title, fix.description, run.milestone, JSON.stringify(fix.assertion_ids), `${run.milestone}#${run.round}`, JSON.stringify(fix.addresses ?? null)],
         );
       }
+      // A stopped round holds the mission in the same transaction.
+      if (run.stop_reason && run.stop_kind) await pauseIn(tx, id, run.stop_kind, run.stop_reason);
       return ids;
     });
   }
 
   async setReviewId(id: number, milestone: string, round: number, reviewId: number): Promise<void> {
-    await this.db.query('UPDATE validation_runs SET review_id = $4 WHERE mission_id = $1 AND milestone = $2 AND round = $3', [id, milestone, round, reviewId]);
+    await this.db.transaction(async (tx) => {
+      await tx.query('UPDATE validation_runs SET review_id = $4 WHERE mission_id = $1 AND milestone = $2 AND round = $3', [id, milestone, round, reviewId]);
+      await transition(tx, id, 'round_shown', { detail: { milestone, round } });
+    });
   }
 
   /**
@@ -469,9 +505,8 @@ export class MissionStore implements UsageRecorder {
         `INSERT INTO features (mission_id, id, position, title, description, milestone, assertion_ids, fix_for) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [id, featureId, last.position + 1, fix.title, fix.description, last.milestone, JSON.stringify(fix.assertion_ids), source],
       );
-      if (['done', 'failed'].includes(mission.state)) {
-        await tx.query(`UPDATE missions SET state = 'building', error = NULL, updated_at = now() WHERE id = $1`, [id]);
-      }
+      await transition(tx, id, 'fix_requested', { detail: { feature: featureId, by } });
+      await transition(tx, id, 'reopened', { set: 'error = NULL', detail: { feature: featureId } });
       return featureId;
     });
   }
@@ -479,12 +514,7 @@ export class MissionStore implements UsageRecorder {
   /** Every assertion passed: the mission is done. */
   async markDone(id: number): Promise<boolean> {
     // Not while a feature (a /fix that arrived meanwhile) is still to be built.
-    const rows = await this.db.query(
-      `UPDATE missions SET state = 'done', activity = NULL, updated_at = now()
-       WHERE id = $1 AND state = 'building' AND NOT EXISTS (SELECT 1 FROM features WHERE mission_id = $1 AND state <> 'committed') RETURNING id`,
-      [id],
-    );
-    return rows.length > 0;
+    return transition(this.db, id, 'done', { set: 'activity = NULL', where: `NOT EXISTS (SELECT 1 FROM features f WHERE f.mission_id = $1 AND f.state <> 'committed')` });
   }
 
   /** USD spent so far on the mission, every role. */
@@ -498,37 +528,57 @@ export class MissionStore implements UsageRecorder {
    * its extra round from the /retry that follows.
    */
   async fail(id: number, what: string): Promise<void> {
-    await this.db.query(
-      `UPDATE missions SET state = 'failed', error = $2, updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done')`,
-      [id, what],
-    );
+    await transition(this.db, id, 'failed', { set: 'error = $6', params: [what], detail: { error: what } });
   }
 
   async cancel(id: number): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE missions SET state = 'cancelled', updated_at = now() WHERE id = $1 AND state NOT IN ('cancelled', 'done') RETURNING id`,
-      [id],
-    );
-    return rows.length > 0;
+    return transition(this.db, id, 'cancelled');
   }
 
-  async recordUsage(entry: { missionId: number; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void> {
+  async startRun(entry: { missionId: number; role: Role; model: string; subject: string | null }): Promise<number> {
+    // A run of the same role on the same subject that never ended belonged to a process that died:
+    // this one replaces it, so it is shown as interrupted rather than running for ever.
+    await this.db.query(
+      `UPDATE transcripts SET outcome = 'interrupted', ended_at = now() WHERE mission_id = $1 AND role = $2 AND subject IS NOT DISTINCT FROM $3 AND outcome = 'running'`,
+      [entry.missionId, entry.role, entry.subject],
+    );
+    const [row] = await this.db.query<{ id: number }>(
+      `INSERT INTO transcripts (mission_id, role, model, outcome, messages, subject, started_at) VALUES ($1, $2, $3, 'running', '[]', $4, now()) RETURNING id`,
+      [entry.missionId, entry.role, entry.model, entry.subject],
+    );
+    return Number(row!.id);
+  }
+
+  async recordUsage(entry: { missionId: number; runId?: number | null; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void> {
     const u = entry.usage;
     await this.db.query(
-      `INSERT INTO usage (mission_id, role, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [entry.missionId, entry.role, entry.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, entry.usd],
+      `INSERT INTO usage (mission_id, run_id, role, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [entry.missionId, entry.runId ?? null, entry.role, entry.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, entry.usd],
     );
   }
 
-  async saveTranscript(entry: { missionId: number; role: Role; model: string; outcome: string; messages: unknown }): Promise<void> {
-    await this.db.query('INSERT INTO transcripts (mission_id, role, model, outcome, messages) VALUES ($1, $2, $3, $4, $5)', [
-      entry.missionId,
-      entry.role,
-      entry.model,
-      entry.outcome,
-      JSON.stringify(entry.messages),
-    ]);
+  /** A run ended: its row gets the transcript, the outcome and the end (a run whose start was not recorded gets a row now). */
+  async saveTranscript(entry: { missionId: number; runId: number | null; role: Role; model: string; outcome: string; turns: number; messages: unknown }): Promise<void> {
+    const messages = JSON.stringify(entry.messages);
+    if (entry.runId !== null) {
+      await this.db.query(`UPDATE transcripts SET outcome = $2, messages = $3, turns = $4, ended_at = now() WHERE id = $1`, [entry.runId, entry.outcome, messages, entry.turns]);
+      return;
+    }
+    await this.db.query(
+      `INSERT INTO transcripts (mission_id, role, model, outcome, messages, turns, started_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, now(), now())`,
+      [entry.missionId, entry.role, entry.model, entry.outcome, messages, entry.turns],
+    );
+  }
+
+  /** A mission's story: its lifecycle events in order. */
+  async events(id: number): Promise<MissionEvent[]> {
+    return this.db.query<MissionEvent>('SELECT id, event, from_state, to_state, detail, created_at FROM mission_events WHERE mission_id = $1 ORDER BY id', [id]);
+  }
+
+  /** Records an event that moves nothing (a validation round started). */
+  async record(id: number, event: LifecycleEvent, detail?: Record<string, unknown>): Promise<void> {
+    await transition(this.db, id, event, detail ? { detail } : {});
   }
 
   /** Tokens and USD per role and model (a role's model may change between steps). */

@@ -28,7 +28,7 @@ export type IntakeJob = {
   issueNumber: number;
   actor: string;
 } & (
-  | { kind: 'label'; label: string; deliveryId: string }
+  | { kind: 'label'; label: string; deliveryId: string; /** The issue's title when labelled (Mission Control shows it). */ issueTitle?: string }
   | {
       kind: 'comment';
       commentId: number;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { unmention } from '../../src/github/untrusted.ts';
 import { renderSummary } from '../../src/github/summary.ts';
-import { buildStatus } from '../../src/mission/board.ts';
+import { buildStatus } from '../../src/mission/lifecycle.ts';
 import type { FeatureRow, Mission } from '../../src/store/missions.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 

@@ -90,6 +90,18 @@ describe('start-up refusals', () => {
     expectRefusal(workerWithoutApiKey, 'ANTHROPIC_API_KEY is not set', 'MISSIONS_ROLE=worker');
   });
 
+  it('refuses half of Mission Control\'s sign-in, and a session secret too short to sign with', async () => {
+    const [idOnly, secretOnly, shortSecret] = await Promise.all([
+      start({ ...CREDENTIALS, GITHUB_CLIENT_ID: 'Iv1.abc' }),
+      start({ ...CREDENTIALS, GITHUB_CLIENT_SECRET: 'a-client-secret-value' }),
+      start({ ...CREDENTIALS, GITHUB_CLIENT_ID: 'Iv1.abc', GITHUB_CLIENT_SECRET: 'a-client-secret-value', MISSIONS_SESSION_SECRET: 'short' }),
+    ]);
+    expectRefusal(idOnly, 'GITHUB_CLIENT_SECRET is not set but GITHUB_CLIENT_ID is');
+    expectRefusal(secretOnly, 'GITHUB_CLIENT_ID is not set but GITHUB_CLIENT_SECRET is');
+    expectRefusal(shortSecret, 'MISSIONS_SESSION_SECRET must be at least 32 characters');
+    expect(secretOnly.stderr + idOnly.stderr).not.toContain('a-client-secret-value');
+  });
+
   it('refuses values that look set but cannot work: blank or well-known secrets, port 0, a host it cannot listen on, a broken key, a password in the URL', async () => {
     const busy = await listening();
     const brokenKey = privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');

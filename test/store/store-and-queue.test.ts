@@ -28,7 +28,7 @@ for (const target of databaseTargets()) {
         await second.close();
       }
       const versions = await first.query<{ version: number }>('SELECT version FROM missions_schema ORDER BY version');
-      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
       await first.close();
     });
 
