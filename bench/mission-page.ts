@@ -38,7 +38,7 @@ async function missionWithRuns(db: Database, issue: number, runs: number): Promi
 const db = await openDatabase({});
 const big = await missionWithRuns(db, 1, 50);
 const small = await missionWithRuns(db, 2, 5);
-const github = await startGitHubWeb({ clientId: 'c', clientSecret: 's', readers: { alice: ['o/r'] } });
+const github = await startGitHubWeb({ clientId: 'c', clientSecret: 's', readers: { alice: ['o/r'] }, ids: { 'o/r': 42 } });
 const handler = missionControl({ db, log: pino({ level: 'silent' }), signIn: { clientId: 'c', clientSecret: 's', sessionSecret: 'bench-session-secret-0123456789abcdef' }, githubBaseUrl: github.apiUrl, env: {} });
 const server = createServer((req, res) => void handler(req, res));
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -68,3 +68,26 @@ export function redactSecrets(text: string, secrets: string[]): string {
   for (const s of secrets) for (const form of encodedForms(s)) out = out.split(form).join('[redacted]');
   return out;
 }
+
+/**
+ * `redactSecrets` for many texts against the same secrets (a page of transcripts): every form in one
+ * compiled pattern, built once. A text that still holds a secret spread out (split over lines, spaced)
+ * cannot be redacted in place, so it is withheld whole.
+ */
+export function secretRedactor(secrets: string[]): (text: string) => string {
+  const forms = [...new Set(secrets.flatMap(encodedForms))].sort((a, b) => b.length - a.length);
+  if (!forms.length) return (text) => text;
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const exact = new RegExp(forms.map(escape).join('|'), 'g');
+  const bare = [...new Set(forms.map((f) => f.replace(SPREAD, '')).filter((b) => b.length >= 8))];
+  const spreadExact = new RegExp(bare.map(escape).join('|'));
+  const hex = bare.filter((b) => /^[0-9a-f%]+$/i.test(b));
+  const spreadHex = hex.length ? new RegExp(hex.map(escape).join('|'), 'i') : null;
+  return (text) => {
+    const out = text.replace(exact, '[redacted]');
+    const squeezed = out.replace(SPREAD, '');
+    return spreadExact.test(squeezed) || spreadHex?.test(squeezed) ? WITHHELD : out;
+  };
+}
+
+export const WITHHELD = '[withheld: this text holds a secret written in a form that cannot be redacted in place]';

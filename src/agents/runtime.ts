@@ -12,7 +12,7 @@ import { DEFAULT_TIMEOUT_MS } from './bash-tool.ts';
 import type { Logger } from 'pino';
 import type { Finish, FinishTool } from './finish-tool.ts';
 import { addUsage, estimateUsd, NO_USAGE, type TokenUsage } from './pricing.ts';
-import { redactSecrets, secretValues } from '../secrets.ts';
+import { redactSecrets, secretRedactor, secretValues } from '../secrets.ts';
 import { ROLES } from './roles.ts';
 
 export type Role = 'planner' | 'worker' | 'scrutiny' | 'user-testing' | 'triage';
@@ -430,6 +430,8 @@ function tokenUsage(usage: BetaUsage): TokenUsage {
   };
 }
 
+/** The conversation as stored: every string redacted of the app's secrets (PRODUCT.md §6: when stored and again when shown). */
 function transcriptOf(messages: BetaMessageParam[]): unknown {
-  return JSON.parse(JSON.stringify(messages));
+  const redact = secretRedactor(secretValues(process.env));
+  return JSON.parse(JSON.stringify(messages, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)));
 }

@@ -2,7 +2,7 @@
 // itself (marked, so a reader of the thread can tell them apart). Replies are posted, never found
 // again: a reply said twice after a crash is better than one never said.
 import type { Handoff } from '../agents/worker.ts';
-import { describeState } from '../mission/lifecycle.ts';
+import { describeState, stateName } from '../mission/lifecycle.ts';
 import type { LastAttempt, Mission } from '../store/missions.ts';
 import type { GitHub, RepoRef } from './repository.ts';
 
@@ -75,7 +75,7 @@ export const replies = {
     `@${actor} added fix feature **${featureId}**. ${building ? 'It is built next, then its milestone is validated again.' : 'It is built once the mission goes on (`/resume` or `/retry`), then its milestone is validated again.'}`,
   fixOnPullRequest: (actor: string) => `@${actor} \`/fix\` works on the mission's pull request, once building has opened it.`,
   status: (actor: string, mission: Mission, now: string, elapsed: string, cost: string) =>
-    `@${actor} **Mission status**\n\n- State: ${mission.state}\n- Now: ${now}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,
+    `@${actor} **Mission status**\n\n- State: ${stateName(mission.state)}\n- Now: ${now}\n- Elapsed: ${elapsed}\n- Cost so far: ${cost}`,
   invalidConfig: (problems: string[]) =>
     `⚠️ Missions cannot start: \`.github/missions.yml\` is invalid.\n\n${problems.map((p) => `- ${p}`).join('\n')}\n\nFix the file on the default branch, then label the issue again (or reply \`/retry\` on a running mission). Nothing ran.`,
 };

@@ -5,7 +5,7 @@ import type { AssertionResult, MissionView, StackEntry } from '../github/mission
 import { editPullRequestBody } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
 import type { FeatureRow, Mission, MissionStore } from '../store/missions.ts';
-import { missionPage, type MissionContext } from './context.ts';
+import { missionPageUrl, type MissionContext } from './context.ts';
 import { buildStatus } from './lifecycle.ts';
 import { showMission } from './mission-comment.ts';
 import type { Plan } from './plan.ts';
@@ -80,7 +80,7 @@ async function render(
     ...(mission.branch ? { branch: mission.branch } : {}),
     results,
     ready: mission.state === 'done',
-    page: missionPage(ctx, mission.id),
+    page: missionPageUrl(ctx, mission.id),
   };
   await showMission(ctx, gh, mission, view);
   if (mission.pr_number && options.pullRequest !== false) {
@@ -91,7 +91,7 @@ async function render(
       features: stackOf(features, mission),
       status,
       results,
-      page: missionPage(ctx, mission.id),
+      page: missionPageUrl(ctx, mission.id),
     });
   }
 }

@@ -17,7 +17,7 @@ import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts'
 import { Sandbox } from '../workspace/sandbox.ts';
 import { showBoard, stackOf } from './board.ts';
 import { buildStatus } from './lifecycle.ts';
-import { agentRuntime, appBot, missionPage, type MissionContext } from './context.ts';
+import { agentRuntime, appBot, missionPageUrl, type MissionContext } from './context.ts';
 import { ConfigInvalid, describeFailure, turnCapHint, worthAnotherRun } from './failures.ts';
 import { runSetup } from './setup.ts';
 import { cancelledNow, watchCancellation, type Cancellation } from './cancellation.ts';
@@ -225,7 +225,7 @@ async function openPullRequest(ctx: MissionContext, gh: GitHub, mission: Mission
     branch: mission.branch!,
     base: defaultBranch,
     title: pullRequestTitle(mission.issue_number, plan.title),
-    view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features), page: missionPage(ctx, mission.id) },
+    view: { missionId: mission.id, issueNumber: mission.issue_number, plan, features: stackOf(features, mission), status: buildStatus(mission, features), page: missionPageUrl(ctx, mission.id) },
   });
   await ctx.store.setPullRequest(mission.id, pr.number, pr.html_url);
 }

@@ -32,7 +32,7 @@ export interface MissionContext {
 }
 
 /** The mission's page in Mission Control, when users can reach the app. */
-export const missionPage = (ctx: Pick<MissionContext, 'publicUrl'>, id: number): string | undefined => (ctx.publicUrl ? `${ctx.publicUrl.replace(/\/$/, '')}/missions/${id}` : undefined);
+export const missionPageUrl = (ctx: Pick<MissionContext, 'publicUrl'>, id: number): string | undefined => (ctx.publicUrl ? `${ctx.publicUrl.replace(/\/$/, '')}/missions/${id}` : undefined);
 
 /** The app's bot login, the only author whose comments, reviews and pull requests are the app's. */
 export const appBot = async (ctx: Pick<MissionContext, 'appSlug'>): Promise<string> => botLogin(await ctx.appSlug());

@@ -7,7 +7,7 @@ import type { GitHub } from '../github/repository.ts';
 import { findOrPostSummary, renderSummary } from '../github/summary.ts';
 import type { Mission } from '../store/missions.ts';
 import { showBoard } from './board.ts';
-import { appBot, missionPage, type MissionContext } from './context.ts';
+import { appBot, missionPageUrl, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 import type { Triage } from '../agents/triage.ts';
 import { dispositionTable, fixesOf } from './round-items.ts';
@@ -45,7 +45,7 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
         })),
       elapsed,
       costs,
-      page: missionPage(ctx, mission.id),
+      page: missionPageUrl(ctx, mission.id),
     }),
   );
   await store.markDone(mission.id);

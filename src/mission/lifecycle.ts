@@ -56,6 +56,8 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, Move>;
 
 export type LifecycleEvent = keyof typeof TRANSITIONS;
+/** The events that move nothing: the only ones recorded on their own (the others come with their change). */
+export type RecordedEvent = { [E in LifecycleEvent]: (typeof TRANSITIONS)[E]['to'] extends null ? E : never }[LifecycleEvent];
 
 /** An event as recorded. */
 export interface MissionEvent {

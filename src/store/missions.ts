@@ -4,7 +4,7 @@ import type { TokenUsage } from '../agents/pricing.ts';
 import type { Role, UsageRecorder } from '../agents/runtime.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Database, Queryable } from './database.ts';
-import { PLANNING_STATES, TRANSITIONS, type LifecycleEvent, type MissionEvent, type MissionState } from '../mission/lifecycle.ts';
+import { PLANNING_STATES, TRANSITIONS, type LifecycleEvent, type MissionEvent, type MissionState, type RecordedEvent } from '../mission/lifecycle.ts';
 
 export type { MissionState };
 export { PLANNING_STATES };
@@ -163,9 +163,11 @@ export async function transition(
 ): Promise<boolean> {
   const move = TRANSITIONS[event];
   if (move.to === null) {
+    // Recorded only in the states the table names; the mission's last activity is now.
     const rows = await db.query(
-      `INSERT INTO mission_events (mission_id, event, from_state, to_state, detail) SELECT id, $2, state, state, $3 FROM missions WHERE id = $1 RETURNING id`,
-      [id, event, change.detail ? JSON.stringify(change.detail) : null],
+      `WITH touched AS (UPDATE missions SET updated_at = now() WHERE id = $1 AND state = ANY($4) RETURNING id, state)
+       INSERT INTO mission_events (mission_id, event, from_state, to_state, detail) SELECT id, $2, state, state, $3 FROM touched RETURNING id`,
+      [id, event, change.detail ? JSON.stringify(change.detail) : null, move.from],
     );
     return rows.length > 0;
   }
@@ -463,7 +465,7 @@ export class MissionStore implements UsageRecorder {
       if (fixes.length) {
         await tx.query('UPDATE features SET position = position + $3 WHERE mission_id = $1 AND position > $2', [id, after, fixes.length]);
       }
-      await transition(tx, id, 'triaged', { detail: { milestone: run.milestone, round: run.round, outcome: run.outcome, fixes: fixes.length } });
+      if (run.triage) await transition(tx, id, 'triaged', { detail: { milestone: run.milestone, round: run.round, outcome: run.outcome, fixes: fixes.length } });
       const ids: string[] = [];
       for (const [i, fix] of fixes.entries()) {
         const featureId = `F${nextNumber++}`;
@@ -577,7 +579,7 @@ export class MissionStore implements UsageRecorder {
   }
 
   /** Records an event that moves nothing (a validation round started). */
-  async record(id: number, event: LifecycleEvent, detail?: Record<string, unknown>): Promise<void> {
+  async record(id: number, event: RecordedEvent, detail?: Record<string, unknown>): Promise<void> {
     await transition(this.db, id, event, detail ? { detail } : {});
   }
 

@@ -20,14 +20,19 @@ export class RepoAccess {
     this.#now = now;
   }
 
-  async canRead(session: WebSession, owner: string, repo: string): Promise<boolean> {
-    const key = `${session.id}\n${owner.toLowerCase()}/${repo.toLowerCase()}`;
+  /**
+   * By name, as GitHub answers the user, and then by id: a repository deleted or renamed away whose
+   * name someone else took since is not the mission's repository, whatever that one lets them read.
+   */
+  async canRead(session: WebSession, repository: { repoId: number; owner: string; repo: string }): Promise<boolean> {
+    const { owner, repo } = repository;
+    const key = `${session.id}\n${repository.repoId}`;
     const known = this.#answers.get(key);
     if (known && known.until > this.#now()) return known.ok;
     let ok: boolean;
     try {
-      await this.#request('GET /repos/{owner}/{repo}', { owner, repo, headers: { authorization: `token ${session.token}` } });
-      ok = true;
+      const { data } = await this.#request('GET /repos/{owner}/{repo}', { owner, repo, headers: { authorization: `token ${session.token}` } });
+      ok = Number(data.id) === Number(repository.repoId);
     } catch (error) {
       const status = (error as { status?: number }).status;
       if (status === 401) throw new TokenRefused('GitHub refused the session’s token');

@@ -1,10 +1,10 @@
 // What Mission Control shows of a mission, read from the store in one go: the page, its live
-// fragment and the ETag of both come from here. Everything a model or a user wrote is kept as text;
-// the templates escape it, and secrets are redacted again on the way out (they were when stored).
+// fragment and the ETag of both come from here. Everything a model or a user wrote is kept as text
+// here; pages.ts redacts secrets from it again (they were when stored) and the templates escape it.
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../store/database.ts';
 import type { FeatureRow, Mission, ValidationRun, Verdict } from '../store/missions.ts';
 import { TRANSITIONS, nowLine, stateName, type MissionEvent } from '../mission/lifecycle.ts';
-import type { Plan } from '../mission/plan.ts';
 
 export interface RunRow {
   id: number;
@@ -23,6 +23,8 @@ export interface CostRow {
   role: string;
   model: string;
   tokens: number;
+  /** Every input token: uncached, read from the cache, written to it. */
+  input_tokens: number;
   cache_read_tokens: number;
   usd: number;
 }
@@ -53,6 +55,7 @@ export async function loadMission(db: Queryable, id: number): Promise<MissionDat
     runRows(db, id),
     db.query<CostRow>(
       `SELECT role, model, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)::float8 AS tokens,
+              sum(input_tokens + cache_read_tokens + cache_write_tokens)::float8 AS input_tokens,
               sum(cache_read_tokens)::float8 AS cache_read_tokens, sum(usd)::float8 AS usd
        FROM usage WHERE mission_id = $1 GROUP BY role, model ORDER BY sum(usd) DESC, role, model`,
       [id],
@@ -78,10 +81,11 @@ export async function loadMission(db: Queryable, id: number): Promise<MissionDat
 /** The agent runs of a mission, without their transcripts, with the tokens and USD of their turns. */
 export async function runRows(db: Queryable, id: number): Promise<RunRow[]> {
   const rows = await db.query<RunRow>(
-    `SELECT t.id, t.role, t.model, t.subject, t.outcome, COALESCE(t.started_at, t.created_at) AS started_at, t.ended_at, t.turns,
+    `SELECT t.id, t.role, t.model, t.subject, t.outcome, COALESCE(t.started_at, t.created_at) AS started_at, t.ended_at,
+            GREATEST(t.turns, COALESCE(u.turns, 0))::int AS turns,
             COALESCE(u.tokens, 0)::float8 AS tokens, COALESCE(u.usd, 0)::float8 AS usd
      FROM transcripts t
-     LEFT JOIN (SELECT run_id, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens, sum(usd) AS usd
+     LEFT JOIN (SELECT run_id, count(*) AS turns, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens, sum(usd) AS usd
                 FROM usage WHERE mission_id = $1 GROUP BY run_id) u ON u.run_id = t.id
      WHERE t.mission_id = $1 ORDER BY t.id`,
     [id],
@@ -118,7 +122,8 @@ export async function missionVersion(db: Queryable, id: number): Promise<string 
     [id],
   );
   if (!row) return null;
-  return [row.updated_at instanceof Date ? row.updated_at.getTime() : String(row.updated_at), row.event, row.turn, row.ended, row.run].map(String).join('.');
+  // Hashed: the raw ids are global counters, whose gaps would show activity in other missions.
+  const raw = [id, row.updated_at instanceof Date ? row.updated_at.getTime() : String(row.updated_at), row.event, row.turn, row.ended, row.run].map(String).join('.');
+  return createHash('sha256').update(raw).digest('base64url').slice(0, 22);
 }
 
-export const planOf = (mission: Mission) => mission.contract as Plan | null;

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Handoff } from '../agents/worker.ts';
-import { STATES, stateName, type MissionState } from '../mission/lifecycle.ts';
+import { STATES, stateName } from '../mission/lifecycle.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Mission, RoundItem } from '../store/missions.ts';
 import type { MissionData, RunRow } from './mission-data.ts';
@@ -61,6 +61,7 @@ export function liveView(data: MissionData, version: string, redact: Redact, web
   const usd = data.costs.reduce((sum, c) => sum + c.usd, 0);
   const tokens = data.costs.reduce((sum, c) => sum + c.tokens, 0);
   const cacheRead = data.costs.reduce((sum, c) => sum + c.cache_read_tokens, 0);
+  const input = data.costs.reduce((sum, c) => sum + c.input_tokens, 0);
   const lastActivity = data.events.at(-1)?.created_at ?? m.created_at;
   const elapsedMs = (running ? now.getTime() : new Date(lastActivity).getTime()) - new Date(m.created_at).getTime();
   return {
@@ -85,7 +86,7 @@ export function liveView(data: MissionData, version: string, redact: Redact, web
     over: !running,
     usd: money(usd),
     tokens: count(tokens),
-    cacheShare: tokens > 0 && cacheRead > 0 ? `${Math.round((cacheRead / tokens) * 100)} %` : '',
+    cacheShare: input > 0 && cacheRead > 0 ? `${Math.round((cacheRead / input) * 100)} %` : '',
     costs: data.costs.map((c) => ({ role: c.role, model: c.model, tokens: count(c.tokens), usd: money(c.usd) })),
     timeline: timeline(data.runs, now),
     cost: costCurve(data.spending, data.runs, now),
@@ -161,7 +162,8 @@ export type LiveView = ReturnType<typeof liveView>;
 export const liveFragment = (view: LiveView) => eta.render('./livebox', view);
 
 export function runView(run: RunRow, messages: unknown, redact: Redact) {
-  return { id: run.id, words: runWords(run), items: transcriptItems(messages, redact), outcome: outcomeWords(run.outcome), open: false };
+  const finish = run.outcome.startsWith('finished:') ? run.outcome.slice('finished:'.length) : null;
+  return { id: run.id, words: runWords(run), items: transcriptItems(messages, redact, finish), outcome: outcomeWords(run.outcome), open: false };
 }
 
 export const runFragment = (view: ReturnType<typeof runView>) => eta.render('./run', view);
@@ -203,4 +205,3 @@ function safeUrl(url: string, webBase: string): string {
   return url.startsWith(`${webBase}/`) ? url : '#';
 }
 
-export const missionStates = STATES as MissionState[];

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { nowLine, STATES } from '../mission/lifecycle.ts';
 import type { Plan } from '../mission/plan.ts';
-import { redactSecrets, secretValues } from '../secrets.ts';
+import { secretRedactor, secretValues } from '../secrets.ts';
 import type { Database } from '../store/database.ts';
 import type { FeatureRow, Mission } from '../store/missions.ts';
 import { WebSessions, type WebSession } from '../store/web-sessions.ts';
@@ -36,12 +36,14 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
     { type: type!, body: readFileSync(new URL(`./assets/${name}`, import.meta.url)) },
   ]),
 );
+/** The one answer for a mission that does not exist and one the user may not read: the same bytes, whoever asks. */
+const notFound = () => messagePage('Not found', 'There is no such mission, or you cannot read its repository.', undefined, { href: '/missions', text: 'All missions' });
 const MISSION_PATH = /^\/missions\/(\d{1,15})(?:\/(live|runs\/(\d{1,15})))?\/?$/;
 const LIST_LIMIT = 200;
 
 export function missionControl(options: MissionControlOptions): Handler {
   const secrets = secretValues(options.env ?? process.env, [options.signIn?.sessionSecret]);
-  const redact: Redact = (text) => redactSecrets(text, secrets);
+  const redact: Redact = secretRedactor(secrets);
   const webBase = options.githubBaseUrl ? options.githubBaseUrl.replace(/\/api\/v3\/?$/, '') : 'https://github.com';
   const signIn = options.signIn ? new SignIn({ ...options.signIn, githubBaseUrl: options.githubBaseUrl, publicUrl: options.publicUrl }, new WebSessions(options.db)) : null;
   const access = signIn ? new RepoAccess(signIn.request) : null;
@@ -75,16 +77,23 @@ export function missionControl(options: MissionControlOptions): Handler {
         return true;
       }
       const user = await signIn.user(req, res);
+      // The page's own requests (its live part, a transcript) are not pages to come back to: a
+      // signed-out one is told so, and sign-in starts from the page when it is next loaded.
+      const fragment = /^\/missions\/\d+\/(live|runs\/)/.test(path);
       if (!user) {
-        await signIn.redirectToGitHub(req, res, `${url.pathname}${url.search}`);
+        if (fragment) send(req, res, 401, messagePage('Signed out', 'Sign in again by reloading the page.'));
+        else await signIn.redirectToGitHub(req, res, `${url.pathname}${url.search}`);
         return true;
       }
       try {
         await page(user, url);
       } catch (error) {
         if (!(error instanceof TokenRefused)) throw error;
+        // GitHub no longer takes the token: the session ends. A mission's page answers as for a
+        // mission that does not exist (a sign-in here would tell the two apart); the next page signs in.
         await signIn.forget(user);
-        await signIn.redirectToGitHub(req, res, `${url.pathname}${url.search}`);
+        if (url.pathname.startsWith('/missions/')) send(req, res, 404, notFound());
+        else await signIn.redirectToGitHub(req, res, `${url.pathname}${url.search}`);
       }
       return true;
     } catch (error) {
@@ -100,8 +109,8 @@ export function missionControl(options: MissionControlOptions): Handler {
       const id = match ? Number(match[1]) : NaN;
       const [mission] = match ? await options.db.query<Mission>('SELECT * FROM missions WHERE id = $1', [id]) : [];
       // The same answer for a mission that does not exist and one this user may not read.
-      if (!mission || !(await access!.canRead(user, mission.owner, mission.repo))) {
-        send(req, res, 404, messagePage('Not found', 'There is no such mission, or you cannot read its repository.', user.login, { href: '/missions', text: 'All missions' }));
+      if (!mission || !(await access!.canRead(user, { repoId: Number(mission.repo_id), owner: mission.owner, repo: mission.repo }))) {
+        send(req, res, 404, notFound());
         return;
       }
       if (match![3]) {
@@ -130,16 +139,21 @@ export function missionControl(options: MissionControlOptions): Handler {
     }
 
     async function list(user: WebSession, url: URL): Promise<void> {
+      // Every repository with a mission is checked, whatever the filters: what the page costs (and
+      // asks GitHub) never depends on missions the user cannot see. Answers are cached per session.
+      const repositories = await options.db.query<{ repo_id: number; owner: string; repo: string }>(
+        'SELECT DISTINCT ON (repo_id) repo_id, owner, repo FROM missions ORDER BY repo_id, id DESC',
+      );
+      const readable = (
+        await Promise.all(repositories.map(async (r) => ((await access!.canRead(user, { repoId: Number(r.repo_id), owner: r.owner, repo: r.repo })) ? r : null)))
+      ).filter((r) => r !== null);
       const repoFilter = url.searchParams.get('repo') ?? '';
       const stateFilter = STATES.includes(url.searchParams.get('state') as never) ? url.searchParams.get('state')! : '';
-      const missions = await options.db.query<Mission>(
-        `SELECT * FROM missions WHERE ($1 = '' OR state = $1) AND ($2 = '' OR lower(owner || '/' || repo) = lower($2)) ORDER BY id DESC LIMIT ${LIST_LIMIT}`,
-        [stateFilter, repoFilter],
+      const chosen = readable.filter((r) => !repoFilter || `${r.owner}/${r.repo}`.toLowerCase() === repoFilter.toLowerCase()).map((r) => Number(r.repo_id));
+      const visible = await options.db.query<Mission>(
+        `SELECT * FROM missions WHERE repo_id = ANY($1) AND ($2 = '' OR state = $2) ORDER BY id DESC LIMIT ${LIST_LIMIT}`,
+        [chosen, stateFilter],
       );
-      const repos = [...new Map(missions.map((m) => [`${m.owner}/${m.repo}`.toLowerCase(), m])).values()];
-      const readable = new Set<string>();
-      await Promise.all(repos.map(async (m) => (await access!.canRead(user, m.owner, m.repo)) && readable.add(`${m.owner}/${m.repo}`.toLowerCase())));
-      const visible = missions.filter((m) => readable.has(`${m.owner}/${m.repo}`.toLowerCase()));
       const ids = visible.map((m) => m.id);
       const [costs, features] = await Promise.all([
         options.db.query<{ mission_id: number; usd: number }>('SELECT mission_id, sum(usd)::float8 AS usd FROM usage WHERE mission_id = ANY($1) GROUP BY mission_id', [ids]),
@@ -147,11 +161,11 @@ export function missionControl(options: MissionControlOptions): Handler {
       ]);
       const usd = new Map(costs.map((c) => [Number(c.mission_id), c.usd]));
       const rows = visible.map((mission) => ({
-        mission,
+        mission: { ...mission, issue_title: mission.issue_title === null ? null : redact(mission.issue_title) },
         usd: usd.get(Number(mission.id)) ?? 0,
         now: redact(nowLine(mission, features.filter((f) => Number(f.mission_id) === Number(mission.id)))),
       }));
-      const repoNames = [...new Set(visible.map((m) => `${m.owner}/${m.repo}`))].sort();
+      const repoNames = [...new Set(readable.map((r) => `${r.owner}/${r.repo}`))].sort();
       send(req, res, 200, listPage(user.login, rows, repoNames, { repo: repoFilter, state: stateFilter }, webBase));
     }
   };

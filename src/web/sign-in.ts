@@ -90,6 +90,8 @@ export class SignIn {
    */
   async callback(req: Req, res: ServerResponse, query: URLSearchParams): Promise<{ ok: true; returnTo: string } | { ok: false; why: string }> {
     const cookie = await this.#cookie(req, res);
+    // A state is good for one callback, whatever comes of it: a replayed callback finds none.
+    req.session = {};
     const state = query.get('state') ?? '';
     const code = query.get('code') ?? '';
     if (!cookie.state || !sameText(state, cookie.state)) return { ok: false, why: 'This sign-in link is not the one this browser started (or it was used already).' };
@@ -134,7 +136,7 @@ export class SignIn {
 
 /** Only a path of Mission Control: never another site (`//evil.example`) or a scheme. */
 function safeReturn(path: string): string {
-  return /^\/missions(?:[/?#]|$)/.test(path) && !/[\\\s]/.test(path) ? path : '/missions';
+  return /^\/missions(?:[/?#]|$)/.test(path) && !/[\\\s]/.test(path) && path.length <= 1_000 ? path : '/missions';
 }
 
 function sameText(a: string, b: string): boolean {

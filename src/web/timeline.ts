@@ -47,8 +47,8 @@ export interface Timeline {
 }
 
 export function timeline(runs: RunRow[], now: Date): Timeline {
-  const start = Math.min(...runs.map((r) => r.started_at.getTime()), now.getTime());
-  const end = Math.max(start + 1_000, ...runs.map((r) => (r.ended_at ?? now).getTime()));
+  const start = least(runs.map((r) => r.started_at.getTime()), now.getTime());
+  const end = most(runs.map((r) => (r.ended_at ?? now).getTime()), start + 1_000);
   const x = (t: number) => LABEL + ((t - start) / (end - start)) * PLOT;
   const bars = runs.map((run, i): Bar => {
     const from = run.started_at.getTime();
@@ -106,22 +106,23 @@ export function outcomeWords(outcome: string): string {
 export interface CostCurve {
   width: number;
   height: number;
-  lines: { role: string; colour: string; points: string; usd: number }[];
+  lines: { role: string; colour: string; points: string; usd: number; endY: number }[];
   ticks: Tick[];
   top: string;
+  left: number;
   summary: string;
 }
 
 /** Cumulative USD over time, one line per role, on the same time axis as the timeline. */
 export function costCurve(spending: { at: Date; role: string; usd: number }[], runs: RunRow[], now: Date): CostCurve {
   const height = 180;
-  const start = Math.min(...runs.map((r) => r.started_at.getTime()), ...spending.map((s) => s.at.getTime()), now.getTime());
-  const end = Math.max(start + 1_000, ...runs.map((r) => (r.ended_at ?? now).getTime()), ...spending.map((s) => s.at.getTime()));
+  const start = least([...runs.map((r) => r.started_at.getTime()), ...spending.map((s) => s.at.getTime())], now.getTime());
+  const end = most([...runs.map((r) => (r.ended_at ?? now).getTime()), ...spending.map((s) => s.at.getTime())], start + 1_000);
   const totals = new Map<string, number>();
   for (const s of spending) totals.set(s.role, (totals.get(s.role) ?? 0) + s.usd);
-  const most = Math.max(0.01, ...totals.values());
+  const top = most([...totals.values()], 0.01);
   const x = (t: number) => LABEL + ((t - start) / (end - start)) * PLOT;
-  const y = (usd: number) => 20 + (1 - usd / most) * (height - 50);
+  const y = (usd: number) => 20 + (1 - usd / top) * (height - 50);
   const lines = [...totals.keys()].sort().map((role) => {
     let sum = 0;
     const points = [`${x(start).toFixed(1)},${y(0).toFixed(1)}`];
@@ -131,7 +132,7 @@ export function costCurve(spending: { at: Date; role: string; usd: number }[], r
       points.push(`${x(s.at.getTime()).toFixed(1)},${y(sum).toFixed(1)}`);
     }
     points.push(`${x(end).toFixed(1)},${y(sum).toFixed(1)}`);
-    return { role, colour: ROLE_COLOURS[role] ?? OTHER, points: points.join(' '), usd: sum };
+    return { role, colour: ROLE_COLOURS[role] ?? OTHER, points: points.join(' '), usd: sum, endY: y(sum) };
   });
   const ticks = Array.from({ length: 5 }, (_, i) => ({ x: x(start + ((end - start) * i) / 4), label: clock(new Date(start + ((end - start) * i) / 4)) }));
   return {
@@ -139,10 +140,15 @@ export function costCurve(spending: { at: Date; role: string; usd: number }[], r
     height,
     lines,
     ticks,
-    top: `$${most.toFixed(2)}`,
+    top: `$${top.toFixed(2)}`,
+    left: LABEL,
     summary: lines.length ? `Cost so far by role: ${lines.map((l) => `${l.role} $${l.usd.toFixed(2)}`).join(', ')}.` : 'Nothing spent yet.',
   };
 }
+
+/** The least and greatest of many values (spreading 100k turns into Math.min overflows the stack). */
+const least = (xs: number[], floor: number) => xs.reduce((a, b) => (b < a ? b : a), floor);
+const most = (xs: number[], ceiling: number) => xs.reduce((a, b) => (b > a ? b : a), ceiling);
 
 /** Times in UTC, as the server knows them; the page says so. */
 export const clock = (d: Date) => d.toISOString().slice(11, 19);

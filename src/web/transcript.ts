@@ -18,38 +18,39 @@ export type Item =
 const block = z.looseObject({ type: z.string() });
 const message = z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(block)]) });
 
-export function transcriptItems(messages: unknown, redact: (text: string) => string): Item[] {
+/** `finish`: the tool the run finished with (its outcome `finished:<tool>`), marked as the finish call. */
+export function transcriptItems(messages: unknown, redact: (text: string) => string, finish: string | null = null): Item[] {
   const parsed = z.array(message).safeParse(messages);
-  if (!parsed.success) return [{ kind: 'result', text: redact(cut(JSON.stringify(messages, null, 2))), error: false, folded: true, lines: 0 }];
+  if (!parsed.success) return [{ kind: 'result', text: cut(redact(JSON.stringify(messages, null, 2))), error: false, folded: true, lines: 0 }];
   const items: Item[] = [];
   for (const m of parsed.data) {
     const who = m.role === 'user' ? 'app' : 'model';
     const blocks = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
-    for (const b of blocks) items.push(item(b as Record<string, unknown>, who, redact));
+    for (const b of blocks) items.push(item(b as Record<string, unknown>, who, redact, finish));
   }
   return items;
 }
 
-function item(b: Record<string, unknown>, who: 'app' | 'model', redact: (text: string) => string): Item {
+function item(b: Record<string, unknown>, who: 'app' | 'model', redact: (text: string) => string, finish: string | null): Item {
   switch (b.type) {
     case 'text': {
-      const text = redact(cut(String(b.text ?? '')));
+      const text = cut(redact(String(b.text ?? '')));
       return { kind: 'text', who, text, folded: long(text) };
     }
     case 'thinking':
-      return { kind: 'thinking', text: redact(cut(String(b.thinking ?? ''))) };
+      return { kind: 'thinking', text: cut(redact(String(b.thinking ?? ''))) };
     case 'redacted_thinking':
       return { kind: 'thinking', text: '(thinking the API keeps encrypted)' };
     case 'tool_use': {
       const name = String(b.name ?? '?');
-      return { kind: 'call', name, input: redact(cut(JSON.stringify(b.input ?? {}, null, 2))), finish: name.startsWith('submit_') };
+      return { kind: 'call', name, input: cut(redact(JSON.stringify(b.input ?? {}, null, 2))), finish: name === finish };
     }
     case 'tool_result': {
-      const text = redact(cut(resultText(b.content)));
+      const text = cut(redact(resultText(b.content)));
       return { kind: 'result', text, error: b.is_error === true, folded: long(text), lines: text.split('\n').length };
     }
     default:
-      return { kind: 'result', text: redact(cut(JSON.stringify(b, null, 2))), error: false, folded: true, lines: 0 };
+      return { kind: 'result', text: cut(redact(JSON.stringify(b, null, 2))), error: false, folded: true, lines: 0 };
   }
 }
 

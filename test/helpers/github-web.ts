@@ -12,14 +12,15 @@ export interface GitHubWeb {
   apiUrl: string;
   /** Who signs in at the next authorize (as if signed in to GitHub in that browser). */
   signInAs(login: string): void;
-  /** Every authorize request's query. */
-  authorizations: URLSearchParams[];
+  /** GitHub stops taking this user's tokens (revoked, expired). */
+  revoke(login: string): void;
   /** How many times each repository was asked about (Mission Control caches the answer). */
   repoChecks: number;
   close(): Promise<void>;
 }
 
-export async function startGitHubWeb(options: { clientId: string; clientSecret: string; readers: Record<string, string[]> }): Promise<GitHubWeb> {
+/** `readers`: which repositories (owner/name) each user may read; `ids`: the repositories' ids (GitHub answers them). */
+export async function startGitHubWeb(options: { clientId: string; clientSecret: string; readers: Record<string, string[]>; ids?: Record<string, number> }): Promise<GitHubWeb> {
   let next = '';
   const codes = new Map<string, string>();
   const tokens = new Map<string, string>();
@@ -27,7 +28,9 @@ export async function startGitHubWeb(options: { clientId: string; clientSecret: 
     url: '',
     apiUrl: '',
     signInAs: (login) => void (next = login),
-    authorizations: [],
+    revoke: (login) => {
+      for (const [token, owner] of tokens) if (owner === login) tokens.delete(token);
+    },
     repoChecks: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -35,7 +38,6 @@ export async function startGitHubWeb(options: { clientId: string; clientSecret: 
     const url = new URL(req.url ?? '/', 'http://x');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
-      web.authorizations.push(url.searchParams);
       if (url.searchParams.get('client_id') !== options.clientId) return void res.writeHead(404).end('unknown client');
       const code = randomBytes(8).toString('hex');
       codes.set(code, next);
@@ -63,7 +65,8 @@ export async function startGitHubWeb(options: { clientId: string; clientSecret: 
     if (req.method === 'GET' && repo) {
       web.repoChecks++;
       const name = `${repo[1]}/${repo[2]}`.toLowerCase();
-      if ((options.readers[login] ?? []).some((r) => r.toLowerCase() === name)) return json(200, { full_name: name, private: true });
+      const ids = Object.fromEntries(Object.entries(options.ids ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      if ((options.readers[login] ?? []).some((r) => r.toLowerCase() === name)) return json(200, { id: ids[name] ?? 1, full_name: name, private: true });
       return json(404, { message: 'Not Found' });
     }
     json(404, { message: 'Not Found' });

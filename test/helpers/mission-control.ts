@@ -16,13 +16,18 @@ export interface MissionControlServer {
   close(): Promise<void>;
 }
 
-export async function serveMissionControl(db: Database, readers: Record<string, string[]>): Promise<MissionControlServer> {
-  const github = await startGitHubWeb({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, readers });
+export async function serveMissionControl(
+  db: Database,
+  readers: Record<string, string[]>,
+  options: { ids?: Record<string, number>; publicUrl?: string } = {},
+): Promise<MissionControlServer> {
+  const github = await startGitHubWeb({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, readers, ...(options.ids ? { ids: options.ids } : {}) });
   const handler = missionControl({
     db,
     log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
     signIn: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, sessionSecret: SESSION_SECRET },
     githubBaseUrl: github.apiUrl,
+    publicUrl: options.publicUrl,
     env: { GITHUB_CLIENT_SECRET: CLIENT_SECRET },
   });
   const server = createServer((req, res) => {

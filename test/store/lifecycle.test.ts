@@ -46,6 +46,33 @@ for (const target of databaseTargets()) {
         expect(move.to).toBe(e.to_state);
       }
       expect((await store.get(mission.id)).state).toBe('cancelled');
+      // Events that move nothing are recorded in any state (a late step's record is kept).
+      await store.record(mission.id, 'round_started', { milestone: 'M1', round: 1 });
+      expect((await store.events(mission.id)).at(-1)!.event).toBe('round_started');
+      await db.close();
+    });
+
+    it('keeps a mission building while a feature is left, reopens a done one for a /fix, and records a failure once per step', async () => {
+      const url = await target.create();
+      const db = await openDatabase(url ? { databaseUrl: url } : {});
+      const store = new MissionStore(db);
+      const mission = (await store.create({ ...key, issueNumber: 8 }, 'alice', 'delivery-2'))!;
+      await store.addRevision(mission.id, 0, { kind: 'plan', body: greetingPlan, change: 'first' });
+      await store.approve(mission.id, 1, greetingPlan, 'alice');
+      expect(await store.markDone(mission.id)).toBe(false); // features left to build
+      for (const f of greetingPlan.features) {
+        await store.startFeature(mission.id, f.id);
+        await store.commitFeature(mission.id, f.id, 'a'.repeat(40), null);
+        await store.commitFeature(mission.id, f.id, 'a'.repeat(40), null); // found again by a recovery
+      }
+      expect(await store.markDone(mission.id)).toBe(true);
+      await store.fail(mission.id, 'too late'); // done is over: nothing moves
+      expect((await store.get(mission.id)).state).toBe('done');
+      expect(await store.addRequestedFix(mission.id, { title: 'Fix it', description: 'Fix it', assertion_ids: [] }, 'bob', 99)).toBeTruthy();
+      const events = (await store.events(mission.id)).map((e) => `${e.event}:${e.to_state}`);
+      expect(events.filter((e) => e.startsWith('feature_committed'))).toHaveLength(greetingPlan.features.length);
+      expect(events.slice(-3)).toEqual(['done:done', 'fix_requested:done', 'reopened:building']);
+      expect((await store.get(mission.id)).state).toBe('building');
       await db.close();
     });
   });

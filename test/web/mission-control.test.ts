@@ -19,7 +19,7 @@ const PUBLIC_URL = 'https://missions.example.test';
 
 beforeAll(async () => {
   ({ app, thread } = await playDemo({ publicUrl: PUBLIC_URL }));
-  web = await serveMissionControl(app.db, { maintainer: [`${OWNER}/${REPO}`], outsider: ['someone/else'] });
+  web = await serveMissionControl(app.db, { maintainer: [`${OWNER}/${REPO}`], outsider: ['someone/else'], usurper: [`${OWNER}/${REPO}`] }, { ids: { [`${OWNER}/${REPO}`]: REPO_ID } });
   browser = await launchBrowser();
 });
 
@@ -31,6 +31,21 @@ afterAll(async () => {
     await app.close();
   }
 });
+
+/** A browser's sign-in without a browser: the cookies a session ends with. */
+async function signInByHand(login: string, path = '/missions/1'): Promise<{ cookie: string; landed: Response }> {
+  web.github.signInAs(login);
+  const jar = new Map<string, string>();
+  const keep = (r: Response) => r.headers.getSetCookie().forEach((c) => jar.set(c.split('=')[0]!, c.split(';')[0]!));
+  const cookie = () => [...jar.values()].join('; ');
+  let r = await fetch(`${web.url}${path}`, { redirect: 'manual' });
+  keep(r);
+  r = await fetch(r.headers.get('location')!, { redirect: 'manual' });
+  const callback = r.headers.get('location')!;
+  r = await fetch(callback, { redirect: 'manual', headers: { cookie: cookie() } });
+  keep(r);
+  return { cookie: cookie(), landed: r };
+}
 
 async function signedIn(login: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -86,8 +101,9 @@ describe('Mission Control', () => {
     // The feature stack, with the fix feature triage asked for, and a round's dispositions.
     expect(await page.locator('ol.features > li').count()).toBe(4);
     expect(await page.locator('.round table.items').count()).toBeGreaterThan(0);
-    // A transcript, reached from its bar by keyboard as by mouse: the planner's run and its finish call.
-    await page.locator('svg.timeline a').first().click();
+    // A transcript, reached from its bar by keyboard: the planner's run and its finish call.
+    await page.locator('svg.timeline a').first().focus();
+    await page.keyboard.press('Enter');
     expect(page.url()).toMatch(/#run-\d+$/);
     const first = page.locator('article.run').first();
     await first.locator('summary').first().click();
@@ -142,6 +158,7 @@ describe('Mission Control', () => {
     const response = await page.goto(`${web.url}/missions/${mission.id}`);
     expect(response!.status()).toBe(200);
     expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+    expect(await response!.text()).toContain('&lt;script&gt;window.pwned = 1&lt;/script&gt;');
     expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.locator('h1').innerText()).toContain(title);
     const transcript = page.locator(`article#run-${run}`);
@@ -161,6 +178,9 @@ describe('Mission Control', () => {
     await app.store.startFeature(mission.id, 'F1');
     const page = await signedIn('maintainer');
     await page.goto(`${web.url}/missions/${mission.id}`);
+    const fetched: string[] = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    await page.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
     const f1 = page.locator('ol.features > li').first();
     expect(await f1.innerText()).toContain('building now');
     expect(await page.locator('article.run').count()).toBe(0);
@@ -175,6 +195,99 @@ describe('Mission Control', () => {
     expect(await page.locator('svg.timeline a').count()).toBe(1);
     await expect.poll(() => page.locator(`article#run-${run}`).count(), { timeout: 10_000 }).toBe(1);
     expect(await page.locator('ol.story').innerText()).toContain('a feature is committed (F1)');
+    // Updated in place: the page was not loaded again, and the one new transcript was fetched once.
+    expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(fetched.filter((p) => p === `/missions/${mission.id}`)).toEqual([]);
+    expect(fetched.filter((p) => p.includes('/runs/'))).toEqual([`/missions/${mission.id}/runs/${run}`]);
     await page.context().close();
+  });
+
+  it('checks the sign-in state, ends a session GitHub stops honouring, and asks GitHub once per repository and session', async () => {
+    // A callback whose state this browser was not given signs nobody in.
+    web.github.signInAs('maintainer');
+    let r = await fetch(`${web.url}/missions/1`, { redirect: 'manual' });
+    const started = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const authorize = new URL(r.headers.get('location')!);
+    r = await fetch(authorize, { redirect: 'manual' });
+    const callback = new URL(r.headers.get('location')!);
+    callback.searchParams.set('state', 'forged-state-forged-state');
+    const forged = await fetch(callback, { redirect: 'manual', headers: { cookie: started } });
+    expect(forged.status).toBe(400);
+    // Nor, in that browser, the real callback after it: its state was good for one callback.
+    const after = forged.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    callback.searchParams.set('state', authorize.searchParams.get('state')!);
+    expect((await fetch(callback, { redirect: 'manual', headers: { cookie: after } })).status).toBe(400);
+
+    const { cookie, landed } = await signInByHand('maintainer');
+    expect(landed.status).toBe(303);
+    expect(landed.headers.get('location')).toBe('/missions/1');
+    const checks = web.github.repoChecks;
+    for (let i = 0; i < 3; i++) expect((await fetch(`${web.url}/missions/1`, { headers: { cookie } })).status).toBe(200);
+    expect(web.github.repoChecks - checks).toBe(1);
+    // An altered cookie is no session.
+    const altered = cookie.replace(/missions_session=([^;]+)/, (_, v: string) => `missions_session=${v.slice(0, -2)}xx`);
+    expect((await fetch(`${web.url}/missions/1`, { redirect: 'manual', headers: { cookie: altered } })).status).toBe(303);
+
+    // GitHub stops taking the token: the mission answers like a missing one, and the session is over.
+    const fresh = await signInByHand('maintainer', '/missions/2');
+    web.github.revoke('maintainer');
+    const revoked = await fetch(`${web.url}/missions/1`, { redirect: 'manual', headers: { cookie: fresh.cookie } });
+    expect(revoked.status).toBe(404);
+    expect((await fetch(`${web.url}/missions/1`, { redirect: 'manual', headers: { cookie: fresh.cookie } })).status).toBe(303);
+    // The page's own requests are not sent to sign in (a poll would lose the page it came from).
+    expect((await fetch(`${web.url}/missions/1/live`, { redirect: 'manual' })).status).toBe(401);
+  });
+
+  it('marks the session cookie Secure when users come over HTTPS', async () => {
+    const secure = await serveMissionControl(app.db, {}, { publicUrl: 'https://missions.example.test' });
+    try {
+      const r = await fetch(`${secure.url}/missions`, { redirect: 'manual' });
+      expect(new URL(r.headers.get('location')!).searchParams.get('redirect_uri')).toBe('https://missions.example.test/missions/auth/callback');
+      for (const c of r.headers.getSetCookie()) expect(c).toMatch(/;\s*secure/i);
+    } finally {
+      await secure.close();
+    }
+  });
+
+  it('does not show a mission to whoever holds its repository’s name now, if it is another repository', async () => {
+    // `usurper` reads a repository of the same name, whose id GitHub reports as another one.
+    const other = await serveMissionControl(app.db, { usurper: [`${OWNER}/${REPO}`] }, { ids: { [`${OWNER}/${REPO}`]: REPO_ID + 1 } });
+    try {
+      other.github.signInAs('usurper');
+      const jar: string[] = [];
+      let r = await fetch(`${other.url}/missions/1`, { redirect: 'manual' });
+      jar.push(...r.headers.getSetCookie().map((c) => c.split(';')[0]!));
+      r = await fetch(r.headers.get('location')!, { redirect: 'manual' });
+      r = await fetch(r.headers.get('location')!, { redirect: 'manual', headers: { cookie: jar.join('; ') } });
+      const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      expect((await fetch(`${other.url}/missions/1`, { headers: { cookie } })).status).toBe(404);
+      expect(await (await fetch(`${other.url}/missions`, { headers: { cookie } })).text()).not.toContain('Hello-World');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('redacts the app’s secrets from transcripts, also across the fold and when spread over lines', async () => {
+    const secret = 'test-client-secret-0123456789';
+    const mission = (await app.store.create({ installationId: INSTALLATION, repoId: REPO_ID, owner: OWNER, repo: REPO, issueNumber: 9, issueTitle: 'Secrets' }, 'maintainer', 'secrets'))!;
+    const run = await app.store.startRun({ missionId: mission.id, role: 'worker', model: 'claude-sonnet-5-5', subject: 'F1' });
+    await app.store.saveTranscript({
+      missionId: mission.id,
+      runId: run,
+      role: 'worker',
+      model: 'claude-sonnet-5-5',
+      outcome: 'no-finish',
+      turns: 1,
+      messages: [
+        { role: 'user', content: `the secret is ${secret}` },
+        { role: 'assistant', content: `${'x'.repeat(59_990)}${secret}` },
+        { role: 'user', content: `${secret.slice(0, 12)}\n${secret.slice(12)}` },
+      ],
+    });
+    const { cookie } = await signInByHand('maintainer', `/missions/${mission.id}`);
+    const body = await (await fetch(`${web.url}/missions/${mission.id}`, { headers: { cookie } })).text();
+    expect(body).toContain('the secret is [redacted]');
+    expect(body).toContain('[withheld: this text holds a secret');
+    expect(body).not.toContain(secret.slice(0, 16));
   });
 });
