@@ -2,6 +2,7 @@
 // over HTTP on loopback, signed in: the full page (every transcript), its live fragment, and the
 // 304 a polling page gets while nothing changes; side by side with the same mission at 5 runs.
 // Transcripts are sized like real ones: 20 turns each, tool outputs of about 2 KB.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,14 @@ import { startGitHubWeb } from '../test/helpers/github-web.ts';
 import { stackPlan } from '../test/helpers/plans.ts';
 
 const N = Number(process.env.BENCH_N ?? 30);
+// A production process's secrets, each redacted from every text on the page in all its encoded forms.
+const SECRETS = {
+  PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey,
+  WEBHOOK_SECRET: randomBytes(20).toString('hex'),
+  ANTHROPIC_API_KEY: `sk-ant-api03-${randomBytes(60).toString('base64url')}`,
+  GITHUB_CLIENT_SECRET: randomBytes(20).toString('hex'),
+  DATABASE_URL: `postgres://missions:${randomBytes(12).toString('hex')}@db:5432/missions`,
+};
 const ROLES = ['worker', 'scrutiny', 'user-testing', 'triage'] as const;
 
 async function missionWithRuns(db: Database, issue: number, runs: number): Promise<number> {
@@ -39,7 +48,7 @@ const db = await openDatabase({});
 const big = await missionWithRuns(db, 1, 50);
 const small = await missionWithRuns(db, 2, 5);
 const github = await startGitHubWeb({ clientId: 'c', clientSecret: 's', readers: { alice: ['o/r'] }, ids: { 'o/r': 42 } });
-const handler = missionControl({ db, log: pino({ level: 'silent' }), signIn: { clientId: 'c', clientSecret: 's', sessionSecret: 'bench-session-secret-0123456789abcdef' }, githubBaseUrl: github.apiUrl, env: {} });
+const handler = missionControl({ db, log: pino({ level: 'silent' }), signIn: { clientId: 'c', clientSecret: 's', sessionSecret: 'bench-session-secret-0123456789abcdef' }, githubBaseUrl: github.apiUrl, env: SECRETS });
 const server = createServer((req, res) => void handler(req, res));
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -77,7 +86,7 @@ const rows = [
   ['live, unchanged (304)', await time(`/missions/${big}/live`, { 'if-none-match': etag })],
   ['list of missions', await time('/missions')],
 ] as const;
-console.log(`Mission Control server time, request to last byte on loopback, ${N} requests each after 3 warm-up (embedded database)`);
+console.log(`Mission Control server time, request to last byte on loopback, ${N} requests each after 3 warm-up (embedded database; ${Object.keys(SECRETS).length} secrets redacted from every text)`);
 for (const [name, r] of rows) console.log(`${name.padEnd(26)} ${String(r.status).padEnd(4)} p50 ${pct(r.ms, 50).toFixed(1).padStart(7)} ms   p99 ${pct(r.ms, 99).toFixed(1).padStart(7)} ms   ${(r.bytes / 1024).toFixed(0).padStart(6)} KiB`);
 console.log(`page at 50 runs / page at 5 runs: ${(pct(rows[1][1].ms, 50) / pct(rows[0][1].ms, 50)).toFixed(1)}x (p50); GitHub asked ${github.repoChecks} time(s) about the repository (cached for 5 minutes)`);
 server.close();
