@@ -6,6 +6,7 @@
 import { runTriage, type Triage } from '../agents/triage.ts';
 import { runScrutiny, type Review } from '../agents/scrutiny.ts';
 import { runUserTesting, type Verdicts } from '../agents/user-testing.ts';
+import { replayEvidence } from './replay-evidence.ts';
 import { dispositionTable, featuresOfRound, fixesOf, previousFindings, roundItems } from './round-items.ts';
 import { CONTRACT_CHECK, postCheckRun, readCi, SCRUTINY_CHECK } from '../github/check-runs.ts';
 import { replies, reply } from '../github/replies.ts';
@@ -261,14 +262,14 @@ async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, netw
     const sandbox = await checkout();
     const run = await sandbox.run(r.command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal });
     cancellation.check();
-    const output = run.output.trim().split('\n').slice(-20).join('\n');
+    const output = replayEvidence(run.output);
     out.push(
       run.exitCode === 0 ?
-        { ...r, evidence: `\`${r.command}\` exited 0 when the app replayed it on a clean checkout:\n${output || '(no output)'}` }
+        { ...r, evidence: `\`${r.command}\` exited 0 when the app replayed it on a clean checkout:\n${output}` }
       : {
           ...r,
           status: 'fail',
-          evidence: `The validator reported a pass, but \`${r.command}\` ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`} when the app replayed it on a clean checkout:\n${output || '(no output)'}`,
+          evidence: `The validator reported a pass, but \`${r.command}\` ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`} when the app replayed it on a clean checkout:\n${output}`,
         },
     );
   }
