@@ -82,10 +82,3 @@ export const replies = {
 
 const quote = (text: string) => text.trim().split('\n').map((l) => `> ${l}`).join('\n');
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
-
-export function formatDuration(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 1) return `${Math.round(ms / 1000)}s`;
-  const h = Math.floor(minutes / 60);
-  return h ? `${h}h ${minutes % 60}m` : `${minutes}m`;
-}

@@ -1,12 +1,12 @@
 // Finish (PRODUCT.md §1 step 7): every assertion passed, so the pull request is marked ready for
 // review (GitHub's GraphQL mutation; REST has none) and a summary says what was built, the contract
 // with its evidence, the rounds, the time and the cost by role.
-import { formatDuration } from '../github/replies.ts';
 import { setDraft } from '../github/pull-request.ts';
 import type { GitHub } from '../github/repository.ts';
 import { findOrPostSummary, renderSummary } from '../github/summary.ts';
 import type { Mission } from '../store/missions.ts';
 import { showBoard } from './board.ts';
+import { formatDuration } from './lifecycle.ts';
 import { appBot, missionPageUrl, type MissionContext } from './context.ts';
 import type { Plan } from './plan.ts';
 import type { Triage } from '../agents/triage.ts';

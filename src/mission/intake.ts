@@ -4,12 +4,12 @@
 import { applyContractEdits } from './contract.ts';
 import { parseContract, readMissionComment, readMissionMarker } from '../github/mission-comment.ts';
 import { setDraft } from '../github/pull-request.ts';
-import { formatDuration, replies, reply } from '../github/replies.ts';
+import { replies, reply } from '../github/replies.ts';
 import { loadConfig, permissionOf, TRUSTED, type GitHub } from '../github/repository.ts';
 import type { Mission } from '../store/missions.ts';
 import { isPlanning } from '../store/missions.ts';
 import { showBoard } from './board.ts';
-import { nowLine } from './lifecycle.ts';
+import { formatDuration, nowLine } from './lifecycle.ts';
 import type { IntakeJob } from '../store/queue.ts';
 import { parseCommand, type ParsedCommand } from './commands.ts';
 import type { MissionContext } from './context.ts';

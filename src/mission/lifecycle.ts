@@ -122,5 +122,13 @@ export function nowLine(mission: Mission, features: FeatureRow[]): string {
   return mission.contract ? buildStatus(mission, features) : describeState(mission);
 }
 
+/** A span of time as people read it: 9s, 5m, 1h 5m. */
+export function formatDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return `${Math.round(ms / 1000)}s`;
+  const h = Math.floor(minutes / 60);
+  return h ? `${h}h ${minutes % 60}m` : `${minutes}m`;
+}
+
 /** The state's name as people read it ("awaiting approval"). */
 export const stateName = (state: MissionState) => state.replace('_', ' ');

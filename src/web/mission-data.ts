@@ -3,7 +3,7 @@
 // here; pages.ts redacts secrets from it again (they were when stored) and the templates escape it.
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../store/database.ts';
-import type { FeatureRow, Mission, ValidationRun, Verdict } from '../store/missions.ts';
+import type { FeatureRow, Mission, MissionStore, ValidationRun, Verdict } from '../store/missions.ts';
 import { TRANSITIONS, nowLine, stateName, type MissionEvent } from '../mission/lifecycle.ts';
 
 export interface RunRow {
@@ -44,14 +44,15 @@ export interface MissionData {
   stateName: string;
 }
 
-export async function loadMission(db: Queryable, id: number): Promise<MissionData | null> {
-  const [mission] = await db.query<Mission>('SELECT * FROM missions WHERE id = $1', [id]);
-  if (!mission) return null;
+/** What the page shows of `mission`: the store's own reads where it has them, and the page's (all verdicts, runs, costs by turn). */
+export async function loadMission(store: MissionStore, mission: Mission): Promise<MissionData> {
+  const { db } = store;
+  const id = mission.id;
   const [features, rounds, verdicts, events, runs, costs, spending] = await Promise.all([
-    db.query<FeatureRow>('SELECT * FROM features WHERE mission_id = $1 ORDER BY position', [id]),
-    db.query<ValidationRun>('SELECT * FROM validation_runs WHERE mission_id = $1 ORDER BY created_at, round', [id]),
+    store.features(id),
+    store.validationRuns(id),
     db.query<Verdict>('SELECT * FROM verdicts WHERE mission_id = $1 ORDER BY created_at, round', [id]),
-    db.query<MissionEvent>('SELECT id, event, from_state, to_state, detail, created_at FROM mission_events WHERE mission_id = $1 ORDER BY id', [id]),
+    store.events(id),
     runRows(db, id),
     db.query<CostRow>(
       `SELECT role, model, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)::float8 AS tokens,

@@ -4,11 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Handoff } from '../agents/worker.ts';
-import { STATES, stateName } from '../mission/lifecycle.ts';
+import { formatDuration, STATES, stateName } from '../mission/lifecycle.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Mission, RoundItem } from '../store/missions.ts';
 import type { MissionData, RunRow } from './mission-data.ts';
-import { costCurve, duration, outcomeWords, runWords, stamp, timeline } from './timeline.ts';
+import { costCurve, outcomeWords, runWords, stamp, timeline } from './timeline.ts';
 import { transcriptItems } from './transcript.ts';
 
 const eta = new Eta({ views: fileURLToPath(new URL('./views', import.meta.url)), cache: true, autoEscape: true });
@@ -82,7 +82,7 @@ export function liveView(data: MissionData, version: string, redact: Redact, web
     revision: latestRevision,
     started: stamp(new Date(m.created_at)),
     startedBy: `@${m.started_by}`,
-    elapsed: duration(elapsedMs),
+    elapsed: formatDuration(elapsedMs),
     over: !running,
     usd: money(usd),
     tokens: count(tokens),

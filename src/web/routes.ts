@@ -8,7 +8,7 @@ import { nowLine, STATES } from '../mission/lifecycle.ts';
 import type { Plan } from '../mission/plan.ts';
 import { secretRedactor, secretValues } from '../secrets.ts';
 import type { Database } from '../store/database.ts';
-import type { FeatureRow, Mission } from '../store/missions.ts';
+import { MissionStore, type FeatureRow, type Mission } from '../store/missions.ts';
 import { WebSessions, type WebSession } from '../store/web-sessions.ts';
 import { RepoAccess, TokenRefused } from './access.ts';
 import { loadMission, missionVersion, transcriptOf, transcripts } from './mission-data.ts';
@@ -47,6 +47,7 @@ export function missionControl(options: MissionControlOptions): Handler {
   const webBase = options.githubBaseUrl ? options.githubBaseUrl.replace(/\/api\/v3\/?$/, '') : 'https://github.com';
   const signIn = options.signIn ? new SignIn({ ...options.signIn, githubBaseUrl: options.githubBaseUrl, publicUrl: options.publicUrl }, new WebSessions(options.db)) : null;
   const access = signIn ? new RepoAccess(signIn.request) : null;
+  const store = new MissionStore(options.db);
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://missions.invalid');
@@ -125,9 +126,9 @@ export function missionControl(options: MissionControlOptions): Handler {
         res.writeHead(304, { etag, 'cache-control': 'private, no-cache' }).end();
         return;
       }
-      const data = (await loadMission(options.db, id))!;
-      const [latest] = await options.db.query<{ number: number; body: Plan }>(`SELECT number, body FROM plan_revisions WHERE mission_id = $1 AND kind = 'plan' ORDER BY number DESC LIMIT 1`, [id]);
-      const plan = (mission.contract as Plan | null) ?? latest?.body ?? null;
+      const data = await loadMission(store, mission);
+      const latest = await store.latestPlan(id);
+      const plan = (mission.contract as Plan | null) ?? (latest?.body as Plan | undefined) ?? null;
       const view = liveView(data, version, redact, webBase, plan, latest?.number ?? 0);
       if (match![2] === 'live') {
         send(req, res, 200, liveFragment(view), { etag, 'cache-control': 'private, no-cache' });

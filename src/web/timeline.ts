@@ -2,6 +2,7 @@
 // agent run (one row each, on a shared time axis) and the cost over time, cumulative, by role. Drawn
 // on the server, so they read without JavaScript; each bar carries its own words (role, subject,
 // times, turns, tokens, USD) for screen readers and tooltips, and links to its transcript.
+import { formatDuration } from '../mission/lifecycle.ts';
 import type { RunRow } from './mission-data.ts';
 
 /** One colour per role, each at least 4.5:1 on white (text contrast, more than graphics need). */
@@ -78,13 +79,13 @@ export function timeline(runs: RunRow[], now: Date): Timeline {
     bars,
     ticks,
     axisY: height - 22,
-    summary: `${runs.length} agent run${runs.length === 1 ? '' : 's'} from ${clock(new Date(start))} to ${clock(new Date(end))} (${duration(end - start)}), $${usd.toFixed(2)} in all.`,
+    summary: `${runs.length} agent run${runs.length === 1 ? '' : 's'} from ${clock(new Date(start))} to ${clock(new Date(end))} (${formatDuration(end - start)}), $${usd.toFixed(2)} in all.`,
   };
 }
 
 export function runWords(run: RunRow, ms = (run.ended_at ?? new Date()).getTime() - run.started_at.getTime()): string {
   const subject = run.subject ? ` on ${run.subject}` : '';
-  const when = run.ended_at ? `${clock(run.started_at)} to ${clock(run.ended_at)} (${duration(ms)})` : `since ${clock(run.started_at)}, running`;
+  const when = run.ended_at ? `${clock(run.started_at)} to ${clock(run.ended_at)} (${formatDuration(ms)})` : `since ${clock(run.started_at)}, running`;
   return `${run.role}${subject}, ${run.model}: ${when}; ${run.turns} turn${run.turns === 1 ? '' : 's'}, ${Math.round(run.tokens).toLocaleString('en-US')} tokens, $${run.usd.toFixed(2)}; ${outcomeWords(run.outcome)}`;
 }
 
@@ -153,11 +154,3 @@ const most = (xs: number[], ceiling: number) => xs.reduce((a, b) => (b > a ? b :
 /** Times in UTC, as the server knows them; the page says so. */
 export const clock = (d: Date) => d.toISOString().slice(11, 19);
 export const stamp = (d: Date) => `${d.toISOString().slice(0, 10)} ${clock(d)} UTC`;
-
-export function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  return `${Math.floor(m / 60)}h ${m % 60}m`;
-}

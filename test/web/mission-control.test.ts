@@ -33,12 +33,12 @@ afterAll(async () => {
 });
 
 /** A browser's sign-in without a browser: the cookies a session ends with. */
-async function signInByHand(login: string, path = '/missions/1'): Promise<{ cookie: string; landed: Response }> {
-  web.github.signInAs(login);
+async function signInByHand(login: string, path = '/missions/1', server: MissionControlServer = web): Promise<{ cookie: string; landed: Response }> {
+  server.github.signInAs(login);
   const jar = new Map<string, string>();
   const keep = (r: Response) => r.headers.getSetCookie().forEach((c) => jar.set(c.split('=')[0]!, c.split(';')[0]!));
   const cookie = () => [...jar.values()].join('; ');
-  let r = await fetch(`${web.url}${path}`, { redirect: 'manual' });
+  let r = await fetch(`${server.url}${path}`, { redirect: 'manual' });
   keep(r);
   r = await fetch(r.headers.get('location')!, { redirect: 'manual' });
   const callback = r.headers.get('location')!;
@@ -253,13 +253,7 @@ describe('Mission Control', () => {
     // `usurper` reads a repository of the same name, whose id GitHub reports as another one.
     const other = await serveMissionControl(app.db, { usurper: [`${OWNER}/${REPO}`] }, { ids: { [`${OWNER}/${REPO}`]: REPO_ID + 1 } });
     try {
-      other.github.signInAs('usurper');
-      const jar: string[] = [];
-      let r = await fetch(`${other.url}/missions/1`, { redirect: 'manual' });
-      jar.push(...r.headers.getSetCookie().map((c) => c.split(';')[0]!));
-      r = await fetch(r.headers.get('location')!, { redirect: 'manual' });
-      r = await fetch(r.headers.get('location')!, { redirect: 'manual', headers: { cookie: jar.join('; ') } });
-      const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const { cookie } = await signInByHand('usurper', '/missions/1', other);
       expect((await fetch(`${other.url}/missions/1`, { headers: { cookie } })).status).toBe(404);
       expect(await (await fetch(`${other.url}/missions`, { headers: { cookie } })).text()).not.toContain('Hello-World');
     } finally {
