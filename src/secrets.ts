@@ -43,8 +43,8 @@ export function encodedForms(secret: string): string[] {
   return [...new Set(forms.filter((f) => f.length >= 8))];
 }
 
-/** Separators a secret can be spread out with: whitespace (split across lines, spaced out), quotes and `+` (concatenated). */
-const SPREAD = /[\s'"`+,\\]/g;
+/** Separators a secret can be spread out with: whitespace (split across lines, spaced out), quotes and `+` (concatenated), and invisible format characters (zero-width spaces, soft hyphens). */
+const SPREAD = /[\s'"`+,\\\p{Cf}]/gu;
 
 /**
  * Whether `text` holds one of `secrets` in any of its encoded forms, as is or spread out. The

@@ -18,7 +18,7 @@ export type MissionState =
 export const STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'building', 'paused', 'failed', 'cancelled', 'done'];
 /** States in which issue comments by trusted users are feedback to the planner (before approval). */
 export const PLANNING_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'failed'];
-/** Every state but the two a mission never leaves (a /fix reopens a done mission explicitly). */
+/** Every state but the two that end a mission (only `reopened`, a /fix, leaves done). */
 export const LIVE_STATES: MissionState[] = ['planning', 'questions', 'awaiting_approval', 'building', 'paused', 'failed'];
 
 interface Move {

@@ -1,13 +1,12 @@
 // Where a mission's state changes: every write to a mission goes through this module, and every
-// change of state through `transition`, by the lifecycle's table (mission/lifecycle.ts).
+// change of state through `transition`, by the lifecycle's table (mission/lifecycle.ts); only
+// `create` inserts a mission and its `labelled` event itself.
 import type { TokenUsage } from '../agents/pricing.ts';
 import type { Role, UsageRecorder } from '../agents/runtime.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Database, Queryable } from './database.ts';
 import { PLANNING_STATES, TRANSITIONS, type LifecycleEvent, type MissionEvent, type MissionState, type RecordedEvent } from '../mission/lifecycle.ts';
 
-export type { MissionState };
-export { PLANNING_STATES };
 
 /** Why a building mission holds before its next step. */
 export type PauseReason = 'user' | 'worker' | 'budget' | 'rounds' | 'error';

@@ -48,6 +48,10 @@ describe('replayed evidence', () => {
     expect(replayEvidence('  \n')).toBe('(no output)');
   });
 
+  it('takes a line of a hundred thousand spaces in stride (two leading \\s* once made it quadratic: minutes)', { timeout: 5_000 }, () => {
+    expect(replayEvidence(`x\n${' '.repeat(100_000)}y\n  3 passing`).split('\n')[0]).toBe('3 passing');
+  });
+
   it('reads the counts of the common runners', () => {
     for (const line of ['  114 passing (31ms)', '  2 failing', 'Tests:       3 passed, 3 total', ' Test Files  2 passed (2)', '# pass 3', '======== 3 passed in 0.12s ========', 'Ran 4 tests in 0.001s', 'test result: ok. 3 passed; 0 failed', 'ok  \texample.com/greet\t0.012s']) {
       expect(replayEvidence(`${line}\n${'noise\n'.repeat(30)}`).split('\n')[0]).toBe(line.trim());

@@ -52,7 +52,7 @@ for (const target of databaseTargets()) {
       await db.close();
     });
 
-    it('keeps a mission building while a feature is left, reopens a done one for a /fix, and records a failure once per step', async () => {
+    it('keeps a mission building while a feature is left, reopens a done one for a /fix, and lets no failure move it once done', async () => {
       const url = await target.create();
       const db = await openDatabase(url ? { databaseUrl: url } : {});
       const store = new MissionStore(db);

@@ -276,6 +276,7 @@ describe('Mission Control', () => {
         { role: 'user', content: `the secret is ${secret}` },
         { role: 'assistant', content: `${'x'.repeat(59_990)}${secret}` },
         { role: 'user', content: `${secret.slice(0, 12)}\n${secret.slice(12)}` },
+        { role: 'assistant', content: [...secret].join('\u200b') },
       ],
     });
     const { cookie } = await signInByHand('maintainer', `/missions/${mission.id}`);
@@ -283,5 +284,6 @@ describe('Mission Control', () => {
     expect(body).toContain('the secret is [redacted]');
     expect(body).toContain('[withheld: this text holds a secret');
     expect(body).not.toContain(secret.slice(0, 16));
+    expect(body).not.toContain([...secret].join('\u200b').slice(0, 30));
   });
 });
