@@ -48,6 +48,13 @@ export interface QueueOptions {
   /** How soon a job whose worker died is noticed on a server: its heartbeat interval (>= 10) and how often it is checked. */
   heartbeatSeconds?: number;
   superviseIntervalSeconds?: number;
+  /**
+   * Wake workers the moment a step is waiting instead of at their next poll: LISTEN/NOTIFY (pg-boss's
+   * own, in-process on the embedded engine) for new jobs, and this process's own workers after each
+   * job, for the step a finished step left waiting behind it. Default true; false is the polling
+   * baseline bench/handover.ts measures against.
+   */
+  wake?: boolean;
   log: Logger;
 }
 
@@ -55,16 +62,19 @@ export class JobQueue {
   readonly boss: PgBoss;
   readonly #db: Database;
   readonly #options: QueueOptions;
+  readonly #wake: boolean;
   #running = false;
 
   constructor(db: Database, options: QueueOptions) {
     this.#db = db;
     this.#options = options;
+    this.#wake = options.wake ?? true;
     this.boss =
       db.pglite ?
-        new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schedule: false, supervise: true })
+        new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schedule: false, supervise: true, useListenNotify: this.#wake })
       : new PgBoss({
           connectionString: db.connectionString!,
+          useListenNotify: this.#wake,
           schedule: false,
           max: 5,
           ...(options.superviseIntervalSeconds ?
@@ -83,6 +93,7 @@ export class JobQueue {
       // A planning run is long; a dead worker's job is found by its missing heartbeat instead.
       expireInSeconds: 4 * 60 * 60,
       heartbeatSeconds: this.#options.heartbeatSeconds ?? 30,
+      notify: this.#wake,
     };
     await this.#ensureQueue(STEP_QUEUE, { ...common, policy: 'stately' });
     await this.#ensureQueue(INTAKE_QUEUE, { ...common, policy: 'key_strict_fifo' });
@@ -94,8 +105,11 @@ export class JobQueue {
     return this.#running;
   }
 
-  async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
-    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, options);
+  async #ensureQueue(name: string, options: NonNullable<Parameters<PgBoss['createQueue']>[1]>): Promise<void> {
+    const queue = await this.boss.getQueue(name);
+    if (!queue) await this.boss.createQueue(name, options);
+    // A queue made before NOTIFY was used (or by the baseline) is switched over, not left polling.
+    else if (Boolean(queue.notify) !== Boolean(options.notify)) await this.boss.updateQueue(name, { notify: options.notify });
   }
 
   /**
@@ -130,7 +144,10 @@ export class JobQueue {
   async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
     // Several jobs at once, so one mission's long step never holds back another's (a mission's own
     // steps stay one at a time: the step queue is `stately` per mission).
-    const options = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 2, batchSize: 1, localConcurrency: STEP_CONCURRENCY };
+    const polling = this.#options.pollingIntervalSeconds ?? 2;
+    // With NOTIFY the poll is a backstop (for retries coming due, a listener reconnecting); kept as
+    // short as before, so nothing waits longer than it did without NOTIFY.
+    const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1, localConcurrency: STEP_CONCURRENCY };
     const log = this.#options.log;
     // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue

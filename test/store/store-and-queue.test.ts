@@ -142,5 +142,33 @@ for (const target of databaseTargets()) {
       for (const q of queues) await q.stop();
       for (const db of dbs) await db.close().catch(() => {});
     });
+
+    it('starts a requested step at once, and the step a running one asked for as soon as it ends, without waiting for a poll', async () => {
+      const url = await target.create();
+      // Two processes on a server: the step is requested in one and taken by whichever is free.
+      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
+      // A poll far longer than the test waits: only a wake-up can start these steps in time.
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 60 }));
+      for (const q of queues) await q.start();
+      const started: number[] = [];
+      for (const q of queues) {
+        await q.work({
+          intake: async () => {},
+          step: async ({ missionId }) => {
+            started.push(missionId);
+            // Mission 1's step asks for its next one, as a step that built a feature does.
+            if (missionId === 1 && started.filter((m) => m === 1).length < 3) await q.requestStep({ missionId: 1 });
+          },
+        });
+      }
+      // Past the first fetch every worker makes when it starts: from here on they sleep for a minute.
+      await new Promise((r) => setTimeout(r, 500));
+      await queues[0]!.requestStep({ missionId: 1 });
+      await waitFor(() => started.filter((m) => m === 1).length === 3, 'three chained steps of mission 1', 15_000);
+      await queues[queues.length - 1]!.requestStep({ missionId: 2 });
+      await waitFor(() => started.includes(2), 'the step of mission 2', 15_000);
+      for (const q of queues) await q.stop();
+      for (const db of dbs) await db.close().catch(() => {});
+    });
   });
 }
