@@ -125,7 +125,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   const commands = repoCommands(checkout.dir, config.commands);
   const changed = await branch.changedPaths(base, checkout.head);
   const setupNetwork = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup ?? '', branch.files(base), branch.files(checkout.head));
-  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork, cancellation);
+  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork, cancellation, branch, checkout.head);
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
   await showBoard(ctx, gh, id, { pullRequest: false });
@@ -282,12 +282,15 @@ async function budgetReached(
   return null;
 }
 
-/** The repository's setup command, once per checkout; with the network unless the mission changed what it reads. */
-async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean, cancellation: Cancellation): Promise<void> {
+/**
+ * The repository's setup command, once per checkout (or what it made, copied from another checkout of
+ * the mission with the same dependencies); with the network unless the mission changed what it reads.
+ */
+async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean, cancellation: Cancellation, branch: MissionBranch, head: string): Promise<void> {
   const marker = join(dirname(sandbox.checkout), 'setup.done');
   if (fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  await runSetup(sandbox, command, network, cancellation);
+  await branch.setUp(sandbox.checkout, head, command, () => runSetup(sandbox, command, network, cancellation));
   writeFileSync(marker, command);
 }
 

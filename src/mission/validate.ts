@@ -92,9 +92,10 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const sandboxFor = async (name: string) => {
     const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
     commands ??= repoCommands(sandbox.checkout, config.commands);
-    if (commands.setup) {
-      const network = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup, branch.files(v.base), branch.files(target.head));
-      await runSetup(sandbox, commands.setup, network, v.cancellation);
+    const setup = commands.setup;
+    if (setup) {
+      const network = await setupMayUseNetwork(config.sandbox.network, changed, setup, branch.files(v.base), branch.files(target.head));
+      await branch.setUp(sandbox.checkout, target.head, setup, () => runSetup(sandbox, setup, network, v.cancellation));
     }
     return sandbox;
   };

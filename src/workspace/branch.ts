@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFiles, type RepoFiles } from './repo-files.ts';
+import { setupKey } from './prepared.ts';
 import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
 import { containsSecret } from '../secrets.ts';
 
@@ -78,7 +79,31 @@ export class MissionBranch {
     return commitFiles(this.#cache, commit);
   }
 
-  /** The diff between two commits, read from the cache. */
+  /**
+   * How a checkout of `commit` is set up: from what an earlier checkout of this mission installed with
+   * the same command and the same files it reads, or by running `install` and keeping what it made.
+   */
+  async setUp(checkout: string, commit: string, command: string, install: () => Promise<void>): Promise<'reused' | 'installed'> {
+    const { prepared } = this.#workspaces;
+    const missionId = this.#request.missionId;
+    const key = await setupKey(this.#cache, commit, command);
+    const reuse = async () => {
+      if (!(await prepared.restore(missionId, key, checkout))) return false;
+      prepared.counts.reused++;
+      return true;
+    };
+    // A kept setup is copied without waiting for others (the validators' copies run side by side);
+    // without one, the first checkout installs and any other waiting on the key then copies.
+    if (await reuse()) return 'reused';
+    return prepared.exclusive(missionId, key, async () => {
+      if (await reuse()) return 'reused';
+      await install();
+      prepared.counts.installed++;
+      await prepared.capture(missionId, key, checkout, this.#cache, commit);
+      return 'installed';
+    });
+  }
+
   /** The paths that differ between two commits. */
   async changedPaths(from: string, to: string): Promise<string[]> {
     const out = await plainGit(this.#cache).env(gitEnv()).raw(['diff', '--name-only', '-z', '--no-renames', from, to]);

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { PreparedSetups } from './prepared.ts';
 
 export interface CheckoutRequest {
   repoId: number;
@@ -44,11 +45,14 @@ export function gitEnv(token?: string): Record<string, string> {
 
 export class Workspaces {
   readonly root: string;
+  /** What setup made, kept per mission and dependency state (prepared.ts). */
+  readonly prepared: PreparedSetups;
   // Jobs of one repository in this process take turns on its cache.
   #locks = new Map<number, Promise<unknown>>();
 
   constructor(root: string) {
     this.root = root;
+    this.prepared = new PreparedSetups(join(root, 'prepared'));
   }
 
   cachePath(repoId: number): string {
@@ -122,7 +126,7 @@ export function plainGit(dir?: string) {
   return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } });
 }
 
-const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

@@ -37,7 +37,7 @@ function detect(checkout: string): RepoCommands {
  * Files that decide what a setup command fetches and runs: package manifests, lockfiles and their
  * registry settings, at any depth (workspaces), and the build files setup scripts start from.
  */
-const SETUP_INPUTS = new Set([
+export const SETUP_INPUTS = new Set([
   'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'bun.lockb', 'bun.lock',
   '.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'requirements.txt', 'pyproject.toml', 'poetry.lock', 'uv.lock', 'Pipfile', 'Pipfile.lock',
   'setup.py', 'setup.cfg', 'Gemfile', 'Gemfile.lock', 'go.mod', 'go.sum', 'Cargo.toml', 'Cargo.lock', 'Makefile', 'build.gradle', 'pom.xml', 'binding.gyp',
@@ -69,22 +69,24 @@ const INSTALL_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies',
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish', 'predependencies', 'dependencies', 'postdependencies'];
 
 /**
- * Whether two package.json texts install the same: equal dependencies, and either equal scripts or
- * no install script on either side (an install script may call any other script, so then every
- * script counts; without one, a new `test` script changes nothing an install runs).
+ * What in a package.json text decides an install: its dependencies, and either all its scripts or
+ * none (an install script may call any other script, so then every script counts; without one, a new
+ * `test` script changes nothing an install runs). Null for a text that is not JSON.
  */
+export function installRelevant(text: string | null): string | null {
+  let pkg: Record<string, unknown> & { scripts?: Record<string, unknown> };
+  try {
+    pkg = JSON.parse(text ?? '') as typeof pkg;
+  } catch {
+    return null;
+  }
+  if (!pkg || typeof pkg !== 'object') return null;
+  const hooked = INSTALL_SCRIPTS.some((k) => pkg.scripts?.[k] !== undefined);
+  return JSON.stringify([INSTALL_KEYS.map((k) => pkg[k] ?? null), hooked ? (pkg.scripts ?? null) : null]);
+}
+
+/** Whether two package.json texts install the same. */
 function sameInstall(before: string | null, after: string | null): boolean {
-  const read = (text: string | null) => {
-    try {
-      return JSON.parse(text ?? '') as Record<string, unknown> & { scripts?: Record<string, unknown> };
-    } catch {
-      return null;
-    }
-  };
-  const [a, b] = [read(before), read(after)];
-  if (!a || !b) return false;
-  const deps = (pkg: Record<string, unknown>) => JSON.stringify(INSTALL_KEYS.map((k) => pkg[k] ?? null));
-  if (deps(a) !== deps(b)) return false;
-  const hooked = (pkg: { scripts?: Record<string, unknown> }) => INSTALL_SCRIPTS.some((k) => pkg.scripts?.[k] !== undefined);
-  return (!hooked(a) && !hooked(b)) || JSON.stringify(a.scripts ?? null) === JSON.stringify(b.scripts ?? null);
+  const [a, b] = [installRelevant(before), installRelevant(after)];
+  return a !== null && a === b;
 }

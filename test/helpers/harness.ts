@@ -88,6 +88,20 @@ export function bareRepository(files: Record<string, string | { symlink: string 
   return bare;
 }
 
+/** A new commit on main of a repository made by bareRepository, with `files` written; returns its sha. */
+export function commitTo(bare: string, files: Record<string, string>): string {
+  const work = join(dirname(bare), 'work');
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: work, stdio: 'pipe' }).toString().trim();
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(work, path)), { recursive: true });
+    writeFileSync(join(work, path), content);
+  }
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'change');
+  git('push', '-q', bare, 'main');
+  return git('rev-parse', 'HEAD');
+}
+
 /** Quick polls and retries, and a dead worker's job noticed within seconds rather than a minute. */
 const QUEUE_TIMING = { pollingIntervalSeconds: 0.5, retryDelaySeconds: 1, heartbeatSeconds: 10, superviseIntervalSeconds: 2 };
 

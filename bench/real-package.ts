@@ -1,0 +1,146 @@
+// A real package from the npm registry with its real test suite, in a local bare repository: a
+// two-feature mission (two milestones) from /approve to done, with a model server that answers at
+// once and GitHub answering from local mocks. Setup is `npm ci` in the sandbox from an empty npm
+// cache, as on a fresh worker. Printed: mission wall time, installs performed, and each validation
+// round's wall time against the time of the commands on its critical path (the validators' test run,
+// side by side, then the app's replay), for every checkout installing (the baseline) and for setup
+// once per mission, in the same run. Needs the npm registry (not GitHub).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import pino from 'pino';
+import { bareRepository, createTestApp, labeledPayload, waitFor } from '../test/helpers/harness.ts';
+import { IssueThread } from '../test/helpers/issue-thread.ts';
+import { commentOn } from '../test/helpers/scenario.ts';
+import { approveTurn, handoffTurn, toolTurn, validatorTurns, verdictsTurn } from '../test/helpers/workers.ts';
+import type { Plan } from '../src/mission/plan.ts';
+import { Sandbox } from '../src/workspace/sandbox.ts';
+
+const PACKAGE = process.env.BENCH_PACKAGE ?? 'minimist@1.2.8';
+const TEST = process.env.BENCH_TEST ?? 'npm run tests-only';
+const SETUP = 'npm ci --no-audit --no-fund';
+
+/** The package's published source with a lockfile, as files for a bare repository. */
+function packageFiles(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'missions-bench-pkg-'));
+  const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: dir }).toString().trim().split('\n').pop()!;
+  execFileSync('tar', ['xzf', tarball], { cwd: dir });
+  const source = join(dir, 'package');
+  execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: source, stdio: 'ignore' });
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[relative(source, full)] = readFileSync(full, 'utf8');
+    }
+  };
+  walk(source);
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    ...files,
+    '.gitignore': 'node_modules\n.nyc_output\ncoverage\n',
+    '.github/missions.yml': `commands:\n  setup: ${SETUP}\n  test: ${TEST}\n`,
+  };
+}
+
+const plan: Plan = {
+  title: 'Two examples',
+  summary: 'Two example scripts, one per milestone.',
+  assertions: [
+    { id: 'VAL-001', statement: 'example/first.js parses --a 1' },
+    { id: 'VAL-002', statement: 'example/second.js parses --b 2' },
+  ],
+  features: [
+    { id: 'F1', title: 'first example', description: 'Write example/first.js.', milestone: 'M1', assertion_ids: ['VAL-001'] },
+    { id: 'F2', title: 'second example', description: 'Write example/second.js.', milestone: 'M2', assertion_ids: ['VAL-002'] },
+  ],
+};
+
+const bash = (command: string) => toolTurn({ name: 'bash', input: { command, timeout_ms: 300_000 } });
+
+/** Each validator runs the suite once; user-testing's pass names it, so the app replays it. */
+function round(assertion: string) {
+  return validatorTurns({
+    scrutiny: [bash(TEST), approveTurn(`Ran \`${TEST}\`: it passes.`)],
+    'user-testing': [bash(TEST), verdictsTurn([{ assertion_id: assertion, status: 'pass', command: TEST, evidence: `\`${TEST}\` passes` }])],
+  });
+}
+
+interface Figures {
+  missionMs: number;
+  installs: number;
+  reused: number;
+  copyMs: number;
+  rounds: number[];
+}
+
+async function mission(files: Record<string, string>, reuse: boolean): Promise<Figures> {
+  const turns = [
+    toolTurn({ name: 'submit_plan', input: plan }),
+    toolTurn({ name: 'write', input: { file_path: 'example/first.js', content: "console.log(require('../')(['--a', '1']));\n" } }),
+    handoffTurn('Wrote example/first.js.', { commands_run: [{ command: TEST, exit_code: 0, observation: 'passes' }] }),
+    ...round('VAL-001'),
+    toolTurn({ name: 'write', input: { file_path: 'example/second.js', content: "console.log(require('../')(['--b', '2']));\n" } }),
+    handoffTurn('Wrote example/second.js.', { commands_run: [{ command: TEST, exit_code: 0, observation: 'passes' }] }),
+    ...round('VAL-002'),
+  ];
+  const app = await createTestApp({ turns, workerTurns: 30 });
+  app.ctx.workspaces.prepared.enabled = reuse;
+  const { ['.github/missions.yml']: config, ...repoFiles } = files;
+  const thread = new IssueThread(app.github, { cloneUrl: bareRepository(repoFiles), config });
+  await app.receive('issues', labeledPayload());
+  await waitFor(async () => (await app.store.get(1)).state === 'awaiting_approval', 'the plan', 120_000);
+  const started = performance.now();
+  await commentOn({ app, thread }, '/approve');
+  await waitFor(async () => ['done', 'paused', 'stopped', 'cancelled'].includes((await app.store.get(1)).state), 'the mission to end', 1_800_000);
+  const missionMs = performance.now() - started;
+  const state = (await app.store.get(1)).state;
+  if (state !== 'done') throw new Error(`the mission ended ${state}: ${JSON.stringify(await app.store.get(1))}`);
+  const events = await app.store.events(1);
+  const rounds: number[] = [];
+  for (const [i, e] of events.entries()) {
+    if (e.event !== 'round_started') continue;
+    const shown = events.slice(i).find((x) => x.event === 'round_shown');
+    if (shown) rounds.push(new Date(shown.created_at).getTime() - new Date(e.created_at).getTime());
+  }
+  const { installed, reused, copyMs } = app.ctx.workspaces.prepared.counts;
+  await app.close();
+  return { missionMs, installs: installed, reused, copyMs, rounds };
+}
+
+/** The test command alone, in the sandbox, on an installed checkout: its own time (median of 3). */
+async function testAlone(files: Record<string, string>): Promise<number> {
+  const origin = bareRepository(files);
+  const dir = mkdtempSync(join(tmpdir(), 'missions-bench-alone-'));
+  execFileSync('git', ['clone', '-q', origin, join(dir, 'checkout')]);
+  const sandbox = new Sandbox(join(dir, 'checkout'), { log: pino({ level: 'silent' }) });
+  const setup = await sandbox.run(SETUP, { timeoutMs: 1_200_000, network: true });
+  if (setup.exitCode !== 0) throw new Error(`setup failed:\n${setup.output}`);
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    const run = await sandbox.run(TEST, { timeoutMs: 300_000, network: false });
+    times.push(performance.now() - start);
+    if (run.exitCode !== 0) throw new Error(`${TEST} failed:\n${run.output}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return times.sort((a, b) => a - b)[1]!;
+}
+
+const files = packageFiles();
+console.log(`${PACKAGE}: ${Object.keys(JSON.parse(files['package-lock.json']!).packages).length - 1} packages in its lockfile; setup \`${SETUP}\`, tests \`${TEST}\``);
+const testMs = await testAlone(files);
+// Critical path of a round: the two validators' runs side by side, then the replay.
+const commandsMs = 2 * testMs;
+console.log(`\`${TEST}\` alone, installed, in the sandbox: ${(testMs / 1000).toFixed(2)} s; a round's commands on its critical path: ${(commandsMs / 1000).toFixed(2)} s`);
+for (const reuse of process.env.BENCH_ONLY_AFTER ? [true] : [false, true]) {
+  const f = await mission(files, reuse);
+  const label = reuse ? 'setup once per mission' : 'baseline: every checkout installs';
+  console.log(`\n${label}`);
+  console.log(`  mission /approve to done: ${(f.missionMs / 1000).toFixed(1)} s`);
+  console.log(`  installs performed: ${f.installs} (copies of an earlier install: ${f.reused}, ${(f.copyMs / 1000).toFixed(1)} s copying in all)`);
+  for (const [i, ms] of f.rounds.entries()) console.log(`  round ${i + 1}: ${(ms / 1000).toFixed(1)} s = ${(ms / commandsMs).toFixed(2)}x its commands' own time`);
+}
+process.exit(0);

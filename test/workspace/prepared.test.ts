@@ -1,0 +1,116 @@
+// Setup once per mission and dependency state (issue 12): checkouts of a mission with the same setup
+// command and the same files it reads get a copy of what the first one installed, through the real
+// sandbox and real git; a checkout's writes never reach another's, and what cannot move is not kept.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MissionBranch } from '../../src/workspace/branch.ts';
+import { Workspaces } from '../../src/workspace/checkout.ts';
+import { Sandbox } from '../../src/workspace/sandbox.ts';
+import { bareRepository, commitTo } from '../helpers/harness.ts';
+
+const log = pino({ level: 'silent' });
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+// A miniature `npm ci`: a dependency whose content is random, so two installs never look alike.
+const INSTALL = 'mkdir -p node_modules/dep/.bin && head -c 16 /dev/urandom | od -An -tx1 | tr -d " \\n" > node_modules/dep/token && ln -sf ../token node_modules/dep/.bin/token';
+
+function mission(files: Record<string, string>) {
+  const origin = bareRepository({ '.gitignore': 'node_modules\ndist\n', 'package.json': '{"dependencies":{"dep":"1.0.0"}}\n', ...files });
+  const root = mkdtempSync(join(tmpdir(), 'missions-prepared-'));
+  roots.push(root);
+  const workspaces = new Workspaces(root);
+  const branch = new MissionBranch(workspaces, { repoId: 1, missionId: 1, cloneUrl: origin }, 'missions/1-x');
+  let installs = 0;
+  /** A checkout of `commit` set up with `command`, through the sandbox, as a validator's is. */
+  const checkout = async (commit: string, name: string, command = INSTALL) => {
+    const dir = await branch.throwaway(commit, name);
+    const sandbox = new Sandbox(dir, { hide: [root], readOnly: [workspaces.cachePath(1)], log });
+    const how = await branch.setUp(dir, commit, command, async () => {
+      installs++;
+      const result = await sandbox.run(command, { timeoutMs: 30_000, network: false });
+      if (result.exitCode !== 0) throw new Error(result.output);
+    });
+    return { dir, how, sandbox };
+  };
+  return { origin, branch, checkout, installs: () => installs };
+}
+
+const token = (dir: string) => readFileSync(join(dir, 'node_modules/dep/token'), 'utf8');
+
+describe('setup once per mission', () => {
+  it('installs once for checkouts with the same dependencies, each getting a copy its own writes stay in', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    // Two validators setting up at once, then a replay: one install.
+    const [scrutiny, testing] = await Promise.all([m.checkout(base, 'scrutiny'), m.checkout(base, 'user-testing')]);
+    const replay = await m.checkout(base, 'replay');
+    expect(m.installs()).toBe(1);
+    expect([scrutiny.how, testing.how, replay.how].sort()).toEqual(['installed', 'reused', 'reused']);
+    expect(token(testing.dir)).toBe(token(scrutiny.dir));
+    expect(token(replay.dir)).toBe(token(scrutiny.dir));
+    // The copy works where it landed: the relative link resolves inside this checkout.
+    const linked = await replay.sandbox.run('cat node_modules/dep/.bin/token', { timeoutMs: 10_000, network: false });
+    expect(linked.output).toBe(token(scrutiny.dir));
+    // A command in one checkout that rewrites a dependency changes no other checkout, nor the next.
+    const write = await testing.sandbox.run('echo tampered > node_modules/dep/token', { timeoutMs: 10_000, network: false });
+    expect(write.exitCode).toBe(0);
+    expect(token(testing.dir)).toBe('tampered\n');
+    expect(token(scrutiny.dir)).not.toBe('tampered\n');
+    expect(token(replay.dir)).not.toBe('tampered\n');
+    expect(token((await m.checkout(base, 'triage')).dir)).toBe(token(scrutiny.dir));
+    expect(m.installs()).toBe(1);
+  });
+
+  it('keeps a state through a change that installs the same (a test script), and installs again for one that does not (a lockfile)', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    await m.checkout(base, 'first');
+    const scripted = commitTo(m.origin, { 'package.json': '{"dependencies":{"dep":"1.0.0"},"scripts":{"test":"node --test"}}\n', 'src.js': 'x\n' });
+    await m.branch.refresh();
+    expect((await m.checkout(scripted, 'scripted')).how).toBe('reused');
+    const locked = commitTo(m.origin, { 'package-lock.json': '{"lockfileVersion":3}\n' });
+    await m.branch.refresh();
+    const after = await m.checkout(locked, 'locked');
+    expect(after.how).toBe('installed');
+    expect(m.installs()).toBe(2);
+    // The setup command is part of the state too.
+    expect((await m.checkout(locked, 'other-command', `${INSTALL} && true`)).how).toBe('installed');
+  });
+
+  it('runs setup in every checkout when it builds (dist/) or changes a tracked file: what it made is not kept', async () => {
+    const m = mission({ 'version.txt': '1\n' });
+    const base = await m.branch.refresh();
+    const building = `${INSTALL} && mkdir -p dist && cp package.json dist/`;
+    await m.checkout(base, 'a', building);
+    const second = await m.checkout(base, 'b', building);
+    expect(second.how).toBe('installed');
+    expect(existsSync(join(second.dir, 'dist/package.json'))).toBe(true);
+    const rewriting = `${INSTALL} && echo 2 > version.txt`;
+    await m.checkout(base, 'c', rewriting);
+    expect((await m.checkout(base, 'd', rewriting)).how).toBe('installed');
+    expect(m.installs()).toBe(4);
+  });
+
+  it('runs no git in a checkout setup could write: a hook planted in its .git does not run', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    const marker = join(tmpdir(), `missions-fsmonitor-${process.pid}`);
+    rmSync(marker, { force: true });
+    // What a hostile install script can do to a validator's checkout before the app looks at it.
+    const planting = `${INSTALL} && git config core.fsmonitor 'touch ${marker}; false' && printf '#!/bin/sh\\ntouch ${marker}\\n' > .git/hooks/post-index-change && chmod +x .git/hooks/post-index-change`;
+    const dir = await m.branch.throwaway(base, 'hostile');
+    const sandbox = new Sandbox(dir, { hide: [], readOnly: [], log, bubblewrap: false });
+    await m.branch.setUp(dir, base, planting, async () => {
+      const result = await sandbox.run(planting, { timeoutMs: 30_000, network: false });
+      expect(result.exitCode).toBe(0);
+    });
+    expect(existsSync(marker)).toBe(false);
+    rmSync(marker, { force: true });
+  });
+});
