@@ -13,6 +13,8 @@ import { passingValidation } from '../test/helpers/workers.ts';
 import type { Plan } from '../src/mission/plan.ts';
 import { MissionBranch } from '../src/workspace/branch.ts';
 import { Workspaces } from '../src/workspace/checkout.ts';
+import { median } from './lib/stats.ts';
+import { forgetStoredAnswers } from '../src/github/economy.ts';
 
 const FEATURES = Number(process.env.BENCH_FEATURES ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -35,7 +37,16 @@ const plan: Plan = {
 const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type: 'tool_use', name, input }] });
 const files = (i: number) => ({ [`module${i}.js`]: `export const value = ${i};\n` });
 
-async function mission(): Promise<{ ms: number; doneMs: number; restCalls: number; byCall: Map<string, number> }> {
+interface Run {
+  ms: number;
+  doneMs: number;
+  restCalls: number;
+  notModified: number;
+  byCall: Map<string, number>;
+}
+
+async function mission(options: { economical: boolean; config?: string }): Promise<Run> {
+  forgetStoredAnswers();
   const turns: (ScriptedTurn | Script)[] = [tool('submit_plan', plan)];
   for (let i = 1; i <= FEATURES; i++) {
     turns.push(tool('write', { file_path: `module${i}.js`, content: files(i)[`module${i}.js`] }));
@@ -46,11 +57,12 @@ async function mission(): Promise<{ ms: number; doneMs: number; restCalls: numbe
       turns.push(...passingValidation(...plan.features.filter((f) => f.milestone === milestone).flatMap((f) => f.assertion_ids)));
     }
   }
-  const app = await createTestApp({ turns });
-  const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'README.md': '# bench\n' }) });
+  const app = await createTestApp({ turns, economical: options.economical });
+  const thread = new IssueThread(app.github, { cloneUrl: bareRepository({ 'README.md': '# bench\n' }), ...(options.config ? { config: options.config } : {}) });
   await app.receive('issues', labeledPayload());
   await waitFor(async () => (await app.store.get(1)).rendered_revision === 1, 'the plan', 60_000);
   const before = app.github.requests.length;
+  const notModifiedBefore = app.github.notModified;
   const started = performance.now();
   await commentOn({ app, thread }, '/approve');
   await waitFor(async () => {
@@ -67,8 +79,9 @@ async function mission(): Promise<{ ms: number; doneMs: number; restCalls: numbe
     const key = `${r.method} ${r.path.split('?')[0]!.replace(/\/[0-9a-f]{40}(?=\/|$)/g, '/{sha}').replace(/\/\d+(?=\/|$)/g, '/{n}').replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{o}/{r}')}`;
     byCall.set(key, (byCall.get(key) ?? 0) + 1);
   }
+  const notModified = app.github.notModified - notModifiedBefore;
   await app.close();
-  return { ms, doneMs, restCalls: calls.length, byCall };
+  return { ms, doneMs, restCalls: calls.length, notModified, byCall };
 }
 
 /** The same git work the app does per feature, through the same module, and nothing else. */
@@ -92,11 +105,10 @@ async function gitAlone(): Promise<number> {
   return ms;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const missions: { ms: number; doneMs: number; restCalls: number; byCall: Map<string, number> }[] = [];
+const missions: Run[] = [];
 const gits: number[] = [];
 for (let r = 0; r < RUNS; r++) {
-  missions.push(await mission());
+  missions.push(await mission({ economical: true }));
   gits.push(await gitAlone());
 }
 const m = median(missions.map((x) => x.ms));
@@ -105,9 +117,20 @@ console.log(`${FEATURES}-feature mission, /approve to last push (median of ${RUN
 console.log(`the same git work alone (median of ${RUNS}): ${(g / 1000).toFixed(2)} s; runs ${gits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
 console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per feature ${((m - g) / FEATURES).toFixed(0)} ms`);
 console.log(`to done, the milestone validated and the PR ready (median): ${(median(missions.map((x) => x.doneMs)) / 1000).toFixed(2)} s`);
-const last = missions.at(-1)!;
-console.log(`GitHub calls per feature, approval to done: ${(last.restCalls / FEATURES).toFixed(1)} (${last.restCalls} for ${FEATURES} features and the milestone's validation; approval, PR, review, check runs and finish included)`);
-for (const [call, n] of [...last.byCall].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${call}`);
-const writes = [...last.byCall].filter(([k]) => !k.startsWith('GET') && !k.includes('access_tokens')).reduce((s, [, n]) => s + n, 0);
-console.log(`writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes 1 s apart per installation on GitHub, so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
+
+// GitHub calls, approval to done: every GET unconditional (the baseline) against conditional GETs, with
+// and without a config file in the repository (without one, Probot's loader gets two 404s per read,
+// which carry no ETag).
+const CONFIG = 'commands:\n  test: node --test\n';
+for (const config of [undefined, CONFIG]) {
+  const runs = { baseline: await mission({ economical: false, ...(config ? { config } : {}) }), now: await mission({ economical: true, ...(config ? { config } : {}) }) };
+  console.log(`\nGitHub calls per feature, approval to done, ${config ? 'with' : 'without'} .github/missions.yml (${FEATURES} features and the milestone's validation; approval, PR, review, check runs and finish included):`);
+  for (const [name, run] of Object.entries(runs)) {
+    const counted = run.restCalls - run.notModified;
+    console.log(`  ${name.padEnd(8)} ${(run.restCalls / FEATURES).toFixed(1)} requests, ${(counted / FEATURES).toFixed(1)} counted against the rate limit (${run.notModified} answered 304)`);
+  }
+  if (!config) for (const [call, n] of [...runs.now.byCall].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(4)}  ${call}`);
+  const writes = [...runs.now.byCall].filter(([k]) => !k.startsWith('GET') && !k.includes('access_tokens')).reduce((s, [, n]) => s + n, 0);
+  if (!config) console.log(`  writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes 1 s apart per installation on GitHub, so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
+}
 process.exit(0);

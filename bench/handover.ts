@@ -9,8 +9,9 @@ import pg from 'pg';
 import pino from 'pino';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { JobQueue } from '../src/store/queue.ts';
+import { percentile } from './lib/stats.ts';
 
-const N = Number(process.env.BENCH_N ?? 60);
+const N = Number(process.env.BENCH_N ?? 100);
 const log = pino({ level: 'silent' });
 
 interface Figures {
@@ -92,7 +93,7 @@ async function dropServer(url: string): Promise<void> {
   await admin.end();
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = percentile;
 const show = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms  p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms`;
 
 console.log(`step hand-over latency, ${N} hand-overs of each kind; baseline: the queue polling every 2 s with nothing woken`);

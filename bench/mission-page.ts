@@ -11,6 +11,7 @@ import { MissionStore } from '../src/store/missions.ts';
 import { missionControl } from '../src/web/routes.ts';
 import { startGitHubWeb } from '../test/helpers/github-web.ts';
 import { stackPlan } from '../test/helpers/plans.ts';
+import { percentile } from './lib/stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 30);
 // A production process's secrets, each redacted from every text on the page in all its encoded forms.
@@ -77,7 +78,7 @@ async function time(path: string, headers: Record<string, string> = {}): Promise
   }
   return { ms, status, bytes };
 }
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = percentile;
 const etag = (await fetch(`${base}/missions/${big}/live`, { headers: { cookie: cookie() } })).headers.get('etag')!;
 const rows = [
   ['page, 5 runs (baseline)', await time(`/missions/${small}`)],

@@ -12,6 +12,7 @@ import { openDatabase } from '../src/store/database.ts';
 import { MissionStore } from '../src/store/missions.ts';
 import { JobQueue } from '../src/store/queue.ts';
 import { commentPayload, labeledPayload } from '../test/helpers/harness.ts';
+import { percentile } from './lib/stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 400);
 const secret = 'bench-secret';
@@ -42,7 +43,7 @@ async function measure(appFn: ApplicationFunction): Promise<number[]> {
   return times.slice(Math.floor(N / 10)); // warm-up dropped
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = percentile;
 
 const bare = await measure(() => {});
 const db = await openDatabase({});

@@ -20,6 +20,7 @@ import { MissionStore } from './store/missions.ts';
 import { JobQueue } from './store/queue.ts';
 import { Workspaces } from './workspace/checkout.ts';
 import { missionControl } from './web/routes.ts';
+import { economical } from './github/economy.ts';
 
 const portInUse = (settings: RunSettings) => `PORT ${settings.port} is in use on ${settings.host}: stop what listens there, or set PORT to another port.`;
 
@@ -76,6 +77,7 @@ async function start(settings: RunSettings): Promise<void> {
   }
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log });
+  const workspaces = new Workspaces(join(settings.dataDir, 'workspaces'), log);
   await queue.start();
   const recovered = await queue.recoverInterrupted();
   if (recovered) log.info({ recovered }, 'jobs interrupted by the last shutdown were handed back to the queue');
@@ -87,14 +89,14 @@ async function start(settings: RunSettings): Promise<void> {
     return startMissionWorker({
       store,
       queue,
-      github: (installationId) => probot.auth(installationId),
+      github: async (installationId) => economical(await probot.auth(installationId), installationId),
       appSlug: () => {
         slug ??= probot.auth().then(async (app) => (await app.rest.apps.getAuthenticated()).data!.slug!);
         slug.catch(() => (slug = undefined));
         return slug;
       },
       model: createModelClient(),
-      workspaces: new Workspaces(join(settings.dataDir, 'workspaces')),
+      workspaces,
       log,
       limits: { plannerTurns: settings.plannerTurns, workerTurns: settings.workerTurns },
       hiddenPaths: [settings.dataDir],
@@ -159,6 +161,7 @@ async function start(settings: RunSettings): Promise<void> {
   const shutdown = async () => {
     await stopServer().catch(() => {});
     await queue.stop().catch(() => {});
+    await workspaces.prepared.close();
     await db.close().catch(() => {});
     process.exit(0);
   };

@@ -4,6 +4,7 @@
 // reading it, so a step that died anywhere is simply run again.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
 import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
 import { runWorker, type Handoff } from '../agents/worker.ts';
 import { findOrOpenPullRequest, pullRequestTitle } from '../github/pull-request.ts';
@@ -118,14 +119,14 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
     return;
   }
   const next = action.feature;
-  // 6. A clean checkout of the pushed tip, set up once per checkout.
+  // 6. A clean checkout of the pushed tip, set up once (or given a copy of a kept setup: prepared.ts).
   const identity = await botIdentity(ctx, gh);
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);
   const changed = await branch.changedPaths(base, checkout.head);
   const setupNetwork = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup ?? '', branch.files(base), branch.files(checkout.head));
-  await setUp(sandbox, commands.setup, checkout.fresh, setupNetwork, cancellation, branch, checkout.head);
+  await setUp(sandbox, commands.setup, { fresh: checkout.fresh, network: setupNetwork, cancellation, branch, head: checkout.head, log });
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
   await showBoard(ctx, gh, id, { pullRequest: false });
@@ -286,11 +287,16 @@ async function budgetReached(
  * The repository's setup command, once per checkout (or what it made, copied from another checkout of
  * the mission with the same dependencies); with the network unless the mission changed what it reads.
  */
-async function setUp(sandbox: Sandbox, command: string | undefined, fresh: boolean, network: boolean, cancellation: Cancellation, branch: MissionBranch, head: string): Promise<void> {
+async function setUp(
+  sandbox: Sandbox,
+  command: string | undefined,
+  how: { fresh: boolean; network: boolean; cancellation: Cancellation; branch: MissionBranch; head: string; log: Logger },
+): Promise<void> {
   const marker = join(dirname(sandbox.checkout), 'setup.done');
-  if (fresh) rmSync(marker, { force: true });
+  if (how.fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  await branch.setUp(sandbox.checkout, head, command, () => runSetup(sandbox, command, network, cancellation));
+  const done = await how.branch.setUp(sandbox.checkout, how.head, command, () => runSetup(sandbox, command, how.network, how.cancellation));
+  how.log.info({ missionId: how.branch.missionId, checkout: 'worker', setup: done }, `setup ${done}`);
   writeFileSync(marker, command);
 }
 

@@ -95,7 +95,8 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     const setup = commands.setup;
     if (setup) {
       const network = await setupMayUseNetwork(config.sandbox.network, changed, setup, branch.files(v.base), branch.files(target.head));
-      await branch.setUp(sandbox.checkout, target.head, setup, () => runSetup(sandbox, setup, network, v.cancellation));
+      const done = await branch.setUp(sandbox.checkout, target.head, setup, () => runSetup(sandbox, setup, network, v.cancellation));
+      log.info({ missionId: mission.id, checkout: name, setup: done }, `setup ${done}`);
     }
     return sandbox;
   };

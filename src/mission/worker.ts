@@ -3,6 +3,7 @@ import type { MissionContext } from './context.ts';
 import { intake } from './intake.ts';
 import { buildStep } from './build.ts';
 import { planningStep } from './planning.ts';
+import { rateLimitWait } from '../github/economy.ts';
 
 export async function startMissionWorker(ctx: MissionContext): Promise<void> {
   // A mission that is building always has a step on its way; one lost to a crash between a state
@@ -11,6 +12,16 @@ export async function startMissionWorker(ctx: MissionContext): Promise<void> {
   await ctx.queue.work({
     intake: (job) => intake(ctx, job),
     // A mission with a locked contract builds; before that, it plans.
-    step: async ({ missionId }) => ((await ctx.store.get(missionId)).contract ? buildStep(ctx, missionId) : planningStep(ctx, missionId)),
+    step: async ({ missionId }) => {
+      const mission = await ctx.store.get(missionId);
+      // Little left of the installation's GitHub rate limit: the step is put off until the window
+      // resets (its worker slot free meanwhile) rather than fail a write half way through.
+      const wait = rateLimitWait(mission.installation_id);
+      if (wait) {
+        ctx.log.warn({ missionId, installationId: mission.installation_id, waitSeconds: Math.round(wait / 1000) }, 'GitHub rate limit nearly spent: the step is put off until it resets');
+        return ctx.queue.requestStep({ missionId }, wait);
+      }
+      return mission.contract ? buildStep(ctx, missionId) : planningStep(ctx, missionId);
+    },
   });
 }

@@ -49,10 +49,11 @@ export interface QueueOptions {
   heartbeatSeconds?: number;
   superviseIntervalSeconds?: number;
   /**
-   * Wake workers the moment a step is waiting instead of at their next poll: LISTEN/NOTIFY (pg-boss's
-   * own, in-process on the embedded engine) for new jobs, and this process's own workers after each
-   * job, for the step a finished step left waiting behind it. Default true; false is the polling
-   * baseline bench/handover.ts measures against.
+   * Wake workers the moment a job is sent instead of at their next poll: pg-boss's LISTEN/NOTIFY
+   * (in-process on the embedded engine). A step that asks for the mission's next step notifies its
+   * own worker too, which then fetches again as soon as the running step ends (pg-boss skips the poll
+   * delay of a worker notified while busy). Default true; false (the polling baseline
+   * bench/handover.ts measures against) switches the queues' `notify` off for every process on the database.
    */
   wake?: boolean;
   log: Logger;
@@ -132,9 +133,10 @@ export class JobQueue {
     return recovered;
   }
 
-  async requestStep(job: StepJob): Promise<void> {
+  /** Asks for a step of the mission, now or after `delayMs` (a step waiting for GitHub's rate limit to reset). */
+  async requestStep(job: StepJob, delayMs = 0): Promise<void> {
     // null means a step for this mission is already waiting: it will see the newest state.
-    await this.boss.send(STEP_QUEUE, job, { singletonKey: String(job.missionId) });
+    await this.boss.send(STEP_QUEUE, job, { singletonKey: String(job.missionId), ...(delayMs ? { startAfter: new Date(Date.now() + delayMs) } : {}) });
   }
 
   async enqueueIntake(job: IntakeJob): Promise<void> {

@@ -60,6 +60,10 @@ export class MissionBranch {
     this.branch = branch;
   }
 
+  get missionId(): number {
+    return this.#request.missionId;
+  }
+
   get dir(): string {
     return this.#workspaces.checkoutPath(this.#request.missionId);
   }
@@ -86,20 +90,20 @@ export class MissionBranch {
   async setUp(checkout: string, commit: string, command: string, install: () => Promise<void>): Promise<'reused' | 'installed'> {
     const { prepared } = this.#workspaces;
     const missionId = this.#request.missionId;
+    if (!prepared.enabled) {
+      await install();
+      await prepared.capture(missionId, '', checkout, this.#cache, commit);
+      return 'installed';
+    }
     const key = await setupKey(this.#cache, commit, command);
-    const reuse = async () => {
-      if (!(await prepared.restore(missionId, key, checkout))) return false;
-      prepared.counts.reused++;
-      return true;
-    };
     // A kept setup is copied without waiting for others (the validators' copies run side by side);
     // without one, the first checkout installs and any other waiting on the key then copies.
-    if (await reuse()) return 'reused';
+    if (await prepared.restore(missionId, key, checkout)) return 'reused';
     return prepared.exclusive(missionId, key, async () => {
-      if (await reuse()) return 'reused';
+      if (await prepared.restore(missionId, key, checkout)) return 'reused';
       await install();
-      prepared.counts.installed++;
-      await prepared.capture(missionId, key, checkout, this.#cache, commit);
+      // Not kept (a full disk, a git error): the next checkout installs too, as it always did.
+      await prepared.capture(missionId, key, checkout, this.#cache, commit).catch(() => false);
       return 'installed';
     });
   }

@@ -5,6 +5,7 @@
 // a file, or a log line.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { simpleGit } from 'simple-git';
 import { PreparedSetups } from './prepared.ts';
 
@@ -50,9 +51,10 @@ export class Workspaces {
   // Jobs of one repository in this process take turns on its cache.
   #locks = new Map<number, Promise<unknown>>();
 
-  constructor(root: string) {
+  /** `log`: where kept setups say what went wrong (a copy that failed, a full disk). */
+  constructor(root: string, log?: Logger) {
     this.root = root;
-    this.prepared = new PreparedSetups(join(root, 'prepared'));
+    this.prepared = new PreparedSetups(join(root, 'prepared'), log);
   }
 
   cachePath(repoId: number): string {

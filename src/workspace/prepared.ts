@@ -1,28 +1,38 @@
-// Setup once per mission and dependency state. The first checkout that runs `setup` for a given key
-// (the setup command and the files it reads, setupKey) leaves behind a copy of what setup made; every
-// later checkout with the same key (worker retries, validators, replays, later rounds) gets its own
-// copy of that instead of installing again. A copy, not links: one checkout's writes (a test that
-// writes into node_modules/.cache, a worker that edits a dependency) never reach another's.
+// Setup once per mission and dependency state. The first checkout that runs `setup` for a key (the
+// command and the content of the files it reads: setupKey) leaves behind a copy of what setup made;
+// every later checkout of the mission with the same key (worker retries, validators, replays, triage,
+// later rounds) gets its own copy instead of installing again: moved in from a spare made in the
+// background while the worker works, else copied then. Copies, not links: one checkout's writes (a
+// test that writes into node_modules/.cache, a worker that edits a dependency) never reach another's.
 //
 // Only what can move between checkouts is kept: dependency trees that refer to themselves by
 // relative paths (node_modules at any depth, Yarn's cache and Plug'n'Play files). A setup that changed
 // a tracked file, or made anything else (a build in dist/, a Python virtualenv whose scripts name
-// their own absolute path), is not kept: it runs again in every checkout, as it always did.
+// their own absolute path, a submodule), is not kept: it runs again in every checkout, as it always did.
 //
-// The copy is taken right after setup exits, before any agent runs in the checkout. Snapshots live
-// in the app's data directory, which sandboxes never see.
-import { execFile } from 'node:child_process';
+// The copy is taken right after setup exits, before any agent runs in the checkout, and is only ever
+// put where the fresh checkout has nothing. Kept setups live in the app's data directory, which
+// sandboxes never see.
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import type { Logger } from 'pino';
 import { gitEnv, plainGit } from './checkout.ts';
-import { SETUP_INPUTS, installRelevant } from './repo-commands.ts';
+import { commandWords, hasInstallHook, installSignature, installWords, setupReads } from './repo-commands.ts';
 
-const run = promisify(execFile);
-
-/** Snapshots kept per mission: the newest few dependency states (a round's head, the one before). */
+/** Kept setups per mission: the newest few dependency states (a round's head, the one before). */
 const KEPT = 3;
+/**
+ * Spare copies of a kept setup made ahead, in the background: one for each validator of a round, so
+ * their checkouts are set up by a rename rather than a copy (replays, after them, take the next ones).
+ */
+const SPARES = 2;
+/** Days after which the kept setups of a mission nothing used are dropped. */
+const IDLE_DAYS = 7;
+/** A copy that takes longer is stuck (a FIFO, a full disk): it is killed and the checkout installs. */
+const COPY_TIMEOUT_MS = 10 * 60_000;
 
 /** Untracked paths setup may leave that are the same wherever the checkout is. */
 function relocatable(path: string): boolean {
@@ -32,22 +42,36 @@ function relocatable(path: string): boolean {
 }
 
 /**
- * The key of what `command` installs on `commit`: the command, and every file it reads (manifests,
- * lockfiles and registry settings at any depth, files the command names), by content. A package.json
- * counts only by what decides an install (dependencies, install hooks): a new `test` script keeps the key.
+ * The key of what `command` installs on `commit`: the command, and every file it reads by content
+ * (setupReads: manifests, lockfiles and their settings at any depth, patches, Yarn's release, files
+ * and directories named by the command, local dependencies), a package.json by what decides an install
+ * (installSignature), so a new `test` script keeps the key. An install hook (`postinstall`, `prepare`)
+ * may read any file (a generator's schema, a module its script requires), so with one anywhere the
+ * key is the whole tree: the setup is shared only by checkouts of the same commit (a round's
+ * validators, replays and triage).
  */
 export async function setupKey(gitDir: string, commit: string, command: string): Promise<string> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const words = new Set(command.split(/[\s'"`;&|()<>]+/).map((w) => w.replace(/^\.\//, '')).filter(Boolean));
-  const out = await git().raw(['ls-tree', '-r', '-z', commit]);
+  const entries = (await git().raw(['ls-tree', '-r', '-z', commit]))
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [meta, path] = line.split('\t') as [string, string];
+      const [mode, , sha] = meta.split(' ') as [string, string, string];
+      return { mode, sha, path };
+    });
   const hash = createHash('sha256').update(`${command}\0`);
-  for (const line of out.split('\0').filter(Boolean)) {
-    const [meta, path] = line.split('\t') as [string, string];
-    const [mode, , sha] = meta.split(' ') as [string, string, string];
-    const name = path.split('/').pop()!;
-    if (!SETUP_INPUTS.has(name) && !words.has(path)) continue;
-    const content = (name === 'package.json' && installRelevant(await git().raw(['cat-file', 'blob', sha]))) || sha;
-    hash.update(`${mode} ${path}\0${content}\0`);
+  const words = commandWords(command);
+  const signatures = new Map<string, string>();
+  for (const { sha, path } of entries.filter((e) => e.path.split('/').pop() === 'package.json')) {
+    // A manifest of megabytes (a worker's commit may hold one) is not read: the whole tree decides.
+    const text = Number((await git().raw(['cat-file', '-s', sha])).trim()) > 1024 * 1024 ? null : await git().raw(['cat-file', 'blob', sha]);
+    if (text === null || hasInstallHook(text)) return hash.update(`tree ${(await git().raw(['rev-parse', `${commit}^{tree}`])).trim()}`).digest('hex').slice(0, 32);
+    signatures.set(path, installSignature(text) ?? sha);
+    words.push(...installWords(text, path.slice(0, -'package.json'.length)));
+  }
+  for (const { mode, sha, path } of entries) {
+    if (setupReads(path, words)) hash.update(`${mode} ${path}\0${signatures.get(path) ?? sha}\0`);
   }
   return hash.digest('hex').slice(0, 32);
 }
@@ -55,14 +79,21 @@ export async function setupKey(gitDir: string, commit: string, command: string):
 export class PreparedSetups {
   readonly #root: string;
   #locks = new Map<string, Promise<unknown>>();
+  /** Spare copies being made, by kept setup; and the copying processes, which close() ends. */
+  #making = new Map<string, Promise<void>>();
+  #children = new Map<ChildProcess, string>();
+  #closed = false;
   /** False: every checkout installs (the baseline bench/real-package.ts measures against). */
   enabled = true;
   /** Setups run and setups copied in this process (the benchmarks report them). */
   readonly counts = { installed: 0, reused: 0, copyMs: 0 };
 
+  readonly #log: Logger | undefined;
+
   /** `root`: a directory of the app's own, outside every checkout. */
-  constructor(root: string) {
+  constructor(root: string, log?: Logger) {
     this.#root = root;
+    this.#log = log;
   }
 
   #dir(missionId: number, key: string): string {
@@ -82,19 +113,106 @@ export class PreparedSetups {
     }
   }
 
-  /** Copies a kept setup into `checkout`; false when there is none for the key. */
+  /**
+   * Gives `checkout` (a fresh checkout: nothing has run in it yet) its own copy of a kept setup; false
+   * when there is none for the key, or when the checkout's own files are where the copy would go (the
+   * commit tracks a path under node_modules, or a directory on the way is a link: a copy written
+   * through a committed link would land outside the checkout). A spare copy made in the background
+   * is moved in (a rename: instant); without one, the copy is made now.
+   */
   async restore(missionId: number, key: string, checkout: string): Promise<boolean> {
     if (!this.enabled) return false;
-    const tree = join(this.#dir(missionId, key), 'tree');
-    if (!existsSync(tree)) return false;
+    const dir = this.#dir(missionId, key);
+    const tree = join(dir, 'tree');
+    const entries = readEntries(dir);
+    if (!entries || !entries.every((path) => placeable(checkout, path, false))) return false;
     // Used: the newest to keep when older ones are dropped.
     const now = new Date();
-    utimesSync(this.#dir(missionId, key), now, now);
+    utimesSync(dir, now, now);
     const started = performance.now();
-    // --reflink=auto: a copy-on-write clone where the filesystem has them (btrfs, XFS), a copy elsewhere.
-    await run('cp', ['-a', '--reflink=auto', '--', `${tree}/.`, checkout]);
+    this.#moveSpare(dir, checkout, entries);
+    // What no spare gave (none ready, or a move that failed part way) is copied from the tree.
+    try {
+      for (const path of entries) {
+        if (lstatSync(join(checkout, path), { throwIfNoEntry: false })) continue;
+        mkdirSync(dirname(join(checkout, path)), { recursive: true });
+        await this.#copy(join(tree, path), join(checkout, path));
+      }
+    } catch (error) {
+      // A full disk, a copy killed at its timeout: what was put in goes, and the checkout installs.
+      this.#log?.warn({ err: error, checkout }, 'a kept setup could not be copied; the checkout runs setup instead');
+      for (const path of entries) rmSync(join(checkout, path), { recursive: true, force: true });
+      return false;
+    }
     this.counts.copyMs += performance.now() - started;
+    this.counts.reused++;
+    this.#replenish(dir);
     return true;
+  }
+
+  /** Moves a spare copy's entries into `checkout`; the spare is claimed by a rename first, so two restores never share one. */
+  #moveSpare(dir: string, checkout: string, entries: string[]): void {
+    const spare = readdirSync(dir).find((name) => /^spare-\d+$/.test(name));
+    if (!spare) return;
+    const claimed = join(dir, `taken-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      renameSync(join(dir, spare), claimed);
+    } catch {
+      return this.#moveSpare(dir, checkout, entries); // another restore took it first
+    }
+    try {
+      for (const path of entries) {
+        mkdirSync(dirname(join(checkout, path)), { recursive: true });
+        renameSync(join(claimed, path), join(checkout, path));
+      }
+    } catch {
+      // restore() copies what was not moved.
+    } finally {
+      rmSync(claimed, { recursive: true, force: true });
+    }
+  }
+
+  /** Makes spare copies of a kept setup in the background, one at a time, until there are SPARES. */
+  #replenish(dir: string): void {
+    if (this.#closed || this.#making.has(dir)) return;
+    const making = (async () => {
+      // A half-made spare here is a dead process's (this one makes one at a time, below).
+      for (const name of readdirSync(dir)) if (name.endsWith('.partial') || name.startsWith('taken-')) rmSync(join(dir, name), { recursive: true, force: true });
+      for (let n = 0; !this.#closed && existsSync(join(dir, 'tree')); n++) {
+        const spares = readdirSync(dir).filter((name) => /^spare-\d+$/.test(name));
+        if (spares.length >= SPARES) return;
+        const name = `spare-${Date.now()}${n}`;
+        const partial = join(dir, `${name}.partial`);
+        await this.#copy(join(dir, 'tree'), partial);
+        if (this.#closed || !existsSync(dir)) return rmSync(partial, { recursive: true, force: true });
+        renameSync(partial, join(dir, name));
+      }
+    })()
+      // A spare that could not be made (the setup dropped meanwhile, a full disk) is copied when needed.
+      .catch((error: unknown) => {
+        if (!this.#closed && existsSync(join(dir, 'tree'))) this.#log?.warn({ err: error, dir }, 'a spare copy of a kept setup could not be made');
+      })
+      .finally(() => this.#making.delete(dir));
+    this.#making.set(dir, making);
+  }
+
+  /** `cp -a` (links copied as links), killed by close() or after COPY_TIMEOUT_MS. */
+  #copy(from: string, to: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = execFile('cp', ['-a', '--reflink=auto', '--', from, to], { timeout: COPY_TIMEOUT_MS, killSignal: 'SIGKILL' }, (error) => {
+        this.#children.delete(child);
+        if (error) reject(error);
+        else resolve();
+      });
+      this.#children.set(child, to);
+    });
+  }
+
+  /** Stops making spares (a copy under way is killed) and waits for it: the process is ending. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const child of this.#children.keys()) child.kill('SIGKILL');
+    await Promise.all(this.#making.values());
   }
 
   /**
@@ -102,33 +220,69 @@ export class PreparedSetups {
    * of it can move. Returns whether it was kept.
    */
   async capture(missionId: number, key: string, checkout: string, gitDir: string, commit: string): Promise<boolean> {
+    this.counts.installed++;
     if (!this.enabled) return false;
-    const made = await madeBySetup(gitDir, commit, checkout);
-    if (!made?.every(relocatable)) return false;
+    const made = (await madeBySetup(gitDir, commit, checkout))?.map((entry) => entry.replace(/\/$/, ''));
+    // Every entry movable, and read from where git listed it (no link on the way out of the checkout).
+    // Nothing made in the checkout is nothing to keep: the setup may have worked elsewhere (a HOME that
+    // lasts when unsandboxed), so it runs again.
+    if (!made?.length || !made.every((path) => relocatable(path) && placeable(checkout, path, true))) return false;
     const dir = this.#dir(missionId, key);
     const partial = `${dir}.partial`;
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(join(partial, 'tree'), { recursive: true });
-    for (const entry of made) {
-      const path = entry.replace(/\/$/, '');
+    for (const path of made) {
       mkdirSync(dirname(join(partial, 'tree', path)), { recursive: true });
-      await run('cp', ['-a', '--reflink=auto', '--', join(checkout, path), join(partial, 'tree', path)]);
+      await this.#copy(join(checkout, path), join(partial, 'tree', path));
     }
     writeFileSync(join(partial, 'entries.json'), JSON.stringify(made));
     rmSync(dir, { recursive: true, force: true });
     renameSync(partial, dir);
     this.#prune(missionId);
+    // Spares for the checkouts to come (the validators'), made while the worker works.
+    this.#replenish(dir);
     return true;
   }
 
-  /** Drops all but the newest few snapshots of a mission. */
+  /**
+   * Drops all but the newest few kept setups of a mission (half-made ones of a dead process too), and
+   * every setup of a mission nothing used for IDLE_DAYS (one cancelled, or abandoned while paused).
+   */
   #prune(missionId: number): void {
     const root = join(this.#root, String(missionId));
-    const kept = readdirSync(root)
+    const names = readdirSync(root);
+    const stale = names.filter((name) => name.endsWith('.partial') && !this.#locks.has(`${missionId}/${name.slice(0, -'.partial'.length)}`));
+    const keys = names
       .filter((name) => !name.endsWith('.partial'))
       .map((name) => ({ name, time: statSync(join(root, name)).mtimeMs }))
       .sort((a, b) => b.time - a.time);
-    for (const old of kept.slice(KEPT)) rmSync(join(root, old.name), { recursive: true, force: true });
+    for (const name of [...stale, ...keys.slice(KEPT).map((k) => k.name)]) this.#remove(join(root, name));
+    const idle = Date.now() - IDLE_DAYS * 86_400_000;
+    for (const other of readdirSync(this.#root).filter((name) => /^\d+$/.test(name) && name !== String(missionId))) {
+      const dir = join(this.#root, other);
+      const used = Math.max(statSync(dir).mtimeMs, ...readdirSync(dir).map((name) => statSync(join(dir, name)).mtimeMs));
+      if (used < idle) this.#remove(dir);
+    }
+  }
+
+  /** Drops every kept setup of a mission (it is done): its disk space is not held for a reopening. */
+  drop(missionId: number): void {
+    this.#remove(join(this.#root, String(missionId)));
+  }
+
+  /**
+   * Removes a directory of kept setups, first stopping any spare being copied into it. Renamed out of
+   * the way at once, then deleted in the background: thousands of files must not hold up the step.
+   */
+  #remove(dir: string): void {
+    for (const [child, to] of this.#children) if (to.startsWith(`${dir}/`)) child.kill('SIGKILL');
+    const doomed = join(this.#root, `.deleting-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      renameSync(dir, doomed);
+    } catch {
+      return; // already gone
+    }
+    void rm(doomed, { recursive: true, force: true, maxRetries: 5 }).catch((error: unknown) => this.#log?.warn({ err: error, dir: doomed }, 'a dropped kept setup could not be deleted'));
   }
 }
 
@@ -143,6 +297,8 @@ async function madeBySetup(gitDir: string, commit: string, checkout: string): Pr
   const git = plainGit(checkout).env({ ...gitEnv(), GIT_DIR: gitDir, GIT_WORK_TREE: checkout, GIT_INDEX_FILE: index });
   try {
     await git.raw(['read-tree', commit]);
+    // A submodule setup checked out is tracked (a gitlink), so nothing would list what it made there.
+    if (/(^|\0)160000 /.test(await git.raw(['ls-files', '-z', '--stage']))) return null;
     // The fresh index has no stat data: --refresh compares contents and records it for the files
     // that match, so what ls-files then calls modified (deleted included) really differs.
     await git.raw(['-c', 'core.bare=false', 'update-index', '-q', '--refresh']).catch(() => '');
@@ -152,4 +308,30 @@ async function madeBySetup(gitDir: string, commit: string, checkout: string): Pr
   } finally {
     rmSync(index, { force: true });
   }
+}
+
+/** The entries a kept setup holds (paths relative to the checkout), or null when there is none. */
+function readEntries(dir: string): string[] | null {
+  try {
+    const entries = JSON.parse(readFileSync(join(dir, 'entries.json'), 'utf8')) as unknown;
+    return Array.isArray(entries) && entries.every((e) => typeof e === 'string' && e && !e.split('/').includes('..')) ? entries : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `path` in `checkout` is reached through real directories only (a missing one is made
+ * later), and is there (`present`: a source to copy from) or not (a destination to copy to).
+ */
+function placeable(checkout: string, path: string, present: boolean): boolean {
+  const parts = path.split('/');
+  let current = checkout;
+  for (const part of parts.slice(0, -1)) {
+    current = join(current, part);
+    const stat = lstatSync(current, { throwIfNoEntry: false });
+    if (!stat) return !present;
+    if (!stat.isDirectory()) return false;
+  }
+  return !!lstatSync(join(checkout, path), { throwIfNoEntry: false }) === present;
 }

@@ -1,5 +1,6 @@
 // GitHub for tests: nock in front of api.github.com, where every interceptor must name an operation
 // of GitHub's OpenAPI description and every request body must match that operation's schema.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import nock from 'nock';
@@ -45,6 +46,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   body: any;
+  headers: Record<string, string>;
 }
 
 export class GitHubMock {
@@ -58,8 +60,9 @@ export class GitHubMock {
     this.scope.on('request', (req: any, _interceptor: any, raw: string) => {
       const body = raw ? JSON.parse(raw) : undefined;
       const url = new URL(req.url ?? `https://x${req.path}`);
+      const headers: Record<string, string> = req.headers instanceof Headers ? Object.fromEntries(req.headers.entries()) : {};
       req = { method: req.method, path: url.pathname + url.search };
-      this.requests.push({ method: req.method, path: req.path, body });
+      this.requests.push({ method: req.method, path: req.path, body, headers });
       // GraphQL is not part of the REST description; its mocks check the query themselves.
       if (req.path === '/graphql') return;
       const found = findOperation(req.method, req.path);
@@ -96,6 +99,23 @@ export class GitHubMock {
   }
   patch(path: string) {
     return this.intercept('PATCH', path);
+  }
+
+  /** Answers served 304 Not Modified: conditional requests whose ETag was current. */
+  notModified = 0;
+
+  /** A reply that honours ETags as GitHub does: 304 when If-None-Match names the current answer. */
+  conditional(answer: () => [number, unknown, Record<string, string>?]) {
+    return (req: Request): [number, unknown, Record<string, string>] => {
+      const [status, body, headers = {}] = answer();
+      if (status !== 200) return [status, body, headers];
+      const etag = `"${createHash('sha1').update(typeof body === 'string' ? body : JSON.stringify(body)).digest('hex')}"`;
+      if (req.headers.get('if-none-match') === etag) {
+        this.notModified++;
+        return [304, '', { etag }];
+      }
+      return [200, body, { ...headers, etag }];
+    };
   }
 
   /** Installation tokens for any installation, as often as asked. */

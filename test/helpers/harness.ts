@@ -23,6 +23,7 @@ import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
 import { waitFor } from './waiting.ts';
 import { startModelServer, type ModelServer, type Script, type ScriptedTurn } from './model-server.ts';
+import { economical } from '../../src/github/economy.ts';
 
 /** Tests wait on events through the harness; waiting.ts holds it for tests that must not load nock. */
 export { waitFor };
@@ -89,12 +90,13 @@ export function bareRepository(files: Record<string, string | { symlink: string 
 }
 
 /** A new commit on main of a repository made by bareRepository, with `files` written; returns its sha. */
-export function commitTo(bare: string, files: Record<string, string>): string {
+export function commitTo(bare: string, files: Record<string, string | { symlink: string }>): string {
   const work = join(dirname(bare), 'work');
   const git = (...args: string[]) => execFileSync('git', args, { cwd: work, stdio: 'pipe' }).toString().trim();
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(work, path)), { recursive: true });
-    writeFileSync(join(work, path), content);
+    if (typeof content === 'string') writeFileSync(join(work, path), content);
+    else symlinkSync(content.symlink, join(work, path));
   }
   git('add', '-A');
   git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'change');
@@ -137,6 +139,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** GitHub's API root, for a process that reaches another process's GitHub mocks (github-proxy.ts). */
   githubUrl?: string;
+  /** Conditional GETs and rate-limit tracking (github/economy.ts) on; false is the benchmarks' baseline. */
+  economical?: boolean;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -168,7 +172,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const ctx: MissionContext = {
     store,
     queue,
-    github: (id) => probot.auth(id),
+    github: async (id) => (options.economical === false ? probot.auth(id) : economical(await probot.auth(id), id)),
     appSlug: async () => (slug ??= (await (await probot.auth()).rest.apps.getAuthenticated()).data!.slug!),
     model: new Anthropic({ apiKey: 'test-key', baseURL: model.url, maxRetries: 2 }),
     workspaces: new Workspaces(join(dataDir, 'workspaces')),
@@ -178,7 +182,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   if (options.work !== false) await startMissionWorker(ctx);
   let deliveries = 0;
-  const extra: { queue: JobQueue; db: Database }[] = [];
+  const extra: { queue: JobQueue; db: Database; workspaces: Workspaces }[] = [];
   return {
     probot,
     github,
@@ -195,16 +199,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       const otherQueue = new JobQueue(otherDb, { log, ...QUEUE_TIMING });
       await otherQueue.start();
       const root = join(dataDir, `workspaces-${extra.length + 2}`);
-      extra.push({ queue: otherQueue, db: otherDb });
-      await startMissionWorker({ ...ctx, store: new MissionStore(otherDb), queue: otherQueue, workspaces: new Workspaces(root) });
+      const workspaces = new Workspaces(root);
+      extra.push({ queue: otherQueue, db: otherDb, workspaces });
+      await startMissionWorker({ ...ctx, store: new MissionStore(otherDb), queue: otherQueue, workspaces });
       return root;
     },
     async close() {
       for (const w of extra) {
         await w.queue.stop();
+        await w.workspaces.prepared.close();
         if (w.db !== db) await w.db.close();
       }
       await queue.stop();
+      await ctx.workspaces.prepared.close();
       await db.close();
       await model.close();
       nock.cleanAll();

@@ -91,7 +91,7 @@ export class IssueThread {
     const permissions = { maintainer: 'write', admin: 'admin', reader: 'read', ...setup.permissions };
     github
       .get(`${base}/contents/.github%2Fmissions.yml`)
-      .reply(() => (setup.config === undefined ? [404, { message: 'Not Found' }] : [200, setup.config, { 'content-type': 'text/plain; charset=utf-8' }]))
+      .reply(github.conditional(() => (setup.config === undefined ? [404, { message: 'Not Found' }] : [200, setup.config, { 'content-type': 'text/plain; charset=utf-8' }])))
       .persist();
     // Probot's config loader falls back to the owner's `.github` repository.
     github.get(`/repos/${OWNER}/.github/contents/.github%2Fmissions.yml`).reply(404, { message: 'Not Found' }).persist();
@@ -101,7 +101,7 @@ export class IssueThread {
     }
     github
       .get(`${base}`)
-      .reply(200, { id: REPO_ID, name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER }, clone_url: setup.cloneUrl, default_branch: 'main' })
+      .reply(github.conditional(() => [200, { id: REPO_ID, name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER }, clone_url: setup.cloneUrl, default_branch: 'main' }]))
       .persist();
     const issue = setup.issue ?? {};
     github
@@ -116,7 +116,7 @@ export class IssueThread {
       .persist();
     github
       .get(`${base}/issues/${ISSUE}/comments?per_page=100`)
-      .reply(() => [200, this.comments.map((c) => ({ ...c, html_url: `https://github.com/x/${c.id}` }))])
+      .reply(github.conditional(() => [200, this.comments.map((c) => ({ ...c, html_url: `https://github.com/x/${c.id}` }))]))
       .persist();
     github
       .post(`${base}/issues/${ISSUE}/reactions`)

@@ -56,7 +56,13 @@ describe('setup with the network off', () => {
   it('still lets setup reach the network while the mission has not changed what it installs (a new test script is not that)', async () => {
     const scenario = await startMission({
       repo: {
-        cloneUrl: bareRepository({ 'cli.js': '', 'package.json': '{"dependencies":{}}\n', 'scripts/setup.sh': `#!/bin/sh\n${reach()}\necho set up\n` }),
+        cloneUrl: bareRepository({
+          'cli.js': '',
+          '.gitignore': 'node_modules\n',
+          'package.json': '{"dependencies":{}}\n',
+          // It installs (node_modules) and reaches the network while doing so.
+          'scripts/setup.sh': `#!/bin/sh\n${reach()}\nmkdir -p node_modules && touch node_modules/.installed\n`,
+        }),
         config: 'commands:\n  setup: bash scripts/setup.sh\nsandbox:\n  network: false\n',
       },
       turns: [

@@ -162,11 +162,11 @@ for (const target of databaseTargets()) {
         });
       }
       // Past the first fetch every worker makes when it starts: from here on they sleep for a minute.
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(() => queues.every((q) => q.boss.getWipData().every((w) => w.lastFetchedOn !== null)), 'every worker to have fetched once');
       await queues[0]!.requestStep({ missionId: 1 });
-      await waitFor(() => started.filter((m) => m === 1).length === 3, 'three chained steps of mission 1', 15_000);
+      await waitFor(() => started.filter((m) => m === 1).length === 3, 'three chained steps of mission 1', 5_000);
       await queues[queues.length - 1]!.requestStep({ missionId: 2 });
-      await waitFor(() => started.includes(2), 'the step of mission 2', 15_000);
+      await waitFor(() => started.includes(2), 'the step of mission 2', 5_000);
       for (const q of queues) await q.stop();
       for (const db of dbs) await db.close().catch(() => {});
     });

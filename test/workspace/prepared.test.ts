@@ -1,9 +1,10 @@
 // Setup once per mission and dependency state (issue 12): checkouts of a mission with the same setup
 // command and the same files it reads get a copy of what the first one installed, through the real
 // sandbox and real git; a checkout's writes never reach another's, and what cannot move is not kept.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MissionBranch } from '../../src/workspace/branch.ts';
@@ -13,7 +14,9 @@ import { bareRepository, commitTo } from '../helpers/harness.ts';
 
 const log = pino({ level: 'silent' });
 const roots: string[] = [];
-afterEach(() => {
+const opened: Workspaces[] = [];
+afterEach(async () => {
+  for (const w of opened.splice(0)) await w.prepared.close();
   for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
 });
 
@@ -25,6 +28,7 @@ function mission(files: Record<string, string>) {
   const root = mkdtempSync(join(tmpdir(), 'missions-prepared-'));
   roots.push(root);
   const workspaces = new Workspaces(root);
+  opened.push(workspaces);
   const branch = new MissionBranch(workspaces, { repoId: 1, missionId: 1, cloneUrl: origin }, 'missions/1-x');
   let installs = 0;
   /** A checkout of `commit` set up with `command`, through the sandbox, as a validator's is. */
@@ -38,7 +42,7 @@ function mission(files: Record<string, string>) {
     });
     return { dir, how, sandbox };
   };
-  return { origin, branch, checkout, installs: () => installs };
+  return { origin, branch, checkout, workspaces, installs: () => installs };
 }
 
 const token = (dir: string) => readFileSync(join(dir, 'node_modules/dep/token'), 'utf8');
@@ -67,6 +71,29 @@ describe('setup once per mission', () => {
     expect(m.installs()).toBe(1);
   });
 
+  it('makes spare copies ahead, so a later checkout is set up by moving one in, each a copy of its own', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    await m.checkout(base, 'worker');
+    const kept = join(m.workspaces.root, 'prepared', '1');
+    const [key] = readdirSync(kept);
+    const spares = () => readdirSync(join(kept, key!)).filter((n) => /^spare-\d+$/.test(n));
+    // Made in the background after the install, while a worker would be working.
+    await expect.poll(() => spares().length, { timeout: 20_000 }).toBe(2);
+    const inodes = spares().map((n) => statSync(join(kept, key!, n, 'node_modules/dep/token')).ino);
+    const tree = statSync(join(kept, key!, 'tree/node_modules/dep/token')).ino;
+    expect(new Set([...inodes, tree]).size).toBe(3);
+    const [a, b] = await Promise.all([m.checkout(base, 'scrutiny'), m.checkout(base, 'user-testing')]);
+    const moved = [a, b].map((c) => statSync(join(c.dir, 'node_modules/dep/token')).ino);
+    // Both moved in (renamed, not copied): their files are two of the spares'.
+    expect(moved.every((ino) => inodes.includes(ino))).toBe(true);
+    expect(moved[0]).not.toBe(moved[1]);
+    expect(token(a.dir)).toBe(token(b.dir));
+    // And the spares are made again for the replays.
+    await expect.poll(() => spares().length, { timeout: 20_000 }).toBe(2);
+    await m.workspaces.prepared.close();
+  });
+
   it('keeps a state through a change that installs the same (a test script), and installs again for one that does not (a lockfile)', async () => {
     const m = mission({});
     const base = await m.branch.refresh();
@@ -81,6 +108,67 @@ describe('setup once per mission', () => {
     expect(m.installs()).toBe(2);
     // The setup command is part of the state too.
     expect((await m.checkout(locked, 'other-command', `${INSTALL} && true`)).how).toBe('installed');
+  });
+
+  it('with an install hook, shares a setup only within a commit (the hook may read any file); installs again for a changed patch', async () => {
+    const hooked = mission({ 'package.json': '{"dependencies":{"dep":"1.0.0"},"scripts":{"postinstall":"prisma generate"}}\n', 'schema.prisma': '1\n' });
+    const base = await hooked.branch.refresh();
+    await hooked.checkout(base, 'first');
+    expect((await hooked.checkout(base, 'same-commit')).how).toBe('reused');
+    const changed = commitTo(hooked.origin, { 'schema.prisma': '2\n' });
+    await hooked.branch.refresh();
+    expect((await hooked.checkout(changed, 'changed')).how).toBe('installed');
+
+    const patched = mission({ 'patches/dep+1.0.0.patch': 'a\n' });
+    const first = await patched.branch.refresh();
+    await patched.checkout(first, 'first');
+    const next = commitTo(patched.origin, { 'patches/dep+1.0.0.patch': 'b\n' });
+    await patched.branch.refresh();
+    expect((await patched.checkout(next, 'next')).how).toBe('installed');
+  });
+
+  it('keeps nothing for a setup that made nothing in the checkout: it runs again', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    expect((await m.checkout(base, 'a', 'true')).how).toBe('installed');
+    expect((await m.checkout(base, 'b', 'true')).how).toBe('installed');
+  });
+
+  it('never copies into a path the commit holds: through a committed link, the copy would land outside the checkout', async () => {
+    const m = mission({});
+    const base = await m.branch.refresh();
+    await m.checkout(base, 'first');
+    // A worker commits node_modules/dep as a link to a directory outside the checkout.
+    const victim = mkdtempSync(join(tmpdir(), 'missions-victim-'));
+    roots.push(victim);
+    const linked = commitTo(m.origin, { '.gitignore': 'node_modules/*\n!node_modules/dep\n', 'node_modules/dep': { symlink: victim } });
+    await m.branch.refresh();
+    const dir = await m.branch.throwaway(linked, 'linked');
+    let installed = false;
+    const how = await m.branch.setUp(dir, linked, INSTALL, async () => {
+      installed = true;
+    });
+    expect(how).toBe('installed');
+    expect(installed).toBe(true);
+    expect(readdirSync(victim)).toEqual([]);
+  });
+
+  it('never copies through a committed link on the way to a nested dependency tree', async () => {
+    const NESTED = 'mkdir -p sub/node_modules/dep && echo 1 > sub/node_modules/dep/token';
+    const m = mission({ 'sub/index.js': '' });
+    const base = await m.branch.refresh();
+    expect((await m.checkout(base, 'first', NESTED)).how).toBe('installed');
+    expect((await m.checkout(base, 'second', NESTED)).how).toBe('reused');
+    // The worker turns sub/ into a link to a directory outside the checkout.
+    const victim = mkdtempSync(join(tmpdir(), 'missions-victim-'));
+    roots.push(victim);
+    execFileSync('git', ['rm', '-rq', 'sub'], { cwd: join(dirname(m.origin), 'work') });
+    const linked = commitTo(m.origin, { sub: { symlink: victim } });
+    await m.branch.refresh();
+    const dir = await m.branch.throwaway(linked, 'linked');
+    const how = await m.branch.setUp(dir, linked, NESTED, async () => {});
+    expect(how).toBe('installed');
+    expect(readdirSync(victim)).toEqual([]);
   });
 
   it('runs setup in every checkout when it builds (dist/) or changes a tracked file: what it made is not kept', async () => {
