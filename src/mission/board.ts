@@ -27,7 +27,7 @@ export function stackOf(features: FeatureRow[], mission: Pick<Mission, 'state'>)
  * intake job (commands) and the build step both call this; when the mission changed while it was
  * being shown, it is shown again, so the last write is never a stale picture.
  */
-export async function showBoard(ctx: Ctx, gh: GitHub, missionId: number, options: { pullRequest?: boolean } = {}): Promise<void> {
+export async function showBoard(ctx: Ctx, gh: GitHub, missionId: number, options: { pullRequest?: boolean; board?: boolean } = {}): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const shown = await snapshot(ctx.store, missionId);
     await render(ctx, gh, shown.mission, shown.features, shown.results, options);
@@ -64,7 +64,7 @@ async function render(
   mission: Mission,
   features: FeatureRow[],
   results: Map<string, AssertionResult>,
-  options: { pullRequest?: boolean },
+  options: { pullRequest?: boolean; board?: boolean },
 ): Promise<void> {
   const plan = mission.contract as Plan;
   const status = buildStatus(mission, features);
@@ -82,7 +82,7 @@ async function render(
     ready: mission.state === 'done',
     page: missionPageUrl(ctx, mission.id),
   };
-  await showMission(ctx, gh, mission, view);
+  if (options.board !== false) await showMission(ctx, gh, mission, view);
   if (mission.pr_number && options.pullRequest !== false) {
     await editPullRequestBody(gh, { owner: mission.owner, repo: mission.repo }, mission.pr_number, {
       missionId: mission.id,

@@ -190,8 +190,15 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   // 9. The stack on GitHub, then the next feature unless the mission was paused or cancelled meanwhile.
   mission = await store.get(id);
   if (!mission.pr_number && mission.state !== 'cancelled') await openPullRequest(ctx, gh, mission, repository.default_branch);
-  await showBoard(ctx, gh, id);
-  if ((await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
+  // Still building: the next step starts at once and shows the board with this commit and what it
+  // does next, so here only the pull request's stack is updated (one board edit per feature, not two).
+  // Paused or cancelled meanwhile: the board says so now.
+  if ((await store.get(id)).state === 'building') {
+    await showBoard(ctx, gh, id, { board: false });
+    await ctx.queue.requestStep({ missionId: id });
+  } else {
+    await showBoard(ctx, gh, id);
+  }
 }
 
 type NextAction = { kind: 'build'; feature: FeatureRow } | { kind: 'validate'; target: MilestoneToValidate } | { kind: 'finish' };
