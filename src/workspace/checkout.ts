@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { simpleGit } from 'simple-git';
+import { KeyedLock } from './keyed-lock.ts';
 import { PreparedSetups } from './prepared.ts';
 
 export interface CheckoutRequest {
@@ -49,7 +50,7 @@ export class Workspaces {
   /** What setup made, kept per mission and dependency state (prepared.ts). */
   readonly prepared: PreparedSetups;
   // Jobs of one repository in this process take turns on its cache.
-  #locks = new Map<number, Promise<unknown>>();
+  readonly #locks = new KeyedLock<number>();
 
   /** `log`: where kept setups say what went wrong (a copy that failed, a full disk). */
   constructor(root: string, log?: Logger) {
@@ -106,15 +107,8 @@ export class Workspaces {
     }
   }
 
-  async withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(fn);
-    this.#locks.set(key, next);
-    try {
-      return await next;
-    } finally {
-      if (this.#locks.get(key) === next) this.#locks.delete(key);
-    }
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(key, fn);
   }
 }
 

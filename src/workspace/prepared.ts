@@ -20,6 +20,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { gitEnv, plainGit } from './checkout.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import { commandWords, hasInstallHook, installSignature, installWords, setupReads } from './repo-commands.ts';
 
 /** Kept setups per mission: the newest few dependency states (a round's head, the one before). */
@@ -78,7 +79,7 @@ export async function setupKey(gitDir: string, commit: string, command: string):
 
 export class PreparedSetups {
   readonly #root: string;
-  #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock<string>();
   /** Spare copies being made, by kept setup; and the copying processes, which close() ends. */
   #making = new Map<string, Promise<void>>();
   #children = new Map<ChildProcess, string>();
@@ -101,16 +102,8 @@ export class PreparedSetups {
   }
 
   /** Runs `fn` alone for this key: two validators setting up at once install once, the second copies. */
-  async exclusive<T>(missionId: number, key: string, fn: () => Promise<T>): Promise<T> {
-    const id = `${missionId}/${key}`;
-    const previous = this.#locks.get(id) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(fn);
-    this.#locks.set(id, next);
-    try {
-      return await next;
-    } finally {
-      if (this.#locks.get(id) === next) this.#locks.delete(id);
-    }
+  exclusive<T>(missionId: number, key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(`${missionId}/${key}`, fn);
   }
 
   /**
@@ -251,7 +244,7 @@ export class PreparedSetups {
   #prune(missionId: number): void {
     const root = join(this.#root, String(missionId));
     const names = readdirSync(root);
-    const stale = names.filter((name) => name.endsWith('.partial') && !this.#locks.has(`${missionId}/${name.slice(0, -'.partial'.length)}`));
+    const stale = names.filter((name) => name.endsWith('.partial') && !this.#locks.held(`${missionId}/${name.slice(0, -'.partial'.length)}`));
     const keys = names
       .filter((name) => !name.endsWith('.partial'))
       .map((name) => ({ name, time: statSync(join(root, name)).mtimeMs }))
