@@ -88,14 +88,16 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // Each checkout is set up like a worker's (dependencies installed); with the network only while
   // the mission has not changed what setup reads (or agents may use the network anyway).
   let commands: ReturnType<typeof repoCommands> | undefined;
+  let network: Promise<boolean> | undefined;
   const changed = await branch.changedPaths(v.base, target.head);
   const sandboxFor = async (name: string) => {
     const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
     commands ??= repoCommands(sandbox.checkout, config.commands);
     const setup = commands.setup;
     if (setup) {
-      const network = await setupMayUseNetwork(config.sandbox.network, changed, setup, branch.files(v.base), branch.files(target.head));
-      const done = await branch.setUp(sandbox.checkout, target.head, setup, () => runSetup(sandbox, setup, network, v.cancellation));
+      // The same for every checkout of the round: decided once.
+      network ??= setupMayUseNetwork(config.sandbox.network, changed, setup, branch.files(v.base), branch.files(target.head));
+      const done = await branch.setUp(sandbox.checkout, target.head, setup, async () => runSetup(sandbox, setup, await network!, v.cancellation));
       log.info({ missionId: mission.id, checkout: name, setup: done }, `setup ${done}`);
     }
     return sandbox;

@@ -53,6 +53,7 @@ export class MissionBranch {
   readonly #workspaces: Workspaces;
   readonly #request: CheckoutRequest;
   readonly branch: string;
+  readonly #keys = new Map<string, Promise<string>>();
 
   constructor(workspaces: Workspaces, request: CheckoutRequest, branch: string) {
     this.#workspaces = workspaces;
@@ -90,22 +91,32 @@ export class MissionBranch {
   async setUp(checkout: string, commit: string, command: string, install: () => Promise<void>): Promise<'reused' | 'installed'> {
     const { prepared } = this.#workspaces;
     const missionId = this.#request.missionId;
-    if (!prepared.enabled) {
+    const installed = async () => {
       await install();
-      await prepared.capture(missionId, '', checkout, this.#cache, commit);
+      prepared.counts.installed++;
+    };
+    if (!prepared.enabled) {
+      await installed();
       return 'installed';
     }
-    const key = await setupKey(this.#cache, commit, command);
+    const key = await this.#setupKey(commit, command);
     // A kept setup is copied without waiting for others (the validators' copies run side by side);
     // without one, the first checkout installs and any other waiting on the key then copies.
     if (await prepared.restore(missionId, key, checkout)) return 'reused';
     return prepared.exclusive(missionId, key, async () => {
       if (await prepared.restore(missionId, key, checkout)) return 'reused';
-      await install();
+      await installed();
       // Not kept (a full disk, a git error): the next checkout installs too, as it always did.
       await prepared.capture(missionId, key, checkout, this.#cache, commit).catch(() => false);
       return 'installed';
     });
+  }
+
+  /** The setup key of a commit, read once per branch object (a round's checkouts all ask for the same one). */
+  #setupKey(commit: string, command: string): Promise<string> {
+    const id = `${commit}\0${command}`;
+    if (!this.#keys.has(id)) this.#keys.set(id, setupKey(this.#cache, commit, command));
+    return this.#keys.get(id)!;
   }
 
   /** The paths that differ between two commits. */

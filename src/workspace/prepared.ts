@@ -86,7 +86,7 @@ export class PreparedSetups {
   #closed = false;
   /** False: every checkout installs (the baseline bench/real-package.ts measures against). */
   enabled = true;
-  /** Setups run and setups copied in this process (the benchmarks report them). */
+  /** Setups run (counted by MissionBranch.setUp) and setups copied in this process: the benchmarks report them. */
   readonly counts = { installed: 0, reused: 0, copyMs: 0 };
 
   readonly #log: Logger | undefined;
@@ -213,7 +213,6 @@ export class PreparedSetups {
    * of it can move. Returns whether it was kept.
    */
   async capture(missionId: number, key: string, checkout: string, gitDir: string, commit: string): Promise<boolean> {
-    this.counts.installed++;
     if (!this.enabled) return false;
     const made = (await madeBySetup(gitDir, commit, checkout))?.map((entry) => entry.replace(/\/$/, ''));
     // Every entry movable, and read from where git listed it (no link on the way out of the checkout).
@@ -250,6 +249,10 @@ export class PreparedSetups {
       .map((name) => ({ name, time: statSync(join(root, name)).mtimeMs }))
       .sort((a, b) => b.time - a.time);
     for (const name of [...stale, ...keys.slice(KEPT).map((k) => k.name)]) this.#remove(join(root, name));
+    // What a process that died left half deleted (this one's own deletions are under way).
+    for (const name of readdirSync(this.#root).filter((n) => n.startsWith('.deleting-') && !n.startsWith(`.deleting-${process.pid}-`))) {
+      void rm(join(this.#root, name), { recursive: true, force: true, maxRetries: 5 }).catch(() => {});
+    }
     const idle = Date.now() - IDLE_DAYS * 86_400_000;
     for (const other of readdirSync(this.#root).filter((name) => /^\d+$/.test(name) && name !== String(missionId))) {
       const dir = join(this.#root, other);
