@@ -42,7 +42,7 @@ export const missionsConfigSchema = z
       .describe("the API's output_config.effort of each role (low, medium, high, xhigh, max)"),
     commands: z
       .object({
-        setup: z.string().min(1).optional().describe('installs dependencies, once per mission and dependency state (below); with the network, unless sandbox.network is false and the mission changed a file it reads (a manifest, a lockfile, a script it names)'),
+        setup: z.string().min(1).optional().describe('installs dependencies, once per mission and dependency state; with the network, unless sandbox.network is false and the mission changed a file it reads (a manifest, a lockfile, a script it names)'),
         test: z.string().min(1).optional().describe('runs the tests'),
         lint: z.string().min(1).optional().describe('runs the linter'),
         typecheck: z.string().min(1).optional().describe('checks the types'),

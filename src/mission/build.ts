@@ -124,8 +124,8 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   const checkout = await branch.checkoutTip(base, identity);
   const sandbox = new Sandbox(checkout.dir, { hide: ctx.hiddenPaths, readOnly: [ctx.workspaces.cachePath(repository.id)], log });
   const commands = repoCommands(checkout.dir, config.commands);
-  const changed = await branch.changedPaths(base, checkout.head);
-  const setupNetwork = await setupMayUseNetwork(config.sandbox.network, changed, commands.setup ?? '', branch.files(base), branch.files(checkout.head));
+  const setupNetwork = async (setup: string) =>
+    setupMayUseNetwork(config.sandbox.network, await branch.changedPaths(base, checkout.head), setup, branch.files(base), branch.files(checkout.head));
   await setUp(sandbox, commands.setup, { fresh: checkout.fresh, network: setupNetwork, cancellation, branch, head: checkout.head, log });
   // 7. A fresh worker for the feature.
   await store.startFeature(id, next.id);
@@ -291,19 +291,27 @@ async function budgetReached(
 }
 
 /**
- * The repository's setup command, once per checkout (or what it made, copied from another checkout of
- * the mission with the same dependencies); with the network unless the mission changed what it reads.
+ * The repository's setup command, once per checkout; with the network unless the mission changed what
+ * it reads. A fresh checkout may get a copy of a kept setup instead, and keeps what it made for later
+ * checkouts; one that held an earlier feature's files (its first manifest came with a feature, or a
+ * step died during setup) runs setup itself and keeps nothing: what the worker left there is not the
+ * commit's.
  */
 async function setUp(
   sandbox: Sandbox,
   command: string | undefined,
-  how: { fresh: boolean; network: boolean; cancellation: Cancellation; branch: MissionBranch; head: string; log: Logger },
+  how: { fresh: boolean; network: (setup: string) => Promise<boolean>; cancellation: Cancellation; branch: MissionBranch; head: string; log: Logger },
 ): Promise<void> {
   const marker = join(dirname(sandbox.checkout), 'setup.done');
   if (how.fresh) rmSync(marker, { force: true });
   if (!command || existsSync(marker)) return;
-  const done = await how.branch.setUp(sandbox.checkout, how.head, command, () => runSetup(sandbox, command, how.network, how.cancellation));
-  how.log.info({ missionId: how.branch.missionId, checkout: 'worker', setup: done }, `setup ${done}`);
+  const install = async () => runSetup(sandbox, command, await how.network(command), how.cancellation);
+  if (how.fresh) {
+    const done = await how.branch.setUp(sandbox.checkout, how.head, command, install);
+    how.log.info({ missionId: how.branch.missionId, checkout: 'worker', setup: done }, `setup ${done}`);
+  } else {
+    await install();
+  }
   writeFileSync(marker, command);
 }
 

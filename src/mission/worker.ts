@@ -4,6 +4,7 @@ import { intake } from './intake.ts';
 import { buildStep } from './build.ts';
 import { planningStep } from './planning.ts';
 import { rateLimitWait } from '../github/economy.ts';
+import { showBoard } from './board.ts';
 
 export async function startMissionWorker(ctx: MissionContext): Promise<void> {
   // A mission that is building always has a step on its way; one lost to a crash between a state
@@ -19,6 +20,8 @@ export async function startMissionWorker(ctx: MissionContext): Promise<void> {
       const wait = rateLimitWait(mission.installation_id);
       if (wait) {
         ctx.log.warn({ missionId, installationId: mission.installation_id, waitSeconds: Math.round(wait / 1000) }, 'GitHub rate limit nearly spent: the step is put off until it resets');
+        // The previous step left the board to this one: it shows where the mission stands meanwhile.
+        if (mission.contract) await showBoard(ctx, await ctx.github(mission.installation_id), missionId);
         return ctx.queue.requestStep({ missionId }, wait);
       }
       return mission.contract ? buildStep(ctx, missionId) : planningStep(ctx, missionId);

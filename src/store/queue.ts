@@ -83,6 +83,9 @@ export class JobQueue {
           : {}),
         });
     this.boss.on('error', (error: Error) => options.log.error({ err: error }, 'queue error'));
+    // pg-boss's own notices: a LISTEN it could not set up (PgBouncer in transaction mode) among them,
+    // after which steps start on the poll.
+    this.boss.on('warning', (warning: unknown) => options.log.warn({ warning }, 'queue warning'));
   }
 
   async start(): Promise<void> {

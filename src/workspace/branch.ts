@@ -99,7 +99,12 @@ export class MissionBranch {
       await installed();
       return 'installed';
     }
-    const key = await this.#setupKey(commit, command);
+    // A key that cannot be made (a git error on a strange tree) means no reuse, never no setup.
+    const key = await this.#setupKey(commit, command).catch(() => null);
+    if (key === null) {
+      await installed();
+      return 'installed';
+    }
     // A kept setup is copied without waiting for others (the validators' copies run side by side);
     // without one, the first checkout installs and any other waiting on the key then copies.
     if (await prepared.restore(missionId, key, checkout)) return 'reused';
@@ -185,6 +190,9 @@ export class MissionBranch {
     const fresh = !existsSync(join(this.#gitDir, 'HEAD')) || !existsSync(dir);
     if (fresh) {
       rmSync(this.#gitDir, { recursive: true, force: true });
+      // Whatever a checkout without its git directory holds (a crash between the two) goes too: its
+      // ignored files (a node_modules a worker changed) would otherwise be kept as a clean setup.
+      rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       await plainGit().env(gitEnv()).clone(this.#cache, this.#gitDir, ['--quiet', '--bare', '--shared']);
     }

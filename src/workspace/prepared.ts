@@ -1,6 +1,6 @@
 // Setup once per mission and dependency state. The first checkout that runs `setup` for a key (the
 // command and the content of the files it reads: setupKey) leaves behind a copy of what setup made;
-// every later checkout of the mission with the same key (worker retries, validators, replays, triage,
+// every later checkout of the mission with the same key (worker retries, validators, replays,
 // later rounds) gets its own copy instead of installing again: moved in from a spare made in the
 // background while the worker works, else copied then. Copies, not links: one checkout's writes (a
 // test that writes into node_modules/.cache, a worker that edits a dependency) never reach another's.
@@ -30,10 +30,14 @@ const KEPT = 3;
  * their checkouts are set up by a rename rather than a copy (replays, after them, take the next ones).
  */
 const SPARES = 2;
+/** Manifests a key reads one by one at most (a monorepo of thousands keys on its whole tree). */
+const MAX_MANIFESTS = 500;
 /** Days after which the kept setups of a mission nothing used are dropped. */
 const IDLE_DAYS = 7;
 /** A copy that takes longer is stuck (a FIFO, a full disk): it is killed and the checkout installs. */
 const COPY_TIMEOUT_MS = 10 * 60_000;
+/** This process among others that used the data directory before it (a restarted container gets the same pid). */
+const PROCESS = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 /** Untracked paths setup may leave that are the same wherever the checkout is. */
 function relocatable(path: string): boolean {
@@ -49,7 +53,7 @@ function relocatable(path: string): boolean {
  * (installSignature), so a new `test` script keeps the key. An install hook (`postinstall`, `prepare`)
  * may read any file (a generator's schema, a module its script requires), so with one anywhere the
  * key is the whole tree: the setup is shared only by checkouts of the same commit (a round's
- * validators, replays and triage).
+ * validators and replays).
  */
 export async function setupKey(gitDir: string, commit: string, command: string): Promise<string> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
@@ -57,19 +61,26 @@ export async function setupKey(gitDir: string, commit: string, command: string):
     .split('\0')
     .filter(Boolean)
     .map((line) => {
-      const [meta, path] = line.split('\t') as [string, string];
-      const [mode, , sha] = meta.split(' ') as [string, string, string];
-      return { mode, sha, path };
+      // The path is everything after the first tab: a path may hold tabs itself.
+      const tab = line.indexOf('\t');
+      const [mode, type, sha] = line.slice(0, tab).split(' ') as [string, string, string];
+      return { mode, type, sha, path: line.slice(tab + 1) };
     });
   const hash = createHash('sha256').update(`${command}\0`);
+  const wholeTree = async () => hash.update(`tree ${(await git().raw(['rev-parse', `${commit}^{tree}`])).trim()}`).digest('hex').slice(0, 32);
+  const manifests = entries.filter((e) => e.path.split('/').pop() === 'package.json');
+  // Past MAX_MANIFESTS, reading each would cost more than an install saves: the whole tree decides.
+  if (manifests.length > MAX_MANIFESTS) return wholeTree();
   const words = commandWords(command);
   const signatures = new Map<string, string>();
-  for (const { sha, path } of entries.filter((e) => e.path.split('/').pop() === 'package.json')) {
-    // A manifest of megabytes (a worker's commit may hold one) is not read: the whole tree decides.
-    const text = Number((await git().raw(['cat-file', '-s', sha])).trim()) > 1024 * 1024 ? null : await git().raw(['cat-file', 'blob', sha]);
-    if (text === null || hasInstallHook(text)) return hash.update(`tree ${(await git().raw(['rev-parse', `${commit}^{tree}`])).trim()}`).digest('hex').slice(0, 32);
+  for (const { type, sha, path } of manifests) {
+    // A manifest that is not a file (a submodule named package.json) or of megabytes is not read.
+    const text = type !== 'blob' || Number((await git().raw(['cat-file', '-s', sha])).trim()) > 1024 * 1024 ? null : await git().raw(['cat-file', 'blob', sha]);
+    if (text === null || hasInstallHook(text)) return wholeTree();
     signatures.set(path, installSignature(text) ?? sha);
-    words.push(...installWords(text, path.slice(0, -'package.json'.length)));
+    const dir = path.slice(0, -'package.json'.length);
+    // The scripts the setup command runs (`npm ci && npm run codegen`) count like install hooks.
+    words.push(...installWords(text, dir, dir ? [] : commandWords(command)));
   }
   for (const { mode, sha, path } of entries) {
     if (setupReads(path, words)) hash.update(`${mode} ${path}\0${signatures.get(path) ?? sha}\0`);
@@ -228,7 +239,7 @@ export class PreparedSetups {
       await this.#copy(join(checkout, path), join(partial, 'tree', path));
     }
     writeFileSync(join(partial, 'entries.json'), JSON.stringify(made));
-    rmSync(dir, { recursive: true, force: true });
+    this.#remove(dir);
     renameSync(partial, dir);
     this.#prune(missionId);
     // Spares for the checkouts to come (the validators'), made while the worker works.
@@ -250,7 +261,7 @@ export class PreparedSetups {
       .sort((a, b) => b.time - a.time);
     for (const name of [...stale, ...keys.slice(KEPT).map((k) => k.name)]) this.#remove(join(root, name));
     // What a process that died left half deleted (this one's own deletions are under way).
-    for (const name of readdirSync(this.#root).filter((n) => n.startsWith('.deleting-') && !n.startsWith(`.deleting-${process.pid}-`))) {
+    for (const name of readdirSync(this.#root).filter((n) => n.startsWith('.deleting-') && !n.startsWith(`.deleting-${PROCESS}-`))) {
       void rm(join(this.#root, name), { recursive: true, force: true, maxRetries: 5 }).catch(() => {});
     }
     const idle = Date.now() - IDLE_DAYS * 86_400_000;
@@ -272,7 +283,7 @@ export class PreparedSetups {
    */
   #remove(dir: string): void {
     for (const [child, to] of this.#children) if (to.startsWith(`${dir}/`)) child.kill('SIGKILL');
-    const doomed = join(this.#root, `.deleting-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const doomed = join(this.#root, `.deleting-${PROCESS}-${Math.random().toString(36).slice(2)}`);
     try {
       renameSync(dir, doomed);
     } catch {

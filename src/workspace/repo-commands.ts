@@ -57,7 +57,8 @@ export async function setupMayUseNetwork(network: boolean, changed: string[], se
   const words = commandWords(setup);
   for (const path of ['package.json', ...changed.filter((p) => p.endsWith('/package.json'))]) {
     const text = await head.read(path);
-    if (text !== null) words.push(...installWords(text, path.slice(0, -'package.json'.length)));
+    const dir = path.slice(0, -'package.json'.length);
+    if (text !== null) words.push(...installWords(text, dir, dir ? [] : commandWords(setup)));
   }
   for (const path of changed) {
     const name = path.split('/').pop()!;
@@ -92,10 +93,11 @@ export function setupReads(path: string, words: string[]): boolean {
 
 /**
  * The words of a package.json at `dir` ('' or 'packages/a/') that name repository files an install
- * reads, as paths from the repository's root: its install hooks' words, following the scripts they
- * call (`npm run x`, `yarn x`, `pnpm x`), and local dependencies (`file:`, `link:`, `portal:`).
+ * reads, as paths from the repository's root: its install hooks' words (and those of the scripts in
+ * `alsoRun`, which the setup command names), following the scripts they call (`npm run x`, `yarn x`,
+ * `pnpm x`), and local dependencies (`file:`, `link:`, `portal:`).
  */
-export function installWords(text: string, dir: string): string[] {
+export function installWords(text: string, dir: string, alsoRun: string[] = []): string[] {
   let pkg: Record<string, unknown> & { scripts?: Record<string, unknown> };
   try {
     pkg = JSON.parse(text) as typeof pkg;
@@ -115,7 +117,7 @@ export function installWords(text: string, dir: string): string[] {
       visit(w);
     }
   };
-  for (const hook of INSTALL_SCRIPTS) visit(hook);
+  for (const hook of [...INSTALL_SCRIPTS, ...alsoRun]) visit(hook);
   for (const key of ['dependencies', 'devDependencies', 'optionalDependencies']) {
     const deps = pkg[key];
     if (!deps || typeof deps !== 'object') continue;

@@ -89,7 +89,9 @@ export function commitFiles(gitDir: string, commit: string): RepoFiles {
       .split('\0')
       .filter(Boolean)
       .map((line) => {
-        const [meta, name] = line.split('\t') as [string, string];
+        // The name is everything after the first tab: a path may hold tabs itself.
+        const tab = line.indexOf('\t');
+        const [meta, name] = [line.slice(0, tab), line.slice(tab + 1)];
         const [mode, type, sha] = meta.split(' ') as [string, string, string];
         return { mode, type, sha, name };
       });

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MissionBranch } from '../../src/workspace/branch.ts';
 import { Workspaces } from '../../src/workspace/checkout.ts';
+import { setupKey } from '../../src/workspace/prepared.ts';
 import { Sandbox } from '../../src/workspace/sandbox.ts';
 import { bareRepository, commitTo } from '../helpers/harness.ts';
 
@@ -125,6 +126,29 @@ describe('setup once per mission', () => {
     const next = commitTo(patched.origin, { 'patches/dep+1.0.0.patch': 'b\n' });
     await patched.branch.refresh();
     expect((await patched.checkout(next, 'next')).how).toBe('installed');
+  });
+
+  it('installs again when a script the setup command runs changes (npm ci && npm run codegen)', async () => {
+    const command = `${INSTALL} && npm run codegen`;
+    const m = mission({ 'package.json': '{"dependencies":{"dep":"1.0.0"},"scripts":{"codegen":"node gen/run.js"}}\n', 'gen/run.js': '1\n' });
+    const base = await m.branch.refresh();
+    const key = (commit: string) => setupKey(m.workspaces.cachePath(1), commit, command);
+    const changed = commitTo(m.origin, { 'gen/run.js': '2\n' });
+    await m.branch.refresh();
+    expect(await key(changed)).not.toBe(await key(base));
+  });
+
+  it('sets up a commit whose tree holds a submodule named package.json: no reuse, no failure', async () => {
+    const m = mission({});
+    const work = join(dirname(m.origin), 'work');
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: work }).toString().trim();
+    execFileSync('git', ['update-index', '--add', '--cacheinfo', `160000,${head},vendor/package.json`], { cwd: work });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'submodule'], { cwd: work });
+    execFileSync('git', ['push', '-q', m.origin, 'main'], { cwd: work });
+    const commit = await m.branch.refresh();
+    expect((await m.checkout(commit, 'a')).how).toBe('installed');
+    expect((await m.checkout(commit, 'b')).how).toBe('installed');
+    expect(m.installs()).toBe(2);
   });
 
   it('keeps nothing for a setup that made nothing in the checkout: it runs again', async () => {
