@@ -19,7 +19,9 @@ const ROLES: [string, string][] = [
 function render(role: string, request: MessagesRequest): string {
   const system = typeof request.system === 'string' ? request.system : (request.system ?? []).map((b) => b.text).join('\n\n');
   const first = request.messages[0]!;
-  const task = typeof first.content === 'string' ? first.content : JSON.stringify(first.content, null, 2);
+  // The context every run of the role in the mission shares (cached as its own block), then the task.
+  const blocks = typeof first.content === 'string' ? [{ type: 'text', text: first.content }] : (first.content as { type: string; text?: string }[]);
+  const [context, task] = blocks.length === 2 ? blocks.map((b) => b.text ?? JSON.stringify(b, null, 2)) : [null, blocks.map((b) => b.text ?? JSON.stringify(b, null, 2)).join('\n\n')];
   const tools = (request.tools ?? []) as { name: string; description?: string; input_schema?: unknown }[];
   const { messages, system: _s, tools: _t, ...settings } = request;
   return [
@@ -42,7 +44,8 @@ function render(role: string, request: MessagesRequest): string {
     system,
     '````',
     '',
-    '## The task (first user message)',
+    ...(context !== null ? ["## The mission's context (first user message, first block: the same for each of the role's runs in the mission)", '', '````markdown', context, '````', ''] : []),
+    `## The task (first user message${context !== null ? ', second block' : ''})`,
     '',
     '````markdown',
     task,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { bareRepository, labeledPayload, createTestApp, waitFor, type TestApp } from '../test/helpers/harness.ts';
 import { git, pushedCommits } from '../test/helpers/git.ts';
 import { IssueThread } from '../test/helpers/issue-thread.ts';
-import type { ScriptedTurn } from '../test/helpers/model-server.ts';
+import type { PromptCache, ScriptedTurn } from '../test/helpers/model-server.ts';
 import { stackPlan } from '../test/helpers/plans.ts';
 import { commentOn } from '../test/helpers/scenario.ts';
 import { approveTurn, handoffTurn, toolTurn, validatorTurns, verdictsTurn, type passingValidation } from '../test/helpers/workers.ts';
@@ -25,10 +25,10 @@ const demoPlan = {
 };
 
 /** The scripted model: a planner, three workers (the first plants a bug), validators, triage, a fix. */
-export function demoTurns(): (ScriptedTurn | ReturnType<typeof passingValidation>[number])[] {
+export function demoTurns(title = demoPlan.title): (ScriptedTurn | ReturnType<typeof passingValidation>[number])[] {
   return [
     toolTurn({ name: 'glob', input: { pattern: '**/*' } }),
-    toolTurn({ name: 'submit_plan', input: demoPlan }),
+    toolTurn({ name: 'submit_plan', input: { ...demoPlan, title } }),
     toolTurn({ name: 'read', input: { file_path: 'cli.js' } }),
     toolTurn({ name: 'write', input: { file_path: 'cli.js', content: buggy } }),
     handoffTurn('Added the hello command to cli.js.', { commands_run: [{ command: 'node cli.js hello Ada', exit_code: 0, observation: 'Hello, Ada' }] }),
@@ -108,8 +108,8 @@ export interface DemoRun {
 }
 
 /** Plays the demo mission; the caller closes `app`. */
-export async function playDemo(options: { caching?: boolean; publicUrl?: string } = {}): Promise<DemoRun> {
-  const app = await createTestApp({ turns: demoTurns() });
+export async function playDemo(options: { caching?: boolean; publicUrl?: string; modelCache?: PromptCache; title?: string } = {}): Promise<DemoRun> {
+  const app = await createTestApp({ turns: demoTurns(options.title), modelCache: options.modelCache });
   if (options.caching === false) app.ctx.caching = false;
   app.ctx.publicUrl = options.publicUrl;
   const origin = bareRepository({ 'cli.js': '', 'README.md': '# greeter\n' });

@@ -6,8 +6,24 @@ import type { RoundItem } from '../store/missions.ts';
 import type { RepoCommands } from '../workspace/repo-commands.ts';
 import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
 
+/**
+ * What a run is told, in two parts: the context every run of its role in the mission is told in the
+ * same words (the mission, its contract, the repository's commands), then the task of this run
+ * alone. The context goes first and byte-identical, so the role's later runs read it from the
+ * prompt cache.
+ */
+export interface Briefing {
+  context: string;
+  prompt: string;
+}
+
+/** The mission as every role's context opens: its issue, title, summary and shared notes. */
+export function missionSection(plan: Plan, issueNumber?: number): string[] {
+  return [`# Mission${issueNumber ? ` for issue #${issueNumber}` : ''}: ${plan.title}`, plan.summary, ...notesSection(plan)];
+}
+
 /** The planner's notes, which every worker and validator receives; empty when the plan has none. */
-export function notesSection(plan: Plan): string[] {
+function notesSection(plan: Plan): string[] {
   return plan.notes ? ["# The mission's notes (written by the planner for every worker and validator)", plan.notes.trim()] : [];
 }
 

@@ -1,11 +1,13 @@
 // USD per million tokens, per model, from Anthropic's list prices. An estimate for the maintainer's
-// budget, not an invoice. Cache writes are the 5-minute cache's price (the runtime writes nothing
-// else); cache reads have their own price per model, not a fixed share of input.
+// budget, not an invoice. Cache writes cost 1.25x input for the 5-minute cache and 2x for the
+// 1-hour one; cache reads have their own price per model, not a fixed share of input.
 export interface TokenUsage {
   input_tokens: number;
   output_tokens: number;
   cache_read_tokens: number;
   cache_write_tokens: number;
+  /** Of cache_write_tokens, those written to the 1-hour cache (priced at 2x input, not cacheWrite). */
+  cache_write_1h_tokens?: number;
 }
 
 export interface Price {
@@ -48,16 +50,22 @@ export function priceOf(model: string): Price {
 
 export function estimateUsd(model: string, usage: TokenUsage): number {
   const price = priceOf(model);
+  const longWrites = usage.cache_write_1h_tokens ?? 0;
   const usd =
     usage.input_tokens * price.input +
-    usage.cache_write_tokens * price.cacheWrite +
+    (usage.cache_write_tokens - longWrites) * price.cacheWrite +
+    longWrites * price.input * ONE_HOUR_WRITE +
     usage.cache_read_tokens * price.cacheRead +
     usage.output_tokens * price.output;
   return usd / 1_000_000;
 }
 
+/** A 1-hour cache write costs twice the input price (the 5-minute one 1.25x, in each Price). */
+const ONE_HOUR_WRITE = 2;
+
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
   return {
+    cache_write_1h_tokens: (a.cache_write_1h_tokens ?? 0) + (b.cache_write_1h_tokens ?? 0),
     input_tokens: a.input_tokens + b.input_tokens,
     output_tokens: a.output_tokens + b.output_tokens,
     cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,

@@ -35,7 +35,13 @@ export interface AgentRunOptions {
   subject?: string;
   /** Role prompt and skills: the stable prefix, cached together with the tools. */
   system: string;
-  /** The task: issue, thread and repository context. */
+  /**
+   * What every run of this role in the mission is told alike (the mission, its contract, the
+   * repository's commands): sent before the task as its own cached block, so the role's later runs
+   * in the mission read it from the cache instead of paying for it again.
+   */
+  context?: string;
+  /** The task: what this run alone is asked (a feature, a round, a revision). */
   prompt: string;
   tools: BetaRunnableTool[];
   finishTools: FinishTool<any>[];
@@ -46,13 +52,15 @@ export interface AgentRunOptions {
   effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
   /** Clear old tool results in long runs (default on; off for servers that lack the beta). */
   contextManagement?: boolean;
-  /** Turn prompt caching off (for measuring what it saves). */
-  caching?: boolean;
+  /** Prompt caching: on with the TTLs of CACHE_TTL, off (for measuring what it saves), or other TTLs (for measuring those). */
+  caching?: boolean | CacheTtl;
   /**
    * Asked after each turn and every few seconds while a turn or a tool runs: a reason to stop now
    * (the mission was cancelled), or null to go on. A reason aborts the model call or tool at once.
    */
   interrupted?: () => Promise<string | null>;
+  /** The clock turns are timed by (for the cache's TTL); a benchmark simulates hours with its own. */
+  clock?: () => number;
   /** How long a file tool (read, glob, grep, write, edit) may take; bash has its own timeout_ms. */
   toolTimeoutMs?: number;
 }
@@ -145,9 +153,34 @@ export class ModelCallFailed extends Error {
   }
 }
 
+/** How long each kind of cached prefix lives after its last use. */
+export interface CacheTtl {
+  /** The prefix every run of a role shares (tools, role prompt and skills, the mission's context). */
+  shared: '5m' | '1h';
+  /**
+   * The conversation so far, which only the run's next turn reads; `auto` is 5 minutes until one of
+   * the run's turns (the reply and its tool calls) takes SLOW_TURN_MS or longer, then an hour.
+   */
+  turns: '5m' | '1h' | 'auto';
+}
+
+/**
+ * The shared prefix is kept an hour: the next run of a role often comes after a whole feature or
+ * round, more than 5 minutes later, and a 1-hour write costs 2x input against 1.25x. A run's turns
+ * follow each other within a minute or two unless a command runs long (a slow test suite): a turn
+ * written to the 5-minute cache before it has expired when it ends, so a run with a turn that long
+ * writes its turns for an hour from then on. `npm run bench -- cache-ttl` measured the bill against
+ * caching off on a simulated 6-feature mission at Opus 5.5 prices: with commands under a minute,
+ * 0.186 with 5 minutes everywhere, 0.190 with this, 0.233 with an hour everywhere; with an 8-minute
+ * suite every fifth turn, 0.367, 0.250 and 0.233.
+ */
+export const CACHE_TTL: CacheTtl = { shared: '1h', turns: 'auto' };
+/** A turn this long (a reply and its tool calls) means the next may come after the 5-minute cache expired. */
+export const SLOW_TURN_MS = 3 * 60_000;
+
 export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   const { client, recorder, missionId, role, model } = options;
-  const caching = options.caching ?? true;
+  const ttl = options.caching === false ? undefined : options.caching === true || options.caching === undefined ? CACHE_TTL : options.caching;
   let finish: Finish<any> | undefined;
   const finishNames = options.finishTools.map((f) => f.name);
   const finishTools = options.finishTools.map((f) =>
@@ -155,7 +188,11 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       finish ??= accepted;
     }),
   );
-  const cache = caching ? ({ type: 'ephemeral' } as const) : undefined;
+  const clock = options.clock ?? Date.now;
+  let slowTurns = false;
+  let turnStarted: number | undefined;
+  const ttlOf = (kind: keyof CacheTtl) => (kind === 'turns' && ttl?.turns === 'auto' ? (slowTurns ? '1h' : '5m') : (ttl?.[kind] as '5m' | '1h'));
+  const marker = (kind: keyof CacheTtl) => (ttl ? { cache_control: { type: 'ephemeral' as const, ttl: ttlOf(kind) } } : {});
   // The watchdog: a stop reason (a /cancel, from any process) aborts the model call or the tool now,
   // not after a tool that may run for half an hour.
   const stop = new AbortController();
@@ -178,10 +215,11 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       {
         model,
         max_tokens: maxTokens,
-        // The breakpoint on the system block caches tools + system; the top-level one moves with the
-        // conversation so each turn reads the previous turn's prefix.
-        system: [{ type: 'text', text: options.system, ...(cache ? { cache_control: cache } : {}) }],
-        ...(cache ? { cache_control: cache } : {}),
+        // Breakpoints: the system block (tools + system, shared by every run of the role), the
+        // context block (shared by the role's runs in this mission), and the top-level one, which
+        // moves with the conversation so each turn reads the previous turn's prefix.
+        system: [{ type: 'text', text: options.system, ...marker('shared') }],
+        ...marker('turns'),
         ...(options.effort ? { output_config: { effort: options.effort } } : {}),
         // Old tool results are cleared by the API once a run grows long (see CONTEXT_EDIT).
         ...(options.contextManagement === false ? {} : { betas: ['context-management-2025-06-27'], context_management: { edits: [{ ...CONTEXT_EDIT, exclude_tools: finishNames }] } }),
@@ -195,7 +233,12 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
       { signal: stop.signal },
     );
 
-  let history: BetaMessageParam[] = [{ role: 'user', content: options.prompt }];
+  let history: BetaMessageParam[] = [
+    {
+      role: 'user',
+      content: options.context ? [{ type: 'text', text: options.context, ...marker('shared') }, { type: 'text', text: options.prompt }] : options.prompt,
+    },
+  ];
   /** The conversation as it stands, the last reply included: what the transcript keeps (a refused reply, asked again, is not in it). */
   let transcript = history;
   let warned = false;
@@ -219,6 +262,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   const stopped = () => stop.signal.reason as AgentStopped;
   try {
     conversation: while (!finish && turns < options.maxTurns) {
+      const at = clock();
+      if (turnStarted !== undefined && at - turnStarted >= SLOW_TURN_MS) slowTurns = true;
+      turnStarted = at;
       const runner = turn(history);
       let message: BetaMessage | undefined;
       try {
@@ -427,6 +473,7 @@ function tokenUsage(usage: BetaUsage): TokenUsage {
     output_tokens: usage.output_tokens ?? 0,
     cache_read_tokens: usage.cache_read_input_tokens ?? 0,
     cache_write_tokens: usage.cache_creation_input_tokens ?? 0,
+    cache_write_1h_tokens: usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
   };
 }
 

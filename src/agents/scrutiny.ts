@@ -2,7 +2,7 @@
 // itself, finishing with submit_review. In a later round it is told the previous round's findings
 // and what triage did with each, so it checks the fixes instead of starting over.
 import { z } from 'zod';
-import { commandsText, contractLines, notesSection } from './briefing.ts';
+import { commandsText, contractLines, missionSection, type Briefing } from './briefing.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent } from './runtime.ts';
 import { validatorSystem, validatorTools, type Runtime, type ValidationInput } from './validation.ts';
@@ -32,16 +32,17 @@ export const submitReview = finishTool({
 
 const MAX_DIFF = 60_000;
 
-export function scrutinyPrompt(input: ValidationInput): string {
+export function scrutinyBriefing(input: ValidationInput): Briefing {
   const diff = input.diff.length > MAX_DIFF ? `${input.diff.slice(0, MAX_DIFF)}\n[diff truncated: read the files for the rest]` : input.diff;
-  return [
-    `# Milestone ${input.milestone} of "${input.contract.title}"`,
-    input.contract.summary,
-    ...notesSection(input.contract),
-    '## What the milestone must satisfy',
-    contractLines(input.contract, input.assertionIds),
+  const context = [
+    ...missionSection(input.contract),
     "## The repository's checks: a hard gate (run each yourself, in full, and read its whole output)",
     commandsText(input.commands),
+  ];
+  const task = [
+    `# Milestone ${input.milestone} of "${input.contract.title}"`,
+    '## What the milestone must satisfy',
+    contractLines(input.contract, input.assertionIds),
     "## The repository's own CI on this commit",
     input.ci,
     ...(input.previousFindings?.length ?
@@ -53,7 +54,8 @@ export function scrutinyPrompt(input: ValidationInput): string {
     '## The milestone diff',
     `\`\`\`diff\n${diff}\n\`\`\``,
     'Review it adversarially, run the checks, then call submit_review.',
-  ].join('\n\n');
+  ];
+  return { context: context.join('\n\n'), prompt: task.join('\n\n') };
 }
 
 export async function runScrutiny(input: ValidationInput, runtime: Runtime): Promise<Review> {
@@ -61,7 +63,7 @@ export async function runScrutiny(input: ValidationInput, runtime: Runtime): Pro
     ...runtime,
     role: 'scrutiny',
     system: await validatorSystem('scrutiny', input),
-    prompt: scrutinyPrompt(input),
+    ...scrutinyBriefing(input),
     tools: validatorTools(input),
     finishTools: [submitReview],
   });

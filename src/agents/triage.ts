@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Plan } from '../mission/plan.ts';
 import type { RoundItem } from '../store/missions.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
-import { contractLines, itemLines, notesSection } from './briefing.ts';
+import { contractLines, itemLines, missionSection, type Briefing } from './briefing.ts';
 import { fileTools } from './file-tools.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent, type AgentRunOptions } from './runtime.ts';
@@ -145,12 +145,11 @@ export function submitTriage(input: Pick<TriageInput, 'failing' | 'repairable' |
   });
 }
 
-export function triagePrompt(input: TriageInput): string {
-  return [
+export function triageBriefing(input: TriageInput): Briefing {
+  const task = [
     input.fixRoundLeft ?
       `# Milestone ${input.milestone}: fix round ${input.round} of at most ${input.maxRounds}`
     : `# Milestone ${input.milestone}: the last round\n\n${NO_FIX_ROUND(input.maxRounds)}`,
-    ...notesSection(input.contract),
     "## The milestone's assertions",
     contractLines(input.contract, [...new Set([...input.contract.features.filter((f) => f.milestone === input.milestone).flatMap((f) => f.assertion_ids), ...input.failing])]),
     `## Scrutiny: ${input.review.verdict}`,
@@ -161,7 +160,8 @@ export function triagePrompt(input: TriageInput): string {
     : '(none)',
     input.failing.length ? `Not passed: ${input.failing.join(', ')}.` : 'Every assertion of the milestone passed.',
     'Decide, then call submit_triage.',
-  ].join('\n\n');
+  ];
+  return { context: missionSection(input.contract).join('\n\n'), prompt: task.join('\n\n') };
 }
 
 export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
@@ -174,7 +174,7 @@ export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOption
     ...runtime,
     role: 'triage',
     system,
-    prompt: triagePrompt(input),
+    ...triageBriefing(input),
     tools: fileTools(input.checkout, ['read', 'glob', 'grep']),
     finishTools: [submitTriage(input)],
   });

@@ -1,7 +1,7 @@
 // The user-testing validator: verifies each assertion of the milestone behaviourally, through the
 // repository's real entry points, finishing with submit_verdicts. Only its verdicts tick the contract.
 import { z } from 'zod';
-import { commandsText, contractLines, notesSection } from './briefing.ts';
+import { commandsText, contractLines, missionSection, type Briefing } from './briefing.ts';
 import { finishTool } from './finish-tool.ts';
 import { runAgent } from './runtime.ts';
 import { validatorSystem, validatorTools, type Runtime, type ValidationInput } from './validation.ts';
@@ -38,19 +38,17 @@ export function submitVerdicts(assertionIds: string[]) {
   });
 }
 
-export function userTestingPrompt(input: ValidationInput): string {
-  return [
+export function userTestingBriefing(input: ValidationInput): Briefing {
+  const context = [...missionSection(input.contract), "## The repository's commands", commandsText(input.commands)];
+  const task = [
     `# Milestone ${input.milestone} of "${input.contract.title}"`,
-    input.contract.summary,
-    ...notesSection(input.contract),
     '## The assertions to verify (each with how the planner meant it to be checked)',
     contractLines(input.contract, input.assertionIds),
-    "## The repository's commands",
-    commandsText(input.commands),
     "## The repository's own CI on this commit",
     input.ci,
     'Verify each assertion through the repository’s real entry points, then call submit_verdicts.',
-  ].join('\n\n');
+  ];
+  return { context: context.join('\n\n'), prompt: task.join('\n\n') };
 }
 
 export async function runUserTesting(input: ValidationInput, runtime: Runtime): Promise<Verdicts> {
@@ -58,7 +56,7 @@ export async function runUserTesting(input: ValidationInput, runtime: Runtime): 
     ...runtime,
     role: 'user-testing',
     system: await validatorSystem('user-testing', input),
-    prompt: userTestingPrompt(input),
+    ...userTestingBriefing(input),
     tools: validatorTools(input),
     finishTools: [submitVerdicts(input.assertionIds)],
   });

@@ -11,7 +11,7 @@ import { runAgent, type AgentRunOptions } from './runtime.ts';
 import { loadSkills, renderSkills } from './skills.ts';
 import type { RepoFiles } from '../workspace/repo-files.ts';
 import type { LastAttempt, RoundItem } from '../store/missions.ts';
-import { commandsText, contextFiles, contractLines, itemLines, notesSection } from './briefing.ts';
+import { commandsText, contextFiles, contractLines, itemLines, missionSection, type Briefing } from './briefing.ts';
 
 export const handoffSchema = z.object({
   status: z.enum(['complete', 'partial', 'blocked']),
@@ -69,22 +69,26 @@ export async function runWorker(
     ...runtime,
     role: 'worker',
     system,
-    prompt: await workerPrompt(input),
+    ...(await workerBriefing(input)),
     tools: [...files, sandboxedBash(input.sandbox, { network: input.network })],
     finishTools: [submitHandoff],
   });
   return { handoff: result.finish.value as Handoff, usd: result.usd, turns: result.turns };
 }
 
-export async function workerPrompt(input: WorkerInput): Promise<string> {
+export async function workerBriefing(input: WorkerInput): Promise<Briefing> {
   const { contract, feature } = input;
-  const parts = [
-    `# Mission for issue #${input.issueNumber}: ${contract.title}`,
-    contract.summary,
-    ...notesSection(contract),
-    `# Your feature: ${feature.id} ${feature.title} (milestone ${feature.milestone})`,
-    feature.description,
+  // Told alike to every worker of the mission: the mission, the whole contract, the commands.
+  const context = [
+    ...missionSection(contract, input.issueNumber),
+    '# The whole validation contract',
+    contractLines(contract),
+    "# The repository's commands",
+    commandsText(input.commands, { setup: true }),
+    ...(input.commands.setup ? ['`setup` has already run in this checkout.'] : []),
+    ...(await contextFiles(input.sandbox.checkout)),
   ];
+  const parts = [`# Your feature: ${feature.id} ${feature.title} (milestone ${feature.milestone})`, feature.description];
   const round = /^(M\d+)#(\d+)$/.exec(feature.fixFor ?? '');
   if (feature.fixFor && !round) parts.push(`This is a fix a maintainer asked for on the pull request (${feature.fixFor}): the description above is their request.`);
   if (round) {
@@ -102,12 +106,7 @@ export async function workerPrompt(input: WorkerInput): Promise<string> {
       `A worker before you tried this feature and ended \`${a.status}\`; none of its changes were kept: you start from the last pushed commit. Learn from it, do not repeat it.\n\n${a.summary}${list('Left undone', a.left_undone)}${list('Issues found', a.issues_found.map((i) => `(${i.severity}) ${i.description}`))}`,
     );
   }
-  parts.push(
-    '# The whole validation contract',
-    contractLines(contract),
-    '# The features, in build order',
-    input.features.map((f) => `- ${f.id} ${f.title}${f.id === feature.id ? ' ← yours' : ''}`).join('\n'),
-  );
+  parts.push('# The features, in build order', input.features.map((f) => `- ${f.id} ${f.title}${f.id === feature.id ? ' ← yours' : ''}`).join('\n'));
   if (input.previous.length) {
     parts.push('# Handoffs of the features already built (read `git log` for their commits)');
     for (const p of input.previous) {
@@ -119,11 +118,8 @@ export async function workerPrompt(input: WorkerInput): Promise<string> {
       );
     }
   }
-  parts.push("# The repository's commands", commandsText(input.commands, { setup: true }));
-  if (input.commands.setup) parts.push('`setup` has already run in this checkout.');
-  parts.push(...(await contextFiles(input.sandbox.checkout)));
   parts.push(`Build ${feature.id} now, then call submit_handoff.`);
-  return parts.join('\n\n');
+  return { context: context.join('\n\n'), prompt: parts.join('\n\n') };
 }
 
 const list = (title: string, items: string[]) => (items.length ? `\n\n${title}:\n${items.map((l) => `- ${l}`).join('\n')}` : '');

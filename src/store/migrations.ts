@@ -185,6 +185,10 @@ const MIGRATIONS: string[] = [
     expires_at  timestamptz NOT NULL
   );
   `,
+  `
+  -- Of a turn's cache writes, those to the 1-hour cache (priced at 2x input, not 1.25x).
+  ALTER TABLE usage ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0;
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

@@ -553,9 +553,9 @@ export class MissionStore implements UsageRecorder {
   async recordUsage(entry: { missionId: number; runId?: number | null; role: Role; model: string; usage: TokenUsage; usd: number }): Promise<void> {
     const u = entry.usage;
     await this.db.query(
-      `INSERT INTO usage (mission_id, run_id, role, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [entry.missionId, entry.runId ?? null, entry.role, entry.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, entry.usd],
+      `INSERT INTO usage (mission_id, run_id, role, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [entry.missionId, entry.runId ?? null, entry.role, entry.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, u.cache_write_1h_tokens ?? 0, entry.usd],
     );
   }
 
@@ -587,7 +587,7 @@ export class MissionStore implements UsageRecorder {
     return this.db.query(
       `SELECT role, model, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,
               sum(cache_read_tokens)::float8 AS cache_read_tokens, sum(cache_write_tokens)::float8 AS cache_write_tokens,
-              sum(usd)::float8 AS usd
+              sum(cache_write_1h_tokens)::float8 AS cache_write_1h_tokens, sum(usd)::float8 AS usd
        FROM usage WHERE mission_id = $1 GROUP BY role, model ORDER BY role, model`,
       [id],
     );

@@ -22,7 +22,7 @@ import { JobQueue } from '../../src/store/queue.ts';
 import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
 import { waitFor } from './waiting.ts';
-import { startModelServer, type ModelServer, type Script, type ScriptedTurn } from './model-server.ts';
+import { startModelServer, type ModelServer, type PromptCache, type Script, type ScriptedTurn } from './model-server.ts';
 import { economical } from '../../src/github/economy.ts';
 
 /** Tests wait on events through the harness; waiting.ts holds it for tests that must not load nock. */
@@ -135,6 +135,8 @@ export interface TestAppOptions {
   workerTurns?: number;
   /** A model server started elsewhere (another process's test), instead of a new one. */
   modelUrl?: string;
+  /** The model server's prompt cache, shared with an earlier app's (the API's cache outlives one process). */
+  modelCache?: PromptCache;
   /** A PostgreSQL server database instead of the embedded one. */
   databaseUrl?: string;
   /** GitHub's API root, for a process that reaches another process's GitHub mocks (github-proxy.ts). */
@@ -148,7 +150,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
   const unmatched = trackUnmatched();
   const github = new GitHubMock().installationTokens(INSTALLATION).appIdentity();
-  const model: ModelServer = options.modelUrl ? remoteModel(options.modelUrl) : await startModelServer(options.turns ?? []);
+  const model: ModelServer = options.modelUrl ? remoteModel(options.modelUrl) : await startModelServer(options.turns ?? [], { cache: options.modelCache });
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, { write: (line: string) => process.stderr.write(line) });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
   const db = await openDatabase(options.databaseUrl ? { databaseUrl: options.databaseUrl } : options.dataDir ? { dataDir: join(dataDir, 'db') } : {});

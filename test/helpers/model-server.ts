@@ -1,7 +1,9 @@
 // A local server that speaks the Anthropic Messages API (JSON and SSE streaming) and plays scripted
 // turns. It behaves as the API does where real models differ from polite scripts:
-// - prompt caching as the API reports it: prefixes written at cache_control breakpoints, read back
-//   at the longest block boundary already cached;
+// - prompt caching as the API reports it: prefixes written at cache_control breakpoints (at most
+//   4, a 1-hour one never after a 5-minute one) for their TTL, refreshed when used, read back at the
+//   longest block boundary already cached within 20 blocks before a breakpoint, writes reported per
+//   TTL (PromptCache);
 // - Opus 5.5 and Sonnet 5.5 think on every turn: each reply opens with a thinking block whose
 //   signature binds it to the conversation before it; a request that sends one back changed, or
 //   after changing the messages before it, gets the API's 400;
@@ -65,11 +67,11 @@ const NO_FORCED_TOOLS = ['claude-opus-5-5'];
 const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
 const SIGNING_KEY = 'model-server-signing-key';
 
-export async function startModelServer(turns: (ScriptedTurn | Script)[] = []): Promise<ModelServer> {
+export async function startModelServer(turns: (ScriptedTurn | Script)[] = [], options: { cache?: PromptCache } = {}): Promise<ModelServer> {
   const queue = [...turns];
   const requests: MessagesRequest[] = [];
   const scriptErrors: string[] = [];
-  const cached = new Set<string>();
+  const cached = options.cache ?? new PromptCache();
   let toolIds = 0;
   const server: Server = createServer(async (req, res) => {
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
@@ -206,6 +208,12 @@ function invalidRequest(request: MessagesRequest): string | null {
   if (NO_FORCED_TOOLS.includes(request.model) && (choice === 'tool' || choice === 'any')) {
     return `tool_choice: forced tool use is not supported with ${request.model}; use "auto"`;
   }
+  const breakpoints = prefixBlocks(request).filter((b) => b.ttl);
+  if (breakpoints.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints.length}.`;
+  const firstShort = breakpoints.findIndex((b) => b.ttl === '5m');
+  if (firstShort >= 0 && breakpoints.slice(firstShort).some((b) => b.ttl === '1h')) {
+    return 'a ttl=\'1h\' cache_control block must not come after a ttl=\'5m\' cache_control block';
+  }
   const effort = (request.output_config as { effort?: unknown } | undefined)?.effort;
   if (effort !== undefined && effort !== null && !EFFORTS.includes(effort as string)) return `output_config.effort: must be one of ${EFFORTS.join(', ')}`;
   const structure = structureProblem(request.messages);
@@ -309,35 +317,101 @@ function chunks(text: string): string[] {
 
 const tokens = (text: string) => Math.ceil(text.length / 4);
 
+type Ttl = '5m' | '1h';
+const TTL_MS: Record<Ttl, number> = { '5m': 5 * 60_000, '1h': 60 * 60_000 };
+/** How far back from a breakpoint the API looks for a boundary already cached. */
+const LOOKBACK_BLOCKS = 20;
+
 /**
- * Prompt order is tools, system, messages. Boundaries are the end of the system prompt and the end
- * of each message; breakpoints are the boundaries marked with cache_control (the top-level
- * cache_control marks the last message).
+ * The API's prompt cache: a prefix written at a breakpoint lives for its TTL from its last use.
+ * One cache may serve several servers (an organisation's cache outlives one app process); `now` lets
+ * a benchmark stand for hours of tool time without waiting them.
  */
-function cacheUsage(request: MessagesRequest, cached: Set<string>) {
-  const system = typeof request.system === 'string' ? [{ type: 'text' as const, text: request.system }] : (request.system ?? []);
-  const prefixParts = [JSON.stringify(request.tools ?? []), JSON.stringify(system.map((b) => b.text))];
-  const boundaries: { text: string; breakpoint: boolean }[] = [
-    { text: prefixParts.join(''), breakpoint: system.some((b) => b.cache_control) || (request.tools ?? []).some((t) => t.cache_control) },
-  ];
-  let running = prefixParts.join('');
-  request.messages.forEach((m, i) => {
-    running += JSON.stringify(stripCacheControl(m));
-    const marked = Array.isArray(m.content) && m.content.some((b: any) => b?.cache_control);
-    boundaries.push({ text: running, breakpoint: marked || (i === request.messages.length - 1 && !!request.cache_control) });
-  });
-  const total = tokens(running);
-  const hash = (t: string) => createHash('sha256').update(t).digest('hex');
-  let read = 0;
-  for (const b of boundaries) if (cached.has(hash(b.text))) read = Math.max(read, tokens(b.text));
-  let written = 0;
-  for (const b of boundaries) {
-    if (!b.breakpoint) continue;
-    cached.add(hash(b.text));
-    written = Math.max(written, tokens(b.text));
+export class PromptCache {
+  readonly #entries = new Map<string, { expires: number; ttl: Ttl }>();
+  readonly now: () => number;
+  constructor(now: () => number = Date.now) {
+    this.now = now;
   }
-  const creation = Math.max(0, written - read);
-  return { input_tokens: total - read - creation, cache_read_input_tokens: read, cache_creation_input_tokens: creation };
+
+  has(key: string): boolean {
+    return (this.#entries.get(key)?.expires ?? 0) > this.now();
+  }
+
+  /** Written or used now: it lives its TTL (the longer one, if both were asked) from now. */
+  touch(key: string, ttl: Ttl): void {
+    const held = this.has(key) ? this.#entries.get(key) : undefined;
+    const longer = held && TTL_MS[held.ttl] > TTL_MS[ttl] ? held.ttl : ttl;
+    this.#entries.set(key, { expires: this.now() + TTL_MS[longer], ttl: longer });
+  }
+
+  /** Used now: read back, which refreshes it for its own TTL. */
+  refresh(key: string): void {
+    const held = this.#entries.get(key);
+    if (held) this.touch(key, held.ttl);
+  }
+}
+
+/**
+ * The prompt as the cache sees it, in the API's order (tools, system, messages), one entry per block
+ * boundary: the prefix up to it, and its breakpoint's TTL when it has one. The top-level cache_control
+ * marks the last block of the last message.
+ */
+export function prefixBlocks(request: MessagesRequest): { prefix: string; ttl?: Ttl }[] {
+  const ttlOf = (marker: unknown): Ttl | undefined => (marker ? ((marker as { ttl?: Ttl }).ttl ?? '5m') : undefined);
+  const system = typeof request.system === 'string' ? [{ type: 'text' as const, text: request.system }] : (request.system ?? []);
+  const blocks: { text: string; ttl?: Ttl }[] = [
+    ...(request.tools ?? []).map((t) => ({ text: JSON.stringify(stripCacheControl(t)), ttl: ttlOf(t.cache_control) })),
+    ...system.map((b) => ({ text: JSON.stringify(b.text), ttl: ttlOf((b as { cache_control?: unknown }).cache_control) })),
+  ];
+  request.messages.forEach((m, i) => {
+    const content = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    content.forEach((block: any, j: number) => {
+      const last = i === request.messages.length - 1 && j === content.length - 1;
+      blocks.push({ text: `${j === 0 ? m.role : ''}${JSON.stringify(stripCacheControl(block))}`, ttl: ttlOf(block?.cache_control) ?? (last ? ttlOf(request.cache_control) : undefined) });
+    });
+  });
+  let running = '';
+  return blocks.map((b) => ({ prefix: (running += b.text), ...(b.ttl ? { ttl: b.ttl } : {}) }));
+}
+
+/** Tokens read from the cache, written to it (per TTL), and the rest, for one request. */
+function cacheUsage(request: MessagesRequest, cache: PromptCache) {
+  const blocks = prefixBlocks(request);
+  const hash = (t: string) => createHash('sha256').update(t).digest('hex');
+  const keys = blocks.map((b) => hash(b.prefix));
+  const total = tokens(blocks.at(-1)?.prefix ?? '');
+  const breakpoints = blocks.flatMap((b, i) => (b.ttl ? [{ at: i, ttl: b.ttl }] : []));
+  // The longest boundary already cached within reach of a breakpoint is read (and so refreshed).
+  let readAt = -1;
+  for (const { at } of breakpoints) {
+    for (let i = at; i >= Math.max(0, at - LOOKBACK_BLOCKS + 1); i--) {
+      if (i > readAt && cache.has(keys[i]!)) {
+        readAt = i;
+        break;
+      }
+    }
+  }
+  if (readAt >= 0) cache.refresh(keys[readAt]!);
+  const read = readAt >= 0 ? tokens(blocks[readAt]!.prefix) : 0;
+  // Each breakpoint is written (or refreshed); what lies past the read part is billed to the TTL of the breakpoint that first covers it.
+  const written: Record<Ttl, number> = { '5m': 0, '1h': 0 };
+  let covered = read;
+  for (const { at, ttl } of breakpoints) {
+    cache.touch(keys[at]!, ttl);
+    const size = tokens(blocks[at]!.prefix);
+    if (size > covered) {
+      written[ttl] += size - covered;
+      covered = size;
+    }
+  }
+  const creation = written['5m'] + written['1h'];
+  return {
+    input_tokens: total - read - creation,
+    cache_read_input_tokens: read,
+    cache_creation_input_tokens: creation,
+    cache_creation: { ephemeral_5m_input_tokens: written['5m'], ephemeral_1h_input_tokens: written['1h'] },
+  };
 }
 
 function stripCacheControl(message: unknown): unknown {

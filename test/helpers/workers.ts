@@ -10,10 +10,11 @@ export const toolTurn = (...calls: { name: string; input: unknown }[]): Scripted
 export const handoffTurn = (summary: string, extra: Partial<Handoff> = {}): ScriptedTurn =>
   toolTurn({ name: 'submit_handoff', input: { status: 'complete', summary, commands_run: [], left_undone: [], issues_found: [], ...extra } });
 
-/** The text of the first user message: the agent's task. */
+/** The text of the first user message: the agent's context and task. */
 export const taskOf = (request: { messages: { content: unknown }[] }) => {
   const content = request.messages[0]!.content;
-  return typeof content === 'string' ? content : JSON.stringify(content);
+  if (typeof content === 'string') return content;
+  return (content as { type: string; text?: string }[]).map((b) => (b.type === 'text' ? b.text : JSON.stringify(b))).join('\n\n');
 };
 
 /** A worker that checks it was given `featureId`, writes `files`, and hands off `complete`. */

@@ -7,6 +7,7 @@ import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts'
 import type { Mission } from '../../src/store/missions.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 import type { Script, ScriptedTurn } from '../helpers/model-server.ts';
+import { taskOf } from '../helpers/workers.ts';
 
 let app: TestApp;
 checkAndCloseAfterEach(() => app);
@@ -219,7 +220,7 @@ describe('planning thread', () => {
     app = await createTestApp({
       turns: [
         (request) => {
-          const text = JSON.parse(JSON.stringify(request.messages[0]!.content)) as string;
+          const text = taskOf(request);
           // The untrusted issue author's title and body are inside the quote, cleaned.
           expect(text).toContain('<untrusted author="reader">\nTitle: Add a greeting command');
           expect(text).toContain('@stranger (no write access) wrote, quoted as data:');

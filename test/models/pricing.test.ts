@@ -16,6 +16,9 @@ describe('prices', () => {
     expect(estimateUsd('claude-opus-5-5', million('output_tokens'))).toBe(20);
     expect(estimateUsd('claude-opus-5-5', million('cache_write_tokens'))).toBe(5);
     expect(estimateUsd('claude-opus-5-5', million('cache_read_tokens'))).toBe(0.2);
+    // A 1-hour cache write costs twice the input price, not the 5-minute 1.25x.
+    expect(estimateUsd('claude-opus-5-5', { ...million('cache_write_tokens'), cache_write_1h_tokens: 1_000_000 })).toBe(8);
+    expect(estimateUsd('claude-sonnet-5-5', { ...million('cache_write_tokens'), cache_write_1h_tokens: 250_000 })).toBe(2.5 * 0.75 + 4 * 0.25);
     expect(estimateUsd('claude-sonnet-5-5-20261001', million('output_tokens'))).toBe(10);
     expect(estimateUsd('claude-fable-5-1', million('output_tokens'))).toBe(50);
   });

@@ -59,15 +59,17 @@ describe('runs that end badly', () => {
     expect(app.model.requests.filter((r) => r.tool_choice !== undefined && (r.tool_choice as { type: string }).type !== 'auto')).toEqual([]);
 
     // The summary's USD is the list price of the tokens used: per million, Opus 5.5 $4 in, $20 out,
-    // $5 cache write, $0.20 cache read; Sonnet 5.5 $2, $10, $2.50, $0.20.
-    const LIST: Record<string, number[]> = { 'claude-opus-5-5': [4, 20, 5, 0.2], 'claude-sonnet-5-5': [2, 10, 2.5, 0.2] };
-    const rows = await app.db.query<{ model: string; i: number; o: number; w: number; r: number }>(
-      'SELECT model, input_tokens::float8 AS i, output_tokens::float8 AS o, cache_write_tokens::float8 AS w, cache_read_tokens::float8 AS r FROM usage WHERE mission_id = 1',
+    // $5 cache write (5 minutes), $8 for the 1-hour cache, $0.20 cache read; Sonnet 5.5 $2, $10, $2.50, $4, $0.20.
+    const LIST: Record<string, number[]> = { 'claude-opus-5-5': [4, 20, 5, 8, 0.2], 'claude-sonnet-5-5': [2, 10, 2.5, 4, 0.2] };
+    const rows = await app.db.query<{ model: string; i: number; o: number; w: number; h: number; r: number }>(
+      'SELECT model, input_tokens::float8 AS i, output_tokens::float8 AS o, cache_write_tokens::float8 AS w, cache_write_1h_tokens::float8 AS h, cache_read_tokens::float8 AS r FROM usage WHERE mission_id = 1',
     );
     expect(new Set(rows.map((r) => r.model))).toEqual(new Set(['claude-opus-5-5', 'claude-sonnet-5-5']));
+    // Both caches were written: the shared prefixes for an hour, the turns for five minutes.
+    expect(rows.some((u) => u.h > 0) && rows.some((u) => u.w > u.h)).toBe(true);
     const expected = rows.reduce((sum, u) => {
-      const [i, o, w, r] = LIST[u.model]!;
-      return sum + (u.i * i! + u.o * o! + u.w * w! + u.r * r!) / 1e6;
+      const [i, o, w, h, r] = LIST[u.model]!;
+      return sum + (u.i * i! + u.o * o! + (u.w - u.h) * w! + u.h * h! + u.r * r!) / 1e6;
     }, 0);
     const summary = scenario.thread.pulls[0]!.comments.map((c) => c.body).find((b) => b.includes('Mission done'))!;
     expect(summary).toContain(`| **total** | | | **$${expected.toFixed(2)}** |`);

@@ -28,7 +28,7 @@ for (const target of databaseTargets()) {
         await second.close();
       }
       const versions = await first.query<{ version: number }>('SELECT version FROM missions_schema ORDER BY version');
-      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       await first.close();
     });
 
@@ -59,9 +59,9 @@ for (const target of databaseTargets()) {
       expect(await store.addRevision(mission.id, 3, { kind: 'plan', body: greetingPlan, change: 'late' })).toBeNull();
       expect((await store.get(mission.id)).contract).toEqual(greetingPlan);
 
-      await store.recordUsage({ missionId: mission.id, role: 'planner', model: 'm', usage: { input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20 }, usd: 0.5 });
+      await store.recordUsage({ missionId: mission.id, role: 'planner', model: 'm', usage: { input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, cache_write_1h_tokens: 15 }, usd: 0.5 });
       expect(await store.costByRole(mission.id)).toEqual([
-        { role: 'planner', model: 'm', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, usd: 0.5 },
+        { role: 'planner', model: 'm', input_tokens: 10, output_tokens: 5, cache_read_tokens: 100, cache_write_tokens: 20, cache_write_1h_tokens: 15, usd: 0.5 },
       ]);
       await store.cancel(mission.id);
       expect(await store.create(key, 'bob', 'label:c')).not.toBeNull();
