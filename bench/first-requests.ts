@@ -1,5 +1,6 @@
 // Exactly what each role is told: plays the demo mission and writes the first request each role sent
-// (model, limits, effort, tools, system prompt, task) to bench/output/first-requests/<role>.md, so a
+// (model, limits, effort, tools, system prompt, the mission's context, the task, and how long each
+// cached part is kept) to bench/output/first-requests/<role>.md, so a
 // reader can see the words a model gets without running anything. The files are committed; run this
 // again after changing a prompt, a skill or a tool and read the diff.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,10 +19,16 @@ const ROLES: [string, string][] = [
 
 function render(role: string, request: MessagesRequest): string {
   const system = typeof request.system === 'string' ? request.system : (request.system ?? []).map((b) => b.text).join('\n\n');
+  const systemTtl = typeof request.system === 'string' ? undefined : cachedFor(request.system?.at(-1)?.cache_control);
   const first = request.messages[0]!;
-  // The context every run of the role in the mission shares (cached as its own block), then the task.
-  const blocks = typeof first.content === 'string' ? [{ type: 'text', text: first.content }] : (first.content as { type: string; text?: string }[]);
-  const [context, task] = blocks.length === 2 ? blocks.map((b) => b.text ?? JSON.stringify(b, null, 2)) : [null, blocks.map((b) => b.text ?? JSON.stringify(b, null, 2)).join('\n\n')];
+  // The context every run of the role in the mission shares (the first block, cached on its own), then the task.
+  const blocks = typeof first.content === 'string' ? [{ type: 'text', text: first.content }] : (first.content as { type: string; text?: string; cache_control?: unknown }[]);
+  const shared = blocks.length > 1 && blocks[0]!.cache_control ? blocks[0]! : undefined;
+  const context = shared ? shared.text! : null;
+  const task = blocks
+    .filter((b) => b !== shared)
+    .map((b) => b.text ?? JSON.stringify(b, null, 2))
+    .join('\n\n');
   const tools = (request.tools ?? []) as { name: string; description?: string; input_schema?: unknown }[];
   const { messages, system: _s, tools: _t, ...settings } = request;
   return [
@@ -38,20 +45,28 @@ function render(role: string, request: MessagesRequest): string {
     `## Tools (${tools.length})`,
     '',
     ...tools.map((t) => `### \`${t.name}\`\n\n${t.description ?? ''}\n\n<details><summary>input schema</summary>\n\n\`\`\`json\n${JSON.stringify(t.input_schema, null, 2)}\n\`\`\`\n</details>\n`),
-    '## System prompt',
+    `## System prompt${systemTtl ? ` (cached with the tools for ${systemTtl})` : ''}`,
     '',
     '````markdown',
     system,
     '````',
     '',
-    ...(context !== null ? ["## The mission's context (first user message, first block: the same for each of the role's runs in the mission)", '', '````markdown', context, '````', ''] : []),
-    `## The task (first user message${context !== null ? ', second block' : ''})`,
+    ...(context !== null ?
+      [`## The mission's context (first user message, first block: the same for each of the role's runs in the mission; cached for ${cachedFor(shared!.cache_control)})`, '', '````markdown', context, '````', '']
+    : []),
+    `## The task (first user message${context !== null ? ', second block' : ''}; the conversation is cached from here on, for ${cachedFor(request.cache_control)} at first)`,
     '',
     '````markdown',
     task,
     '````',
     '',
   ].join('\n');
+}
+
+/** How long a cache_control marker keeps its prefix. */
+function cachedFor(marker: unknown): string | undefined {
+  if (!marker) return undefined;
+  return (marker as { ttl?: string }).ttl === '1h' ? '1 hour' : '5 minutes';
 }
 
 const run = await playDemo();

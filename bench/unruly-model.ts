@@ -177,7 +177,10 @@ async function oneMission(root: string, seed: number): Promise<Outcome> {
     .catch(() => null);
   const ms = performance.now() - started;
   const runs = await app.store.validationRuns(1);
-  const usage = await app.db.query('SELECT model, input_tokens::float8 AS input_tokens, output_tokens::float8 AS output_tokens, cache_read_tokens::float8 AS cache_read_tokens, cache_write_tokens::float8 AS cache_write_tokens FROM usage WHERE mission_id = 1');
+  // 1-hour cache writes are priced as such where the tree records them (a baseline's schema may not have the column).
+  const usage = await app.db.query(
+    "SELECT model, input_tokens::float8 AS input_tokens, output_tokens::float8 AS output_tokens, cache_read_tokens::float8 AS cache_read_tokens, cache_write_tokens::float8 AS cache_write_tokens, COALESCE((to_jsonb(u) ->> 'cache_write_1h_tokens')::float8, 0) AS cache_write_1h_tokens FROM usage u WHERE mission_id = 1",
+  );
   const transcripts = await app.db.query('SELECT count(*)::int AS n FROM transcripts WHERE mission_id = 1');
   const branch = (await app.store.get(1)).branch;
   let cutOffLanded = false;

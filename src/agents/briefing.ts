@@ -1,23 +1,26 @@
 // Sections more than one role is told in the same words (PRODUCT.md §4 "What each role is told"):
 // the mission's shared notes, contract lines with their verify steps, the repository's commands.
-// Each role's module decides which of them its prompt holds, and in what order.
+// Each role's module decides which of them its context and its task hold, and in what order
+// (bench/output/first-requests/ shows each role's first request).
 import type { Plan } from '../mission/plan.ts';
 import type { RoundItem } from '../store/missions.ts';
 import type { RepoCommands } from '../workspace/repo-commands.ts';
 import { checkoutFiles, type RepoFiles } from '../workspace/repo-files.ts';
 
 /**
- * What a run is told, in two parts: the context every run of its role in the mission is told in the
- * same words (the mission, its contract, the repository's commands), then the task of this run
- * alone. The context goes first and byte-identical, so the role's later runs read it from the
- * prompt cache.
+ * What a run is told, in two parts: the context that every run of its role in the mission is told in
+ * the same words (for validators the mission and the commands; a worker also gets the whole
+ * contract and the repository's AGENTS.md; the planner the issue and the environment), then the
+ * task of this run alone. The context goes first, so the role's later runs read it from the prompt
+ * cache; it changes only with what it quotes (a fix round's features, an edited AGENTS.md), which
+ * costs one cache write.
  */
 export interface Briefing {
   context: string;
   prompt: string;
 }
 
-/** The mission as every role's context opens: its issue, title, summary and shared notes. */
+/** The mission as the contexts of workers, validators and triage open: its title (and issue), summary and shared notes. */
 export function missionSection(plan: Plan, issueNumber?: number): string[] {
   return [`# Mission${issueNumber ? ` for issue #${issueNumber}` : ''}: ${plan.title}`, plan.summary, ...notesSection(plan)];
 }

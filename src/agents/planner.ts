@@ -57,7 +57,7 @@ const READ_ONLY_TOOLS = ['read', 'glob', 'grep'];
 
 export async function runPlanner(
   input: PlanningInput,
-  runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>,
+  runtime: Omit<AgentRunOptions, 'role' | 'system' | 'context' | 'prompt' | 'tools' | 'finishTools'>,
 ): Promise<PlanningOutcome & { usd: number }> {
   // Read-only file tools confined to the checkout; bash is not among them. An empty env keeps the
   // app's secrets away from anything the toolset spawns.

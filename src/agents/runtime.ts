@@ -153,23 +153,22 @@ export class ModelCallFailed extends Error {
   }
 }
 
-/** How long each kind of cached prefix lives after its last use. */
-export interface CacheTtl {
-  /** The prefix every run of a role shares (tools, role prompt and skills, the mission's context). */
-  shared: '5m' | '1h';
-  /**
-   * The conversation so far, which only the run's next turn reads; `auto` is 5 minutes until one of
-   * the run's turns (the reply and its tool calls) takes SLOW_TURN_MS or longer, then an hour.
-   */
-  turns: '5m' | '1h' | 'auto';
-}
+/**
+ * How long each kind of cached prefix lives after its last use: `shared` is the prefix every run of a
+ * role shares (tools, role prompt and skills, the mission's context); `turns` the conversation so
+ * far, which only the run's next turn reads (`auto`: 5 minutes until one of the run's turns, the
+ * reply and its tool calls, takes SLOW_TURN_MS or longer, then an hour). The API refuses a 1-hour
+ * breakpoint after a 5-minute one, so turns kept an hour need the shared prefix kept an hour too.
+ */
+export type CacheTtl = { shared: '1h'; turns: '5m' | '1h' | 'auto' } | { shared: '5m'; turns: '5m' };
 
 /**
- * The shared prefix is kept an hour: the next run of a role often comes after a whole feature or
- * round, more than 5 minutes later, and a 1-hour write costs 2x input against 1.25x. A run's turns
- * follow each other within a minute or two unless a command runs long (a slow test suite): a turn
- * written to the 5-minute cache before it has expired when it ends, so a run with a turn that long
- * writes its turns for an hour from then on. `npm run bench -- cache-ttl` measured the bill against
+ * A run's turns follow each other within a minute or two unless a command runs long (a slow test
+ * suite): the conversation written to the 5-minute cache before such a command has expired by the
+ * time it ends, so a run with a turn that long writes its turns for an hour from then on. The shared
+ * prefix is kept an hour (a 1-hour write costs 2x input against 1.25x): it then outlives a long
+ * command too, and a validation round between two workers, though not a whole milestone between
+ * two rounds. `npm run bench -- cache-ttl` measured the bill against
  * caching off on a simulated 6-feature mission at Opus 5.5 prices: with commands under a minute,
  * 0.186 with 5 minutes everywhere, 0.190 with this, 0.233 with an hour everywhere; with an 8-minute
  * suite every fifth turn, 0.367, 0.250 and 0.233.
@@ -191,8 +190,8 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentResult> {
   const clock = options.clock ?? Date.now;
   let slowTurns = false;
   let turnStarted: number | undefined;
-  const ttlOf = (kind: keyof CacheTtl) => (kind === 'turns' && ttl?.turns === 'auto' ? (slowTurns ? '1h' : '5m') : (ttl?.[kind] as '5m' | '1h'));
-  const marker = (kind: keyof CacheTtl) => (ttl ? { cache_control: { type: 'ephemeral' as const, ttl: ttlOf(kind) } } : {});
+  const ttlOf = (kind: 'shared' | 'turns') => (kind === 'turns' && ttl?.turns === 'auto' ? (slowTurns ? '1h' : '5m') : (ttl?.[kind] as '5m' | '1h'));
+  const marker = (kind: 'shared' | 'turns') => (ttl ? { cache_control: { type: 'ephemeral' as const, ttl: ttlOf(kind) } } : {});
   // The watchdog: a stop reason (a /cancel, from any process) aborts the model call or the tool now,
   // not after a tool that may run for half an hour.
   const stop = new AbortController();

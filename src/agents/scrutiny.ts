@@ -36,11 +36,11 @@ export function scrutinyBriefing(input: ValidationInput): Briefing {
   const diff = input.diff.length > MAX_DIFF ? `${input.diff.slice(0, MAX_DIFF)}\n[diff truncated: read the files for the rest]` : input.diff;
   const context = [
     ...missionSection(input.contract),
-    "## The repository's checks: a hard gate (run each yourself, in full, and read its whole output)",
+    "# The repository's checks: a hard gate (run each yourself, in full, and read its whole output)",
     commandsText(input.commands),
   ];
   const task = [
-    `# Milestone ${input.milestone} of "${input.contract.title}"`,
+    `# Milestone ${input.milestone}`,
     '## What the milestone must satisfy',
     contractLines(input.contract, input.assertionIds),
     "## The repository's own CI on this commit",

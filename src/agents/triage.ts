@@ -164,7 +164,7 @@ export function triageBriefing(input: TriageInput): Briefing {
   return { context: missionSection(input.contract).join('\n\n'), prompt: task.join('\n\n') };
 }
 
-export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
+export async function runTriage(input: TriageInput, runtime: Omit<AgentRunOptions, 'role' | 'system' | 'context' | 'prompt' | 'tools' | 'finishTools'>): Promise<Triage> {
   const system = [
     'You are the orchestrator of Missions, triaging what the validators found in a milestone.',
     `The repository ${input.owner}/${input.repo} is checked out at your working directory at the milestone's commit.`,

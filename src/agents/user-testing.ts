@@ -39,9 +39,9 @@ export function submitVerdicts(assertionIds: string[]) {
 }
 
 export function userTestingBriefing(input: ValidationInput): Briefing {
-  const context = [...missionSection(input.contract), "## The repository's commands", commandsText(input.commands)];
+  const context = [...missionSection(input.contract), "# The repository's commands", commandsText(input.commands)];
   const task = [
-    `# Milestone ${input.milestone} of "${input.contract.title}"`,
+    `# Milestone ${input.milestone}`,
     '## The assertions to verify (each with how the planner meant it to be checked)',
     contractLines(input.contract, input.assertionIds),
     "## The repository's own CI on this commit",

@@ -29,7 +29,7 @@ export interface ValidationInput {
   previousFindings?: string[];
 }
 
-export type Runtime = Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>;
+export type Runtime = Omit<AgentRunOptions, 'role' | 'system' | 'context' | 'prompt' | 'tools' | 'finishTools'>;
 
 const READ_TOOLS = ['read', 'glob', 'grep'];
 

@@ -55,7 +55,7 @@ const FILE_TOOLS = ['read', 'write', 'edit', 'glob', 'grep'];
 
 export async function runWorker(
   input: WorkerInput,
-  runtime: Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>,
+  runtime: Omit<AgentRunOptions, 'role' | 'system' | 'context' | 'prompt' | 'tools' | 'finishTools'>,
 ): Promise<{ handoff: Handoff; usd: number; turns: number }> {
   const checkout = input.sandbox.checkout;
   // File tools confined to the checkout by the SDK; an empty env for anything they spawn.

@@ -55,5 +55,5 @@ export function agentRuntime(ctx: MissionContext, missionId: number, role: Role,
     ...(ctx.limits.toolTimeoutMs ? { toolTimeoutMs: ctx.limits.toolTimeoutMs } : {}),
     ...(ctx.caching === undefined ? {} : { caching: ctx.caching }),
     ...(role === 'planner' ? {} : { interrupted: async () => (await cancelledNow(ctx.store, missionId))?.message ?? null }),
-  } satisfies Omit<AgentRunOptions, 'role' | 'system' | 'prompt' | 'tools' | 'finishTools'>;
+  } satisfies Omit<AgentRunOptions, 'role' | 'system' | 'context' | 'prompt' | 'tools' | 'finishTools'>;
 }
