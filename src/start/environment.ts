@@ -8,6 +8,7 @@ import { parseEnv } from 'node:util';
 import { getPrivateKey } from '@probot/get-private-key';
 import { z } from 'zod';
 import { hasBubblewrap } from '../workspace/sandbox.ts';
+import { STEPS_PER_PROCESS } from '../store/queue.ts';
 
 /** Where GitHub delivers webhooks (Probot's default path). */
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -30,6 +31,12 @@ export interface RunSettings {
   port: number;
   dataDir: string;
   databaseUrl?: string;
+  /** Probot's REDIS_URL: Octokit's throttling shared by every process through this Redis. */
+  redisUrl?: string;
+  /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS). */
+  stepsPerProcess: number;
+  /** Steps of one installation running at once on all processes (MISSIONS_STEPS_PER_INSTALLATION). */
+  stepsPerInstallation: number;
   plannerTurns: number;
   workerTurns: number;
   /** Mission Control's sign-in (GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, as Probot's setup saves them); absent without them. */
@@ -100,6 +107,8 @@ const variables = z.object({
   MISSIONS_DATA_DIR: z.string().min(1, 'MISSIONS_DATA_DIR is empty: unset it (default ./.data) or name a folder').default('./.data'),
   MISSIONS_PLANNER_TURNS: positiveWhole('MISSIONS_PLANNER_TURNS').default(60),
   MISSIONS_WORKER_TURNS: positiveWhole('MISSIONS_WORKER_TURNS').default(200),
+  MISSIONS_STEPS_PER_PROCESS: positiveWhole('MISSIONS_STEPS_PER_PROCESS').default(STEPS_PER_PROCESS),
+  MISSIONS_STEPS_PER_INSTALLATION: positiveWhole('MISSIONS_STEPS_PER_INSTALLATION').optional(),
   // Not 0: Probot's server would take it as 3000, and probes need a port they can know.
   PORT: z.coerce
     .number({ error: () => 'PORT must be a port number (1 to 65535)' })
@@ -134,6 +143,9 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
   }
   if (set('DATABASE_URL') && !postgresUrl(env.DATABASE_URL!)) {
     return refuse('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/missions (percent-encode @ : / ? # in the password); unset it to use the embedded database.');
+  }
+  if (set('REDIS_URL') && !/^rediss?:\/\/[^\s]+$/i.test(env.REDIS_URL!.trim())) {
+    return refuse('REDIS_URL must be a Redis URL such as redis://:password@redis:6379 (rediss:// for TLS); unset it to throttle GitHub calls per process.');
   }
   if (set('GHE_PROTOCOL') && !['http', 'https'].includes(env.GHE_PROTOCOL!)) return refuse('GHE_PROTOCOL must be http or https.');
   if (set('GHE_HOST') && !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d+)?$/i.test(env.GHE_HOST!.trim())) {
@@ -210,6 +222,10 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     port: v.PORT,
     dataDir: resolve(cwd, v.MISSIONS_DATA_DIR),
     ...(set('DATABASE_URL') ? { databaseUrl: env.DATABASE_URL! } : {}),
+    ...(set('REDIS_URL') ? { redisUrl: env.REDIS_URL!.trim() } : {}),
+    stepsPerProcess: v.MISSIONS_STEPS_PER_PROCESS,
+    // One fewer than a process runs, unless set: another installation's mission always finds a slot.
+    stepsPerInstallation: v.MISSIONS_STEPS_PER_INSTALLATION ?? Math.max(1, v.MISSIONS_STEPS_PER_PROCESS - 1),
     plannerTurns: v.MISSIONS_PLANNER_TURNS,
     workerTurns: v.MISSIONS_WORKER_TURNS,
     ...(set('GITHUB_CLIENT_ID') ?

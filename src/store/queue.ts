@@ -2,7 +2,9 @@
 // Two queues, keyed so a mission never runs two jobs of a kind at once, on any number of worker
 // processes:
 //   mission-step     `stately`: at most one running and one waiting per mission. A step re-reads the
-//                    mission's state, so several requests for a step coalesce into one.
+//                    mission's state, so several requests for a step coalesce into one. Grouped by
+//                    installation: one installation runs at most `stepsPerInstallation` steps at once
+//                    across all workers, so a busy one cannot take every slot from the others.
 //   mission-intake   `key_strict_fifo`: labels and comments of one issue run one at a time, in order.
 import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
@@ -13,7 +15,12 @@ export const INTAKE_QUEUE = 'mission-intake';
 
 const RETRY_LIMIT = 3;
 /** Jobs one process runs at once (steps of different missions; intake of different issues). */
-const STEP_CONCURRENCY = 4;
+export const STEPS_PER_PROCESS = 4;
+/**
+ * Steps of one installation's missions running at once, across every worker process: one fewer than
+ * a process runs, so another installation's mission always finds a slot (MISSIONS_STEPS_PER_INSTALLATION).
+ */
+export const STEPS_PER_INSTALLATION = STEPS_PER_PROCESS - 1;
 
 export interface StepJob {
   missionId: number;
@@ -56,6 +63,10 @@ export interface QueueOptions {
    * bench/handover.ts measures against) switches the queues' `notify` off for every process on the database.
    */
   wake?: boolean;
+  /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS). */
+  stepsPerProcess?: number;
+  /** Steps of one installation running at once on all processes together (MISSIONS_STEPS_PER_INSTALLATION). */
+  stepsPerInstallation?: number;
   log: Logger;
 }
 
@@ -138,8 +149,15 @@ export class JobQueue {
 
   /** Asks for a step of the mission, now or after `delayMs` (a step waiting for GitHub's rate limit to reset). */
   async requestStep(job: StepJob, delayMs = 0): Promise<void> {
+    // The installation is the step's group (its concurrency limit); read here, in one place, rather
+    // than carried by every caller, which knows only the mission.
+    const [mission] = await this.#db.query<{ installation_id: number }>('SELECT installation_id FROM missions WHERE id = $1', [job.missionId]);
     // null means a step for this mission is already waiting: it will see the newest state.
-    await this.boss.send(STEP_QUEUE, job, { singletonKey: String(job.missionId), ...(delayMs ? { startAfter: new Date(Date.now() + delayMs) } : {}) });
+    await this.boss.send(STEP_QUEUE, job, {
+      singletonKey: String(job.missionId),
+      ...(mission ? { group: { id: String(mission.installation_id) } } : {}),
+      ...(delayMs ? { startAfter: new Date(Date.now() + delayMs) } : {}),
+    });
   }
 
   async enqueueIntake(job: IntakeJob): Promise<void> {
@@ -152,7 +170,7 @@ export class JobQueue {
     const polling = this.#options.pollingIntervalSeconds ?? 2;
     // With NOTIFY the poll is a backstop (for retries coming due, a listener reconnecting); kept as
     // short as before, so nothing waits longer than it did without NOTIFY.
-    const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1, localConcurrency: STEP_CONCURRENCY };
+    const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1, localConcurrency: this.#options.stepsPerProcess ?? STEPS_PER_PROCESS };
     const log = this.#options.log;
     // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue
@@ -171,7 +189,7 @@ export class JobQueue {
           throw error;
         }
       };
-    await this.boss.work<StepJob>(STEP_QUEUE, options, logged(STEP_QUEUE, handlers.step));
+    await this.boss.work<StepJob>(STEP_QUEUE, { ...options, groupConcurrency: this.#options.stepsPerInstallation ?? STEPS_PER_INSTALLATION }, logged(STEP_QUEUE, handlers.step));
     await this.boss.work<IntakeJob>(INTAKE_QUEUE, options, logged(INTAKE_QUEUE, handlers.intake));
   }
 

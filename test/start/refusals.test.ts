@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/harness.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-const SECRETS = { webhook: 'whsec-never-print-me-4821', apiKey: 'sk-ant-never-print-me-9931', dbPassword: 'hunter2-never-print-me' };
+const SECRETS = { webhook: 'whsec-never-print-me-4821', apiKey: 'sk-ant-never-print-me-9931', dbPassword: 'hunter2-never-print-me', redisPassword: 'redis-never-print-me-77' };
 const CREDENTIALS = { APP_ID: '4242', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRETS.webhook, ANTHROPIC_API_KEY: SECRETS.apiKey };
 
 /** Runs `npm start`'s entry in an empty folder (or `cwd`) with exactly `env` (and PATH, HOME); resolves with its output. */
@@ -106,6 +106,10 @@ describe('start-up refusals', () => {
     const busy = await listening();
     const brokenKey = privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');
     const runs = await Promise.all([
+      // A Redis that does not answer would hold every GitHub call; its password is never printed.
+      start({ ...CREDENTIALS, REDIS_URL: `redis://:${SECRETS.redisPassword}@127.0.0.1:1` }),
+      start({ ...CREDENTIALS, REDIS_URL: 'http://127.0.0.1:6379' }),
+      start({ ...CREDENTIALS, MISSIONS_STEPS_PER_PROCESS: '0' }),
       start({ ...CREDENTIALS, WEBHOOK_SECRET: '   ' }),
       start({ ...CREDENTIALS, WEBHOOK_SECRET: 'development' }),
       start({ ...CREDENTIALS, ANTHROPIC_API_KEY: ' ' }),
@@ -126,6 +130,9 @@ describe('start-up refusals', () => {
     ]);
     busy.server.close();
     const expected = [
+      'REDIS_URL (redis://:***@127.0.0.1:1) cannot be used',
+      'REDIS_URL must be a Redis URL',
+      'MISSIONS_STEPS_PER_PROCESS must be a positive whole number',
       'WEBHOOK_SECRET is not set',
       "WEBHOOK_SECRET is Probot's example value `development`",
       'ANTHROPIC_API_KEY is not set',

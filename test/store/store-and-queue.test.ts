@@ -143,6 +143,46 @@ for (const target of databaseTargets()) {
       for (const db of dbs) await db.close().catch(() => {});
     });
 
+    it('runs one installation’s steps at most N at once on all workers together, so a busy installation cannot keep another’s mission waiting', async () => {
+      const url = await target.create();
+      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
+      const store = new MissionStore(dbs[0]!);
+      // Three missions of a busy installation, asked for first; then one of another installation.
+      const busy: number[] = [];
+      for (let n = 1; n <= 3; n++) busy.push((await store.create({ ...key, installationId: 100, issueNumber: n }, 'alice', `label:${n}`))!.id);
+      const other = (await store.create({ ...key, installationId: 200, repoId: 43, issueNumber: 1 }, 'bob', 'label:other'))!.id;
+      // Two slots in all (one per process on the server): without the limit the busy installation's
+      // older requests take both.
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 2 / dbs.length, stepsPerInstallation: 1 }));
+      for (const q of queues) await q.start();
+      const running = new Set<number>();
+      const started: number[] = [];
+      let mostBusy = 0;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      for (const q of queues) {
+        await q.work({
+          intake: async () => {},
+          step: async ({ missionId }) => {
+            running.add(missionId);
+            started.push(missionId);
+            mostBusy = Math.max(mostBusy, busy.filter((id) => running.has(id)).length);
+            await released;
+            running.delete(missionId);
+          },
+        });
+      }
+      for (const id of busy) await queues[0]!.requestStep({ missionId: id });
+      await queues[0]!.requestStep({ missionId: other });
+      // The other installation's mission takes the second slot beside the busy one's first step.
+      await waitFor(() => running.has(other) && running.size === 2, 'the other installation’s step to start while the busy one runs');
+      release();
+      await waitFor(() => started.length === 4 && running.size === 0, 'every step to run');
+      expect(mostBusy).toBe(1);
+      for (const q of queues) await q.stop();
+      for (const db of dbs) await db.close().catch(() => {});
+    });
+
     it('starts a requested step at once, and the step a running one asked for as soon as it ends, without waiting for a poll', async () => {
       const url = await target.create();
       // Two processes on a server: the step is requested in one and taken by whichever is free.
