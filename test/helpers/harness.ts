@@ -18,7 +18,7 @@ import type { MissionContext } from '../../src/mission/context.ts';
 import { startMissionWorker } from '../../src/mission/worker.ts';
 import { openDatabase, type Database } from '../../src/store/database.ts';
 import { MissionStore } from '../../src/store/missions.ts';
-import { JobQueue } from '../../src/store/queue.ts';
+import { JobQueue, type QueueOptions } from '../../src/store/queue.ts';
 import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
 import { waitFor } from './waiting.ts';
@@ -143,6 +143,8 @@ export interface TestAppOptions {
   githubUrl?: string;
   /** Conditional GETs and rate-limit tracking (github/economy.ts) on; false is the benchmarks' baseline. */
   economical?: boolean;
+  /** Steps at once: per process, and per installation on all processes. */
+  steps?: Pick<QueueOptions, 'stepsPerProcess' | 'stepsPerInstallation'>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -155,7 +157,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
   const db = await openDatabase(options.databaseUrl ? { databaseUrl: options.databaseUrl } : options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
   const store = new MissionStore(db);
-  const queue = new JobQueue(db, { log, ...QUEUE_TIMING });
+  const queue = new JobQueue(db, { log, ...QUEUE_TIMING, ...options.steps });
   await queue.start();
   await queue.recoverInterrupted();
   const probot = new Probot({
@@ -198,7 +200,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     receive: (name, payload, id) => probot.receive({ id: id ?? `delivery-${++deliveries}-${Date.now()}`, name: name as any, payload }),
     async addWorker() {
       const otherDb = options.databaseUrl ? await openDatabase({ databaseUrl: options.databaseUrl }) : db;
-      const otherQueue = new JobQueue(otherDb, { log, ...QUEUE_TIMING });
+      const otherQueue = new JobQueue(otherDb, { log, ...QUEUE_TIMING, ...options.steps });
       await otherQueue.start();
       const root = join(dataDir, `workspaces-${extra.length + 2}`);
       const workspaces = new Workspaces(root);

@@ -21,6 +21,8 @@ export interface RepoSetup {
   /** Raw YAML of .github/missions.yml; absent means no file. */
   config?: string;
   issue?: { title?: string; body?: string; author?: string };
+  /** Another repository of the owner than the default (several missions at once, each in its own). */
+  repo?: { name: string; id: number };
   /** Keeps the thread in this file, so a thread outlives a process that is killed. */
   stateFile?: string;
 }
@@ -71,6 +73,15 @@ export class IssueThread {
   /** Other apps' CI on every commit, as GitHub would list it. */
   ci: { checkRuns: { name: string; status: string; conclusion: string | null }[]; statuses: { context: string; state: string; description?: string }[] } = { checkRuns: [], statuses: [] };
   #next = 9000;
+  #nodePrefix = 'PR_node_';
+  #repoName: string;
+  /** The repository's path prefix, when the thread is in a repository other than the default. */
+  #scope: RegExp | undefined;
+
+  /** A path pattern narrowed to this thread's repository (other threads' repositories have their own). */
+  #own(pattern: RegExp): RegExp {
+    return this.#scope ? new RegExp(`${this.#scope.source}${pattern.source}`) : pattern;
+  }
   /** Comment edits GitHub has received and not answered yet (see holdEdits). */
   editsInFlight: string[] = [];
   #editGate: Promise<void> = Promise.resolve();
@@ -87,7 +98,15 @@ export class IssueThread {
       Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));
       this.#next = Math.max(this.#next, ...this.comments.map((c) => c.id));
     }
-    const base = `/repos/${OWNER}/${REPO}`;
+    const name = setup.repo?.name ?? REPO;
+    const base = `/repos/${OWNER}/${name}`;
+    this.#repoName = name;
+    if (setup.repo) {
+      // Another repository's thread shares the mock: its paths, comment and pull request ids are its own.
+      this.#scope = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')}`);
+      this.#nodePrefix = `PR_node_${name}_`;
+      this.#next = 9000 + setup.repo.id * 1000;
+    }
     const permissions = { maintainer: 'write', admin: 'admin', reader: 'read', ...setup.permissions };
     github
       .get(`${base}/contents/.github%2Fmissions.yml`)
@@ -101,7 +120,7 @@ export class IssueThread {
     }
     github
       .get(`${base}`)
-      .reply(github.conditional(() => [200, { id: REPO_ID, name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER }, clone_url: setup.cloneUrl, default_branch: 'main' }]))
+      .reply(github.conditional(() => [200, { id: setup.repo?.id ?? REPO_ID, name, full_name: `${OWNER}/${name}`, owner: { login: OWNER }, clone_url: setup.cloneUrl, default_branch: 'main' }]))
       .persist();
     const issue = setup.issue ?? {};
     github
@@ -139,7 +158,7 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('PATCH', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
+      .intercept('PATCH', `${base}/issues/comments/1`, this.#own(/\/issues\/comments\/\d+$/))
       .reply(async (req: Request) => {
         const body = await req.json();
         const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
@@ -158,7 +177,7 @@ export class IssueThread {
     this.#mockPulls(github, base);
     this.#mockValidation(github, base);
     github
-      .intercept('GET', `${base}/issues/comments/1`, /\/issues\/comments\/\d+$/)
+      .intercept('GET', `${base}/issues/comments/1`, this.#own(/\/issues\/comments\/\d+$/))
       .reply((req: Request) => {
         const comment = this.comments.find((c) => new URL(req.url).pathname.endsWith(`/${c.id}`));
         return comment ? [200, comment] : [404, { message: 'Not Found' }];
@@ -173,7 +192,7 @@ export class IssueThread {
   /** Pull requests: listed by head, created (as draft), updated; comments on the PR thread. */
   #mockPulls(github: GitHubMock, base: string) {
     github
-      .intercept('GET', `${base}/pulls?head=x&state=all&per_page=10`, /\/pulls\?/)
+      .intercept('GET', `${base}/pulls?head=x&state=all&per_page=10`, this.#own(/\/pulls\?/))
       .reply((req: Request) => {
         const head = new URL(req.url).searchParams.get('head')!.split(':')[1];
         return [200, this.pulls.filter((p) => p.head === head).map((p) => this.#pullJson(p))];
@@ -191,7 +210,7 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('PATCH', `${base}/pulls/${PR_NUMBER}`, /\/pulls\/\d+$/)
+      .intercept('PATCH', `${base}/pulls/${PR_NUMBER}`, this.#own(/\/pulls\/\d+$/))
       .reply(async (req: Request) => {
         const body = await req.json();
         const pull = this.pulls.find((p) => new URL(req.url).pathname.endsWith(`/pulls/${p.number}`));
@@ -202,7 +221,7 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('POST', `${base}/issues/${PR_NUMBER}/comments`, /\/issues\/([2-9]|\d\d+)\/comments$/)
+      .intercept('POST', `${base}/issues/${PR_NUMBER}/comments`, this.#own(/\/issues\/([2-9]|\d\d+)\/comments$/))
       .reply(async (req: Request) => {
         const body = await req.json();
         const comment = { id: ++this.#next, body: body.body, user: { login: 'missions[bot]', type: 'Bot' as const } };
@@ -219,12 +238,12 @@ export class IssueThread {
   #pullJson(p: FakePullRequest) {
     return {
       number: p.number,
-      node_id: `PR_node_${p.number}`,
+      node_id: `${this.#nodePrefix}${p.number}`,
       title: p.title,
       body: p.body,
       draft: p.draft,
       state: 'open',
-      html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`,
+      html_url: `https://github.com/${OWNER}/${this.#repoName}/pull/${p.number}`,
       head: { ref: p.head },
       base: { ref: p.base },
       user: { login: p.user ?? 'missions[bot]', type: p.user ? 'User' : 'Bot' },
@@ -234,7 +253,7 @@ export class IssueThread {
   /** Reviews, check runs, CI reads and the GraphQL mutation that marks a PR ready. */
   #mockValidation(github: GitHubMock, base: string) {
     github
-      .intercept('POST', `${base}/pulls/${PR_NUMBER}/reviews`, /\/pulls\/\d+\/reviews$/)
+      .intercept('POST', `${base}/pulls/${PR_NUMBER}/reviews`, this.#own(/\/pulls\/\d+\/reviews$/))
       .reply(async (req: Request) => {
         const body = await req.json();
         // As GitHub does: an inline comment must sit on a line of the pull request's diff.
@@ -248,11 +267,11 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('GET', `${base}/pulls/${PR_NUMBER}/reviews?per_page=100`, /\/pulls\/\d+\/reviews\?/)
+      .intercept('GET', `${base}/pulls/${PR_NUMBER}/reviews?per_page=100`, this.#own(/\/pulls\/\d+\/reviews\?/))
       .reply(() => [200, this.reviews.map((r, i) => ({ id: 7001 + i, body: r.body, state: 'COMMENTED', commit_id: r.commit_id, user: { login: r.user ?? 'missions[bot]', type: r.user ? 'User' : 'Bot' } }))])
       .persist();
     github
-      .intercept('GET', `${base}/issues/${PR_NUMBER}/comments?per_page=100`, /\/issues\/([2-9]|\d\d+)\/comments\?/)
+      .intercept('GET', `${base}/issues/${PR_NUMBER}/comments?per_page=100`, this.#own(/\/issues\/([2-9]|\d\d+)\/comments\?/))
       .reply((req: Request) => {
         const number = Number(/\/issues\/(\d+)\/comments/.exec(new URL(req.url).pathname)![1]);
         return [200, this.pulls.find((p) => p.number === number)?.comments ?? []];
@@ -268,7 +287,7 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('GET', `${base}/commits/abc/check-runs?per_page=100`, /\/commits\/[0-9a-f]+\/check-runs/)
+      .intercept('GET', `${base}/commits/abc/check-runs?per_page=100`, this.#own(/\/commits\/[0-9a-f]+\/check-runs/))
       .reply((req: Request) => {
         // Other apps' CI, and the app's own runs on that commit (filtered by name, as GitHub does).
         const url = new URL(req.url);
@@ -282,11 +301,11 @@ export class IssueThread {
       })
       .persist();
     github
-      .intercept('GET', `${base}/commits/abc/status?per_page=100`, /\/commits\/[0-9a-f]+\/status/)
+      .intercept('GET', `${base}/commits/abc/status?per_page=100`, this.#own(/\/commits\/[0-9a-f]+\/status/))
       .reply(() => [200, { state: 'success', statuses: this.ci.statuses, total_count: this.ci.statuses.length }])
       .persist();
     github
-      .intercept('GET', `${base}/pulls/${PR_NUMBER}`, /\/pulls\/\d+$/)
+      .intercept('GET', `${base}/pulls/${PR_NUMBER}`, this.#own(/\/pulls\/\d+$/))
       .reply((req: Request) => {
         const pull = this.pulls.find((p) => new URL(req.url).pathname.endsWith(`/pulls/${p.number}`));
         return pull ? [200, this.#pullJson(pull)] : [404, { message: 'Not Found' }];
@@ -294,10 +313,10 @@ export class IssueThread {
       .persist();
     // GraphQL is not in the REST description: the mutation is checked here by hand.
     github.scope
-      .post('/graphql')
+      .post('/graphql', this.#scope ? (body: { variables?: { id?: string } }) => String(body?.variables?.id ?? '').startsWith(this.#nodePrefix) : undefined)
       .reply(async (req: Request) => {
         const body = await req.json();
-        const pull = this.pulls.find((p) => `PR_node_${p.number}` === body.variables?.id);
+        const pull = this.pulls.find((p) => `${this.#nodePrefix}${p.number}` === body.variables?.id);
         const mutation = /(markPullRequestReadyForReview|convertPullRequestToDraft)/.exec(body.query)?.[1];
         if (!mutation || !pull) return [200, { errors: [{ message: `unexpected GraphQL: ${body.query}` }] }];
         pull.draft = mutation === 'convertPullRequestToDraft';
