@@ -11,7 +11,7 @@ import { IntakeQueue } from './handlers/intake-queue.ts';
 import { limitWebhookBody } from './handlers/payloads.ts';
 import { createLogger } from './log.ts';
 import { startMissionWorker } from './mission/worker.ts';
-import { loadDotEnv, NO_WEBHOOK_URL, readStartup, WEBHOOK_PATH, withoutPassword, withoutPasswordIn, type RunSettings } from './start/environment.ts';
+import { loadDotEnv, NO_WEBHOOK_URL, probotOptions, readStartup, WEBHOOK_PATH, withoutPassword, withoutPasswordIn, type RunSettings } from './start/environment.ts';
 import { claimEmbeddedDatabase, listenProblem } from './start/claims.ts';
 import { redisProblem } from './start/redis.ts';
 import { healthHandler, startHealthServer } from './start/health.ts';
@@ -67,7 +67,12 @@ async function start(settings: RunSettings): Promise<void> {
     );
     if (claim === 'held') refuse(`another Missions process uses the embedded database in MISSIONS_DATA_DIR ${settings.dataDir}: stop it, or give this process a data directory of its own (or share a PostgreSQL server through DATABASE_URL).`);
   }
-  // 2. The database (the embedded one, or the server's, which must answer), and the queue on it.
+  // 2. Redis, when GitHub calls are throttled through it: it must answer (its password never printed).
+  if (settings.redisUrl) {
+    const problem = await redisProblem(settings.redisUrl);
+    if (problem) refuse(`REDIS_URL (${withoutPassword(settings.redisUrl)}) cannot be used: ${withoutPasswordIn(problem, settings.redisUrl)}. Check that the server runs and the URL is right, or unset it.`);
+  }
+  // 3. The database (the embedded one, or the server's, which must answer), and the queue on it.
   let db: Database;
   try {
     db = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { dataDir: join(settings.dataDir, 'db') });
@@ -76,11 +81,6 @@ async function start(settings: RunSettings): Promise<void> {
     if (!settings.databaseUrl) refuse(`the embedded database in MISSIONS_DATA_DIR ${settings.dataDir} cannot be opened (${reason.split('\n')[0]!.slice(0, 200)}): move that folder aside to start afresh, or restore it.`);
     refuse(`DATABASE_URL (${withoutPassword(settings.databaseUrl)}) cannot be used: ${withoutPasswordIn(reason, settings.databaseUrl)}. Check that the server runs, the URL is right and its user may create tables.`);
   }
-  // 3. Redis, when GitHub calls are throttled through it: it must answer (its password never printed).
-  if (settings.redisUrl) {
-    const problem = await redisProblem(settings.redisUrl);
-    if (problem) refuse(`REDIS_URL (${withoutPassword(settings.redisUrl)}) cannot be used: ${withoutPasswordIn(problem, settings.redisUrl)}. Check that the server runs and the URL is right, or unset it.`);
-  }
   const store = new MissionStore(db);
   const queue = new JobQueue(db, { log, stepsPerProcess: settings.stepsPerProcess, stepsPerInstallation: settings.stepsPerInstallation });
   const workspaces = new Workspaces(join(settings.dataDir, 'workspaces'), log);
@@ -88,14 +88,7 @@ async function start(settings: RunSettings): Promise<void> {
   const recovered = await queue.recoverInterrupted();
   if (recovered) log.info({ recovered }, 'jobs interrupted by the last shutdown were handed back to the queue');
   const health = healthHandler(db, queue);
-  const github = {
-    appId: settings.appId,
-    privateKey: settings.privateKey,
-    log,
-    ...(settings.githubBaseUrl ? { baseUrl: settings.githubBaseUrl } : {}),
-    // Octokit's throttling in Redis: every process spaces its GitHub writes on one schedule.
-    ...(settings.redisUrl ? { redisConfig: settings.redisUrl } : {}),
-  };
+  const github = probotOptions(settings, log);
 
   const startWorker = (probot: Probot) => {
     let slug: Promise<string> | undefined;

@@ -35,8 +35,8 @@ export interface RunSettings {
   redisUrl?: string;
   /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS). */
   stepsPerProcess: number;
-  /** Steps of one installation running at once on all processes (MISSIONS_STEPS_PER_INSTALLATION). */
-  stepsPerInstallation: number;
+  /** Steps of one installation running at once on all processes (MISSIONS_STEPS_PER_INSTALLATION); the queue's default when absent. */
+  stepsPerInstallation?: number;
   plannerTurns: number;
   workerTurns: number;
   /** Mission Control's sign-in (GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, as Probot's setup saves them); absent without them. */
@@ -224,8 +224,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     ...(set('DATABASE_URL') ? { databaseUrl: env.DATABASE_URL! } : {}),
     ...(set('REDIS_URL') ? { redisUrl: env.REDIS_URL!.trim() } : {}),
     stepsPerProcess: v.MISSIONS_STEPS_PER_PROCESS,
-    // One fewer than a process runs, unless set: another installation's mission always finds a slot.
-    stepsPerInstallation: v.MISSIONS_STEPS_PER_INSTALLATION ?? Math.max(1, v.MISSIONS_STEPS_PER_PROCESS - 1),
+    ...(v.MISSIONS_STEPS_PER_INSTALLATION ? { stepsPerInstallation: v.MISSIONS_STEPS_PER_INSTALLATION } : {}),
     plannerTurns: v.MISSIONS_PLANNER_TURNS,
     workerTurns: v.MISSIONS_WORKER_TURNS,
     ...(set('GITHUB_CLIENT_ID') ?
@@ -240,6 +239,18 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
         },
       }
     : {}),
+  };
+}
+
+/** What every Probot of the process is made with: the app, GitHub (or GHE), and Octokit's throttling in Redis when REDIS_URL is set. */
+export function probotOptions<L>(settings: Pick<RunSettings, 'appId' | 'privateKey' | 'githubBaseUrl' | 'redisUrl'>, log: L) {
+  return {
+    appId: settings.appId,
+    privateKey: settings.privateKey,
+    log,
+    ...(settings.githubBaseUrl ? { baseUrl: settings.githubBaseUrl } : {}),
+    // One schedule for every process's GitHub writes.
+    ...(settings.redisUrl ? { redisConfig: settings.redisUrl } : {}),
   };
 }
 

@@ -14,13 +14,18 @@ export const STEP_QUEUE = 'mission-step';
 export const INTAKE_QUEUE = 'mission-intake';
 
 const RETRY_LIMIT = 3;
-/** Jobs one process runs at once (steps of different missions; intake of different issues). */
+/** Steps one process runs at once, of different missions (MISSIONS_STEPS_PER_PROCESS). */
 export const STEPS_PER_PROCESS = 4;
+/** Intake jobs one process runs at once, of different issues. */
+const INTAKE_PER_PROCESS = 4;
 /**
- * Steps of one installation's missions running at once, across every worker process: one fewer than
- * a process runs, so another installation's mission always finds a slot (MISSIONS_STEPS_PER_INSTALLATION).
+ * Steps of one installation's missions running at once on every worker process together, unless
+ * MISSIONS_STEPS_PER_INSTALLATION says: one fewer than a process runs (at least one), so a worker
+ * busy with one installation always has a slot for another's mission.
  */
-export const STEPS_PER_INSTALLATION = STEPS_PER_PROCESS - 1;
+export const stepsPerInstallation = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
+/** How soon a step fetched beyond its installation's limit is asked for again. */
+const BEYOND_LIMIT_RETRY_MS = 2_000;
 
 export interface StepJob {
   missionId: number;
@@ -170,16 +175,18 @@ export class JobQueue {
     const polling = this.#options.pollingIntervalSeconds ?? 2;
     // With NOTIFY the poll is a backstop (for retries coming due, a listener reconnecting); kept as
     // short as before, so nothing waits longer than it did without NOTIFY.
-    const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1, localConcurrency: this.#options.stepsPerProcess ?? STEPS_PER_PROCESS };
+    const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1 };
+    const perProcess = this.#options.stepsPerProcess ?? STEPS_PER_PROCESS;
+    const perInstallation = this.#options.stepsPerInstallation ?? stepsPerInstallation(perProcess);
     const log = this.#options.log;
     // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue
     // (one bad comment would leave the issue deaf, /cancel included).
     const logged =
-      <T>(name: string, run: (data: T) => Promise<void>) =>
+      <T>(name: string, run: (data: T, id: string) => Promise<void>) =>
       async ([job]: { id: string; data: T; retryCount: number }[]) => {
         try {
-          await run(job!.data);
+          await run(job!.data, job!.id);
         } catch (error) {
           if (job!.retryCount >= RETRY_LIMIT) {
             log.error({ err: error, queue: name, job: job!.id, data: job!.data }, 'job failed on its last attempt; giving it up');
@@ -189,8 +196,27 @@ export class JobQueue {
           throw error;
         }
       };
-    await this.boss.work<StepJob>(STEP_QUEUE, { ...options, groupConcurrency: this.#options.stepsPerInstallation ?? STEPS_PER_INSTALLATION }, logged(STEP_QUEUE, handlers.step));
-    await this.boss.work<IntakeJob>(INTAKE_QUEUE, options, logged(INTAKE_QUEUE, handlers.intake));
+    // pg-boss's group concurrency keeps an installation's steps to its limit when it fetches, but
+    // fetches running at once on a server each see room: a step that started beyond the limit (later
+    // than `perInstallation` running steps of its installation) is asked for again shortly instead.
+    const step = async (data: StepJob, id: string) => {
+      if (!(await this.#beyondLimit(id, perInstallation))) return handlers.step(data);
+      log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
+      await this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
+    };
+    await this.boss.work<StepJob>(STEP_QUEUE, { ...options, localConcurrency: perProcess, groupConcurrency: perInstallation }, logged(STEP_QUEUE, step));
+    await this.boss.work<IntakeJob>(INTAKE_QUEUE, { ...options, localConcurrency: INTAKE_PER_PROCESS }, logged(INTAKE_QUEUE, handlers.intake));
+  }
+
+  /** Whether `limit` or more running steps of the job's installation started before it (grouped jobs only). */
+  async #beyondLimit(jobId: string, limit: number): Promise<boolean> {
+    const [row] = await this.#db.query<{ ahead: number }>(
+      `SELECT count(*)::int AS ahead
+       FROM pgboss.job me JOIN pgboss.job j ON j.name = me.name AND j.group_id = me.group_id
+       WHERE me.name = $1 AND me.id = $2::uuid AND j.state = 'active' AND (j.started_on, j.id) < (me.started_on, me.id)`,
+      [STEP_QUEUE, jobId],
+    );
+    return (row?.ahead ?? 0) >= limit;
   }
 
   async stop(): Promise<void> {

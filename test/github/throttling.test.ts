@@ -1,6 +1,7 @@
-// GitHub asks integrations to space their writes (a second apart) or face its secondary rate limit.
-// Probot's Octokit throttling does it per process; with REDIS_URL every process keeps one schedule,
-// so N workers together write no faster than one. Two real processes each write two comments at
+// GitHub asks integrations to space their writes (a second apart; three for comments, issues and pull
+// requests, which notify people) or face its secondary rate limit. Probot's Octokit throttling does
+// it per process; with REDIS_URL every process keeps one schedule, so N workers together write no
+// faster than one. Two real processes each write two comments at
 // the same moment. The Redis case runs where a server is named by MISSIONS_TEST_REDIS_URL (.ci/run
 // sets it; a machine without Redis has nothing to share).
 import { generateKeyPairSync } from 'node:crypto';
@@ -23,8 +24,7 @@ async function writeFromTwoProcesses(redisUrl?: string): Promise<number[]> {
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
   const github = new GitHubMock().installationTokens(1);
   const arrived: number[] = [];
-  // An issue of its own per run: Redis keeps the schedule by the throttling's group, not by test.
-  const issue = Math.floor(Math.random() * 1e6) + 1;
+  const issue = 1;
   github
     .post(`/repos/o/r/issues/${issue}/comments`)
     .times(4)
@@ -47,7 +47,7 @@ async function writeFromTwoProcesses(redisUrl?: string): Promise<number[]> {
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 describe('GitHub write throttling across processes', () => {
-  it('spaces each process’s own writes, but two processes write at once without a shared Redis', async () => {
+  it('lets two processes comment at the same moment without a shared Redis', async () => {
     const times = await writeFromTwoProcesses();
     expect(times).toHaveLength(4);
     expect(Math.min(...gaps(times))).toBeLessThan(500);
@@ -55,11 +55,11 @@ describe('GitHub write throttling across processes', () => {
 
   const redis = process.env.MISSIONS_TEST_REDIS_URL;
   if (redis) {
-    it('spaces the writes of every process a second apart through REDIS_URL', async () => {
+    it('spaces the comments of every process through REDIS_URL, as one process would', async () => {
       const times = await writeFromTwoProcesses(redis);
       expect(times).toHaveLength(4);
-      // One schedule for both: each write comes about a second after the one before.
-      expect(Math.min(...gaps(times))).toBeGreaterThan(800);
+      // One schedule for both: each comment about three seconds after the one before, whichever process wrote it.
+      expect(Math.min(...gaps(times))).toBeGreaterThan(2_500);
     });
   }
 });

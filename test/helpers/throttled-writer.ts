@@ -1,12 +1,15 @@
-// A process that writes two comments through Probot's Octokit when told to (a line on stdin, after it
-// printed `ready`), with its throttling shared through REDIS_URL when set: what each worker process
-// does with its writes.
+// A process that writes two comments through a Probot made as the app makes its own (probotOptions,
+// REDIS_URL included) when told to: a line on stdin, after it printed `ready`. What each worker
+// process does with its writes.
 import { createInterface } from 'node:readline';
 import { Probot } from 'probot';
 import pino from 'pino';
+import { probotOptions } from '../../src/start/environment.ts';
 
 const env = process.env;
-const probot = new Probot({ appId: 1, privateKey: env.PRIVATE_KEY!, baseUrl: env.GITHUB_URL!, log: pino({ level: 'silent' }), ...(env.REDIS_URL ? { redisConfig: env.REDIS_URL } : {}) });
+const probot = new Probot(
+  probotOptions({ appId: 1, privateKey: env.PRIVATE_KEY!, githubBaseUrl: env.GITHUB_URL!, ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}) }, pino({ level: 'silent' })),
+);
 const gh = await probot.auth(1);
 const lines = createInterface({ input: process.stdin });
 process.stdout.write('ready\n');

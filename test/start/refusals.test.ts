@@ -110,6 +110,7 @@ describe('start-up refusals', () => {
       start({ ...CREDENTIALS, REDIS_URL: `redis://:${SECRETS.redisPassword}@127.0.0.1:1` }),
       start({ ...CREDENTIALS, REDIS_URL: 'http://127.0.0.1:6379' }),
       start({ ...CREDENTIALS, MISSIONS_STEPS_PER_PROCESS: '0' }),
+      start({ ...CREDENTIALS, MISSIONS_STEPS_PER_INSTALLATION: '-1' }),
       start({ ...CREDENTIALS, WEBHOOK_SECRET: '   ' }),
       start({ ...CREDENTIALS, WEBHOOK_SECRET: 'development' }),
       start({ ...CREDENTIALS, ANTHROPIC_API_KEY: ' ' }),
@@ -130,9 +131,10 @@ describe('start-up refusals', () => {
     ]);
     busy.server.close();
     const expected = [
-      'REDIS_URL (redis://:***@127.0.0.1:1) cannot be used',
+      'REDIS_URL (redis://:***@127.0.0.1:1) cannot be used: connect ECONNREFUSED 127.0.0.1:1. Check',
       'REDIS_URL must be a Redis URL',
       'MISSIONS_STEPS_PER_PROCESS must be a positive whole number',
+      'MISSIONS_STEPS_PER_INSTALLATION must be a positive whole number',
       'WEBHOOK_SECRET is not set',
       "WEBHOOK_SECRET is Probot's example value `development`",
       'ANTHROPIC_API_KEY is not set',

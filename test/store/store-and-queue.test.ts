@@ -183,6 +183,38 @@ for (const target of databaseTargets()) {
       for (const db of dbs) await db.close().catch(() => {});
     });
 
+    it('never runs more of one installation’s steps than its limit, even when every slot of every worker fetches at once', async () => {
+      const url = await target.create();
+      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
+      const store = new MissionStore(dbs[0]!);
+      const ids: number[] = [];
+      for (let n = 1; n <= 12; n++) ids.push((await store.create({ ...key, installationId: 300, issueNumber: n }, 'alice', `label:${n}`))!.id);
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 4, stepsPerInstallation: 3 }));
+      for (const q of queues) await q.start();
+      let running = 0;
+      let most = 0;
+      const ran = new Set<number>();
+      for (const q of queues) {
+        await q.work({
+          intake: async () => {},
+          step: async ({ missionId }) => {
+            running++;
+            most = Math.max(most, running);
+            await new Promise((r) => setTimeout(r, 300));
+            running--;
+            ran.add(missionId);
+          },
+        });
+      }
+      // All at once, from both processes: each of the 8 slots may fetch in the same instant.
+      await Promise.all(ids.map((id, i) => queues[i % queues.length]!.requestStep({ missionId: id })));
+      await waitFor(() => ran.size === 12, 'every step to run', 60_000);
+      expect(most).toBeLessThanOrEqual(3);
+      expect(most).toBeGreaterThanOrEqual(2);
+      for (const q of queues) await q.stop();
+      for (const db of dbs) await db.close().catch(() => {});
+    });
+
     it('starts a requested step at once, and the step a running one asked for as soon as it ends, without waiting for a poll', async () => {
       const url = await target.create();
       // Two processes on a server: the step is requested in one and taken by whichever is free.
