@@ -131,6 +131,6 @@ for (const config of [undefined, CONFIG]) {
   }
   if (!config) for (const [call, n] of [...runs.now.byCall].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(4)}  ${call}`);
   const writes = [...runs.now.byCall].filter(([k]) => !k.startsWith('GET') && !k.includes('access_tokens')).reduce((s, [, n]) => s + n, 0);
-  if (!config) console.log(`  writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes 1 s apart per installation on GitHub, so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
+  if (!config) console.log(`  writes per feature: ${(writes / FEATURES).toFixed(1)}; Octokit's throttling spaces writes a second apart on GitHub (three for comments, issues and pull requests), so a real run spends at least ~${(writes / FEATURES).toFixed(0)} s per feature on them`);
 }
 process.exit(0);

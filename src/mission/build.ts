@@ -9,7 +9,7 @@ import { AgentGaveUp, AgentStopped } from '../agents/runtime.ts';
 import { runWorker, type Handoff } from '../agents/worker.ts';
 import { findOrOpenPullRequest, pullRequestTitle } from '../github/pull-request.ts';
 import { replies, reply } from '../github/replies.ts';
-import { loadConfig, type GitHub } from '../github/repository.ts';
+import { loadConfigAt, type GitHub } from '../github/repository.ts';
 import { unmention } from '../github/untrusted.ts';
 import { redactSecrets, secretValues } from '../secrets.ts';
 import type { FeatureRow, LastAttempt, Mission, ValidationRun } from '../store/missions.ts';
@@ -64,16 +64,18 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   const id = initial.id;
   const ref = { owner: initial.owner, repo: initial.repo };
   const plan = initial.contract as Plan;
-  // 1. The config of the moment: models, commands, budget and sandbox may change between steps.
-  const loaded = await loadConfig(gh, ref);
-  if (!loaded.ok) throw new ConfigInvalid(loaded.problems);
-  const config = loaded.config;
-  // 2. The branch, fixed on the first step: its name and the default-branch commit it starts from.
+  // 1. The default branch, fetched into the clone cache.
   const { data: repository } = await gh.rest.repos.get(ref);
   const { token } = (await gh.auth({ type: 'installation' })) as { token: string };
   const request = { repoId: repository.id, missionId: id, cloneUrl: repository.clone_url, token };
   let branch = new MissionBranch(ctx.workspaces, request, initial.branch ?? branchName(initial.issue_number, plan.title));
   const defaultTip = await branch.refresh();
+  // 2. The config of the moment (models, commands, budget and sandbox may change between steps), as
+  //    the default branch holds it now.
+  const loaded = await loadConfigAt(gh, ref, (path) => branch.fileAt(defaultTip, path));
+  if (!loaded.ok) throw new ConfigInvalid(loaded.problems);
+  const config = loaded.config;
+  // The branch is fixed on the first step: its name and the default-branch commit it starts from.
   if (!initial.branch) {
     // An earlier mission on this issue (cancelled, then labelled again) may have left the branch: never build on it.
     if (await branch.pushedTip()) branch = new MissionBranch(ctx.workspaces, request, `${branch.branch}-m${id}`);

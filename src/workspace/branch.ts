@@ -4,7 +4,7 @@
 // the repository cache: git never runs a hook, filter or config a worker could have written.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commitFiles, type RepoFiles } from './repo-files.ts';
+import { commitFiles, fileAt, type FileAt, type RepoFiles } from './repo-files.ts';
 import { setupKey } from './prepared.ts';
 import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
 import { containsSecret } from '../secrets.ts';
@@ -82,6 +82,11 @@ export class MissionBranch {
   /** The repository's files at a commit, read from the app's cache. */
   files(commit: string): RepoFiles {
     return commitFiles(this.#cache, commit);
+  }
+
+  /** What a commit holds at `path`, read from the app's cache. */
+  fileAt(commit: string, path: string): Promise<FileAt> {
+    return fileAt(this.#cache, commit, path);
   }
 
   /**

@@ -80,6 +80,18 @@ export function checkoutFiles(root: string): RepoFiles {
   };
 }
 
+/** What a commit holds at a path: nothing, a regular file of at most MAX_BYTES (its text), or something else (a directory, a link, a submodule, a larger file). */
+export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kind: 'other' };
+
+/** What `commit` holds at `path`, in a git directory the app owns. */
+export async function fileAt(gitDir: string, commit: string, path: string): Promise<FileAt> {
+  const files = commitFiles(gitDir, commit);
+  const text = await files.read(path);
+  if (text !== null) return { kind: 'file', text };
+  const listed = await plainGit().env({ ...gitEnv(), GIT_DIR: gitDir }).raw(['ls-tree', '-z', commit, '--', path]);
+  return listed ? { kind: 'other' } : { kind: 'absent' };
+}
+
 /** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
 export function commitFiles(gitDir: string, commit: string): RepoFiles {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });

@@ -3,7 +3,7 @@
 // what was stored; a changed one is read anew. A step waits for the window to reset when little is left.
 import { describe, expect, it } from 'vitest';
 import { rateLimitWait } from '../../src/github/economy.ts';
-import { loadConfig } from '../../src/github/repository.ts';
+import { loadConfig, loadConfigAt } from '../../src/github/repository.ts';
 import { bareRepository, checkAndCloseAfterEach, createTestApp, type TestApp } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
 
@@ -38,6 +38,24 @@ describe('GitHub economy', () => {
     // A caller that changes what it got (Octokit's paginate does) does not change what is stored.
     (repo as { name: string }).name = 'changed by a caller';
     expect((await next.rest.repos.get(ref)).data.name).toBe('Hello-World');
+  });
+
+  it('has a build step read the config from its clone, and ask the owner’s .github repository once for ten minutes when the repository has none', async () => {
+    app = await createTestApp({ work: false });
+    new IssueThread(app.github, { cloneUrl: bareRepository({ 'cli.js': '' }) });
+    const gh = await app.ctx.github(1);
+    const configReads = () => app.github.requests.filter((r) => r.path.includes('missions.yml')).map((r) => r.path.split('/contents/')[0]);
+    // The file on the default branch: read from the clone, no request.
+    const inClone = await loadConfigAt(gh, ref, async () => ({ kind: 'file', text: 'budget:\n  max_usd: 3\n' }));
+    expect(inClone.ok && inClone.config.budget.max_usd).toBe(3);
+    expect(configReads()).toEqual([]);
+    // No file: the owner's .github repository, as Probot's loader would ask; its 404 is remembered.
+    for (let i = 0; i < 3; i++) expect((await loadConfigAt(gh, ref, async () => ({ kind: 'absent' }))).ok).toBe(true);
+    expect(configReads()).toEqual(['/repos/Codertocat/.github']);
+    // What the clone cannot settle goes to the loader: `_extends`, or a directory at the path.
+    await loadConfigAt(gh, ref, async () => ({ kind: 'file', text: '_extends: other\n' }));
+    await loadConfigAt(gh, ref, async () => ({ kind: 'other' }));
+    expect(configReads().filter((p) => p === '/repos/Codertocat/Hello-World')).toHaveLength(2);
   });
 
   it('keeps no list: comments (which outsiders write) are read in full every time', async () => {

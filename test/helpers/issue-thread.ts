@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { GitHubMock } from './github.ts';
-import { ISSUE, OWNER, REPO, REPO_ID } from './harness.ts';
+import { commitTo, ISSUE, OWNER, REPO, REPO_ID } from './harness.ts';
+import { dirname, join } from 'node:path';
 
 export interface ThreadComment {
   id: number;
@@ -18,7 +19,7 @@ export interface RepoSetup {
   /** The bare repository behind `cloneUrl`, when that is served over HTTP (git-http.ts). */
   gitDir?: string;
   permissions?: Record<string, string>;
-  /** Raw YAML of .github/missions.yml; absent means no file. */
+  /** Raw YAML of .github/missions.yml, committed to the repository's default branch too; absent means no file. */
   config?: string;
   issue?: { title?: string; body?: string; author?: string };
   /** Another repository of the owner than the default (several missions at once, each in its own). */
@@ -94,6 +95,13 @@ export class IssueThread {
   constructor(github: GitHubMock, setup: RepoSetup) {
     this.#stateFile = setup.stateFile;
     this.#cloneUrl = setup.gitDir ?? setup.cloneUrl;
+    // The repository holds the config GitHub serves: a build step reads it from its clone. (Once: a
+    // thread made again after a restart finds it committed.)
+    if (setup.config !== undefined && existsSync(join(dirname(this.#cloneUrl), 'work'))) {
+      try {
+        commitTo(this.#cloneUrl, { '.github/missions.yml': setup.config });
+      } catch {}
+    }
     if (setup.stateFile && existsSync(setup.stateFile)) {
       Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));
       this.#next = Math.max(this.#next, ...this.comments.map((c) => c.id));
