@@ -12,9 +12,7 @@ export async function handleIssueCommentCreated(context: Context<'issue_comment.
   }
   if (!payload.installation) return context.log.info('comment: ignored, no installation');
   // 2. Only a mission's issue or pull request is ours to answer: other bots' slash commands are left alone.
-  const mission =
-    (await intake.store.latest(payload.repository.id, payload.issue.number)) ??
-    (await intake.store.byPullRequest(payload.repository.id, payload.issue.number));
+  const mission = await intake.store.commentTarget(payload.repository.id, payload.issue.number);
   if (!mission) return context.log.info({ issue: payload.issue.number }, 'comment: ignored, no mission on this issue');
   // 3. Hand it to the intake queue, once per delivery, noting which revision the comment answered.
   await intake.enqueueOnce(context.id, {

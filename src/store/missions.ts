@@ -351,6 +351,19 @@ export class MissionStore implements UsageRecorder {
   }
 
   /** The mission whose draft pull request this is. */
+  /**
+   * The mission a comment on issue or pull request `number` belongs to (its issue's latest, else the
+   * one whose pull request it is), with only what the webhook needs: one small read, since most
+   * comments concern no mission.
+   */
+  async commentTarget(repoId: number, number: number): Promise<{ id: number; showing_revision: number } | null> {
+    const [row] = await this.db.query<{ id: number; showing_revision: number }>(
+      'SELECT id, showing_revision FROM missions WHERE repo_id = $1 AND (issue_number = $2 OR pr_number = $2) ORDER BY issue_number = $2 DESC, id DESC LIMIT 1',
+      [repoId, number],
+    );
+    return row ?? null;
+  }
+
   async byPullRequest(repoId: number, prNumber: number): Promise<Mission | null> {
     const [row] = await this.db.query<Mission>('SELECT * FROM missions WHERE repo_id = $1 AND pr_number = $2 ORDER BY id DESC LIMIT 1', [repoId, prNumber]);
     return row ?? null;
