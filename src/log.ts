@@ -15,6 +15,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'err.request.headers.authorization',
   'err.response.headers.authorization',
+  // ioredis keeps a failed command's arguments on its error: AUTH's are the Redis password.
+  'err.command.args',
   'env',
   '*.env',
   'GIT_CONFIG_VALUE_0',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 // The values the app must never let travel (into a commit, a comment, an agent's environment):
 // its own credentials from the environment, and the installation token of the moment.
-const SECRET_VARIABLES = ['PRIVATE_KEY', 'WEBHOOK_SECRET', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'DATABASE_URL', 'GITHUB_CLIENT_SECRET', 'MISSIONS_SESSION_SECRET'];
+const SECRET_VARIABLES = ['PRIVATE_KEY', 'WEBHOOK_SECRET', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'GITHUB_CLIENT_SECRET', 'MISSIONS_SESSION_SECRET'];
 
 export function secretValues(env: NodeJS.ProcessEnv, extra: (string | undefined)[] = []): string[] {
   const values: string[] = [];

@@ -9,6 +9,7 @@ import { getPrivateKey } from '@probot/get-private-key';
 import { z } from 'zod';
 import { hasBubblewrap } from '../workspace/sandbox.ts';
 import { STEPS_PER_PROCESS } from '../store/queue.ts';
+import { recoverableRedisThrottling } from '../github/shared-throttle.ts';
 
 /** Where GitHub delivers webhooks (Probot's default path). */
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -244,6 +245,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
 
 /** What every Probot of the process is made with: the app, GitHub (or GHE), and Octokit's throttling in Redis when REDIS_URL is set. */
 export function probotOptions<L>(settings: Pick<RunSettings, 'appId' | 'privateKey' | 'githubBaseUrl' | 'redisUrl'>, log: L) {
+  if (settings.redisUrl) recoverableRedisThrottling();
   return {
     appId: settings.appId,
     privateKey: settings.privateKey,

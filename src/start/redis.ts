@@ -1,7 +1,7 @@
 // REDIS_URL is Probot's: its Octokit throttling then keeps one schedule for every process (writes a
 // second apart, three for comments, issues and pull requests; the rate limit's retries) in that
-// Redis. A Redis that does not answer would hold every GitHub call, so it is checked at start, like
-// DATABASE_URL.
+// Redis. Without an answer from it every GitHub call fails (after ioredis's retries), so it is
+// checked at start, like DATABASE_URL.
 import { Redis } from 'ioredis';
 
 /** Null when the Redis at `url` answers PING within a few seconds, else why not (the first cause, not ioredis's "Connection is closed"). */

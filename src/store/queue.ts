@@ -3,8 +3,9 @@
 // processes:
 //   mission-step     `stately`: at most one running and one waiting per mission. A step re-reads the
 //                    mission's state, so several requests for a step coalesce into one. Grouped by
-//                    installation: one installation runs at most `stepsPerInstallation` steps at once
-//                    across all workers, so a busy one cannot take every slot from the others.
+//                    installation: by default one installation takes at most all but one of a
+//                    worker's slots, so a busy one cannot take every slot from the others; an
+//                    operator may cap it on all workers together instead (stepsPerInstallation).
 //   mission-intake   `key_strict_fifo`: labels and comments of one issue run one at a time, in order.
 import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
@@ -19,11 +20,11 @@ export const STEPS_PER_PROCESS = 4;
 /** Intake jobs one process runs at once, of different issues. */
 const INTAKE_PER_PROCESS = 4;
 /**
- * Steps of one installation's missions running at once on every worker process together, unless
- * MISSIONS_STEPS_PER_INSTALLATION says: one fewer than a process runs (at least one), so a worker
- * busy with one installation always has a slot for another's mission.
+ * Without MISSIONS_STEPS_PER_INSTALLATION, the steps of one installation a process runs at once: one
+ * fewer than its slots (at least one), so a worker busy with one installation keeps a slot for
+ * another's mission, and an app installed once still uses every worker it is given.
  */
-export const stepsPerInstallation = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
+export const installationShareOfProcess = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
 /** How soon a step fetched beyond its installation's limit is asked for again. */
 const BEYOND_LIMIT_RETRY_MS = 2_000;
 
@@ -70,7 +71,10 @@ export interface QueueOptions {
   wake?: boolean;
   /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS). */
   stepsPerProcess?: number;
-  /** Steps of one installation running at once on all processes together (MISSIONS_STEPS_PER_INSTALLATION). */
+  /**
+   * Steps of one installation running at once on all processes together (MISSIONS_STEPS_PER_INSTALLATION);
+   * unset, each process keeps one of its slots for other installations instead.
+   */
   stepsPerInstallation?: number;
   log: Logger;
 }
@@ -177,7 +181,7 @@ export class JobQueue {
     // short as before, so nothing waits longer than it did without NOTIFY.
     const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1 };
     const perProcess = this.#options.stepsPerProcess ?? STEPS_PER_PROCESS;
-    const perInstallation = this.#options.stepsPerInstallation ?? stepsPerInstallation(perProcess);
+    const perInstallation = this.#options.stepsPerInstallation;
     const log = this.#options.log;
     // A job that throws is retried by pg-boss; the log says why. On its last attempt it is logged and
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue
@@ -196,15 +200,17 @@ export class JobQueue {
           throw error;
         }
       };
-    // pg-boss's group concurrency keeps an installation's steps to its limit when it fetches, but
-    // fetches running at once on a server each see room: a step that started beyond the limit (later
-    // than `perInstallation` running steps of its installation) is asked for again shortly instead.
+    // A cap on all processes: pg-boss's group concurrency keeps an installation's steps to it when it
+    // fetches, but fetches running at once on a server each see room, so a step that started beyond
+    // it (later than `perInstallation` running steps of its installation) is asked for again shortly.
+    // Without a cap, pg-boss's per-process group limit, which hands back a step fetched beyond it.
     const step = async (data: StepJob, id: string) => {
-      if (!(await this.#beyondLimit(id, perInstallation))) return handlers.step(data);
+      if (perInstallation === undefined || !(await this.#beyondLimit(id, perInstallation))) return handlers.step(data);
       log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
       await this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
     };
-    await this.boss.work<StepJob>(STEP_QUEUE, { ...options, localConcurrency: perProcess, groupConcurrency: perInstallation }, logged(STEP_QUEUE, step));
+    const groups = perInstallation === undefined ? { localGroupConcurrency: installationShareOfProcess(perProcess) } : { groupConcurrency: perInstallation };
+    await this.boss.work<StepJob>(STEP_QUEUE, { ...options, localConcurrency: perProcess, ...groups }, logged(STEP_QUEUE, step));
     await this.boss.work<IntakeJob>(INTAKE_QUEUE, { ...options, localConcurrency: INTAKE_PER_PROCESS }, logged(INTAKE_QUEUE, handlers.intake));
   }
 

@@ -183,6 +183,41 @@ for (const target of databaseTargets()) {
       for (const db of dbs) await db.close().catch(() => {});
     });
 
+    it('keeps, by default, a slot of every worker for other installations, and gives one installation the rest of every worker', async () => {
+      const url = await target.create();
+      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
+      const store = new MissionStore(dbs[0]!);
+      const busy: number[] = [];
+      for (let n = 1; n <= 8; n++) busy.push((await store.create({ ...key, installationId: 400, issueNumber: n }, 'alice', `label:${n}`))!.id);
+      const other = (await store.create({ ...key, installationId: 500, repoId: 44, issueNumber: 1 }, 'bob', 'label:other'))!.id;
+      // Three slots per process, no cap: the busy installation may take two of each process's.
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 3 }));
+      for (const q of queues) await q.start();
+      const running = new Set<number>();
+      let mostBusy = 0;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      for (const q of queues) {
+        await q.work({
+          intake: async () => {},
+          step: async ({ missionId }) => {
+            running.add(missionId);
+            mostBusy = Math.max(mostBusy, busy.filter((id) => running.has(id)).length);
+            await released;
+            running.delete(missionId);
+          },
+        });
+      }
+      await Promise.all(busy.map((id, i) => queues[i % queues.length]!.requestStep({ missionId: id })));
+      await waitFor(() => busy.filter((id) => running.has(id)).length === 2 * dbs.length, 'the busy installation to take two slots of each worker');
+      await queues[0]!.requestStep({ missionId: other });
+      await waitFor(() => running.has(other), 'the other installation’s step to start in a kept slot');
+      release();
+      expect(mostBusy).toBe(2 * dbs.length);
+      for (const q of queues) await q.stop();
+      for (const db of dbs) await db.close().catch(() => {});
+    });
+
     it('never runs more of one installation’s steps than its limit, even when every slot of every worker fetches at once', async () => {
       const url = await target.create();
       const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
