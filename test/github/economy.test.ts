@@ -4,8 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { rateLimitWait } from '../../src/github/economy.ts';
 import { loadConfig, loadConfigAt } from '../../src/github/repository.ts';
-import { bareRepository, checkAndCloseAfterEach, createTestApp, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, checkAndCloseAfterEach, createTestApp, waitFor, type TestApp } from '../helpers/harness.ts';
 import { IssueThread } from '../helpers/issue-thread.ts';
+import type { Script } from '../helpers/model-server.ts';
+import { firstFeatures } from '../helpers/plans.ts';
+import { commentOn, missionReaches, startMission } from '../helpers/scenario.ts';
+import { buildsFeature, passingValidation, toolTurn } from '../helpers/workers.ts';
 
 let app: TestApp;
 checkAndCloseAfterEach(() => app);
@@ -86,5 +90,35 @@ describe('GitHub economy', () => {
     expect(wait).toBeLessThanOrEqual(121_000);
     // Another installation's limit is its own.
     expect(rateLimitWait(2)).toBe(0);
+  });
+
+  it('puts a mission’s step off while its installation’s rate limit is nearly spent, and builds once the window resets', async () => {
+    let firstWorkerTurn: number | undefined;
+    const scenario = await startMission({
+      turns: [
+        toolTurn({ name: 'submit_plan', input: firstFeatures(1) }),
+        (request, index) => {
+          firstWorkerTurn ??= Date.now();
+          return (buildsFeature('F1', { 'cli.js': '// hello\n' })[0] as Script)(request, index);
+        },
+        ...buildsFeature('F1', { 'cli.js': '// hello\n' }).slice(1),
+        ...passingValidation('VAL-001'),
+      ],
+    });
+    app = scenario.app;
+    await missionReaches(app, 'awaiting_approval', 1);
+    // GitHub says 10 calls are left until a reset a few seconds away.
+    const reset = Math.ceil(Date.now() / 1000) + 4;
+    app.github.get('/rate_limit').reply(200, { resources: {} }, { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': String(reset) });
+    await (await app.ctx.github(1)).rest.rateLimit.get();
+    await commentOn(scenario, '/approve');
+    // The step waits in the queue until the reset, its worker free, and no agent has started.
+    await waitFor(
+      async () => (await app.db.query<{ start_after: Date }>(`SELECT start_after FROM pgboss.job WHERE name = 'mission-step' AND state = 'created'`)).some((j) => new Date(j.start_after).getTime() >= reset * 1000 - 1_000),
+      'the step put off until the reset',
+    );
+    expect(firstWorkerTurn).toBeUndefined();
+    await missionReaches(app, 'done');
+    expect(firstWorkerTurn).toBeGreaterThanOrEqual(reset * 1000 - 1_000);
   });
 });
