@@ -67,7 +67,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   // 1. The default branch, fetched into the clone cache.
   const { data: repository } = await gh.rest.repos.get(ref);
   const { token } = (await gh.auth({ type: 'installation' })) as { token: string };
-  const request = { repoId: repository.id, missionId: id, cloneUrl: repository.clone_url, token };
+  const request = { repoId: repository.id, missionId: id, cloneUrl: repository.clone_url, token, defaultBranch: repository.default_branch };
   let branch = new MissionBranch(ctx.workspaces, request, initial.branch ?? branchName(initial.issue_number, plan.title));
   const defaultTip = await branch.refresh();
   // 2. The config of the moment (models, commands, budget and sandbox may change between steps), as

@@ -74,6 +74,7 @@ async function plan(ctx: MissionContext, gh: GitHub, mission: Mission): Promise<
     missionId: mission.id,
     cloneUrl: repository.clone_url,
     token,
+    defaultBranch: repository.default_branch,
   });
   const previous = await store.latestPlan(mission.id);
   const outcome = await runPlanner(

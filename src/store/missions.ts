@@ -350,7 +350,6 @@ export class MissionStore implements UsageRecorder {
     return (await this.db.query<{ id: number }>(`SELECT id FROM missions WHERE state = 'building' ORDER BY id`)).map((r) => r.id);
   }
 
-  /** The mission whose draft pull request this is. */
   /**
    * The mission a comment on issue or pull request `number` belongs to (its issue's latest, else the
    * one whose pull request it is), with only what the webhook needs: one small read, since most
@@ -364,6 +363,7 @@ export class MissionStore implements UsageRecorder {
     return row ?? null;
   }
 
+  /** The mission whose draft pull request this is. */
   async byPullRequest(repoId: number, prNumber: number): Promise<Mission | null> {
     const [row] = await this.db.query<Mission>('SELECT * FROM missions WHERE repo_id = $1 AND pr_number = $2 ORDER BY id DESC LIMIT 1', [repoId, prNumber]);
     return row ?? null;

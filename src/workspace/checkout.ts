@@ -16,6 +16,12 @@ export interface CheckoutRequest {
   cloneUrl: string;
   /** Installation token; absent for local repositories (tests, the demo). */
   token?: string;
+  /**
+   * The default branch as GitHub names it now: the cache's HEAD is pointed at it on every refresh
+   * (a clone fixes HEAD once, and a fetch never moves it, so a renamed default branch left HEAD on a
+   * branch that no longer exists).
+   */
+  defaultBranch?: string;
 }
 
 /** The repository could not be cloned or fetched; the message is safe to show a maintainer. */
@@ -82,7 +88,7 @@ export class Workspaces {
     }
     const git = plainGit(dir).env(env);
     await git.fetch(['--quiet', '--prune', 'origin']);
-    await git.raw(['checkout', '--quiet', '--force', '--detach', 'origin/HEAD']);
+    await git.raw(['checkout', '--quiet', '--force', '--detach', request.defaultBranch ? `refs/remotes/origin/${request.defaultBranch}` : 'origin/HEAD']);
     await git.raw(['clean', '-ffdxq']);
     return dir;
   }
@@ -99,11 +105,19 @@ export class Workspaces {
       if (!existsSync(join(cache, 'HEAD'))) {
         mkdirSync(cache, { recursive: true });
         await authedGit().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
-        return;
+      } else {
+        await authedGit(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
       }
-      await authedGit(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
     } catch (error) {
       throw new CheckoutError(`could not clone ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
+    }
+    if (request.defaultBranch) {
+      const ref = `refs/heads/${request.defaultBranch}`;
+      const git = plainGit(cache).env(gitEnv());
+      if (!(await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => ''))) {
+        throw new CheckoutError(`the default branch ${request.defaultBranch} is not in ${redactUrl(request.cloneUrl)}`);
+      }
+      await git.raw(['symbolic-ref', 'HEAD', ref]);
     }
   }
 
