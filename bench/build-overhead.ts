@@ -119,8 +119,8 @@ console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per
 console.log(`to done, the milestone validated and the PR ready (median): ${(median(missions.map((x) => x.doneMs)) / 1000).toFixed(2)} s`);
 
 // GitHub calls, approval to done: every GET unconditional (the baseline) against conditional GETs, with
-// and without a config file in the repository (without one, Probot's loader gets two 404s per read,
-// which carry no ETag).
+// and without a config file in the repository (a build step reads it from its clone; without one, the
+// owner's .github repository is asked once per 10 minutes, a 404 that carries no ETag).
 const CONFIG = 'commands:\n  test: node --test\n';
 for (const config of [undefined, CONFIG]) {
   const runs = { baseline: await mission({ economical: false, ...(config ? { config } : {}) }), now: await mission({ economical: true, ...(config ? { config } : {}) }) };

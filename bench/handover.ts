@@ -5,7 +5,7 @@
 //            feature): from the end of one step to the start of the next;
 //   webhook  a step requested while the worker is idle (an /approve): from the request to its start.
 // The baseline is the queue as it was (polling every 2 s, nothing woken), measured in the same run.
-import pg from 'pg';
+import { dropDatabase, freshDatabase } from './lib/postgres.ts';
 import pino from 'pino';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { JobQueue } from '../src/store/queue.ts';
@@ -71,29 +71,6 @@ async function measure(db: Database, wake: boolean): Promise<Figures> {
   return { chained, webhook };
 }
 
-async function serverUrl(): Promise<string | null> {
-  const base = process.env.MISSIONS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const admin = new pg.Client({ connectionString: base, connectionTimeoutMillis: 2000 });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  const name = `missions_bench_${process.pid}_${Date.now()}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropServer(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: process.env.MISSIONS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await admin.end();
-}
-
 const pct = percentile;
 // With fewer than 100 samples the 99th percentile is the largest: say so.
 const show = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms  ${xs.length >= 100 ? 'p99' : 'max'} ${pct(xs, 99).toFixed(1).padStart(7)} ms`;
@@ -102,9 +79,9 @@ console.log(`step hand-over latency, ${N} hand-overs of each kind; baseline: the
 const targets: [string, () => Promise<{ db: () => Promise<Database>; done: () => Promise<void> }>][] = [
   ['embedded PGlite', async () => ({ db: () => openDatabase({}), done: async () => {} })],
 ];
-const url = await serverUrl();
+const url = await freshDatabase();
 if (url) {
-  targets.push(['PostgreSQL server', async () => ({ db: () => openDatabase({ databaseUrl: url }), done: () => dropServer(url) })]);
+  targets.push(['PostgreSQL server', async () => ({ db: () => openDatabase({ databaseUrl: url }), done: () => dropDatabase(url) })]);
 } else {
   console.log('(no PostgreSQL server answered at MISSIONS_BENCH_DATABASE_URL or 127.0.0.1:5432/test: embedded only)');
 }

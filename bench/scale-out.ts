@@ -12,13 +12,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { bareRepository, commentPayload, createTestApp, labeledPayload, waitFor, type TestApp } from '../test/helpers/harness.ts';
 import { startGitHubProxy } from '../test/helpers/github-proxy.ts';
 import { IssueThread } from '../test/helpers/issue-thread.ts';
 import { NO_MISBEHAVIOUR, policy } from './lib/model-policy.ts';
+import { BENCH_SERVER, dropDatabase, freshDatabase } from './lib/postgres.ts';
 
-const SERVER = process.env.MISSIONS_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MISSIONS = Number(process.env.BENCH_MISSIONS ?? 8);
 const WORKER = new URL('../test/fixtures/worker-child.ts', import.meta.url).pathname;
 const DIE_WITH_PARENT = new URL('../test/helpers/die-with-parent.ts', import.meta.url).pathname;
@@ -35,24 +34,6 @@ async function killed(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function freshDatabase(): Promise<string> {
-  const name = `missions_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await admin.end();
-}
-
 /** A webhook payload moved to repository `name` (id `id`). */
 function inRepository<T extends { repository: Record<string, unknown> }>(payload: T, name: string, id: number): T {
   payload.repository = { ...payload.repository, id, name, full_name: `Codertocat/${name}` };
@@ -61,6 +42,7 @@ function inRepository<T extends { repository: Record<string, unknown> }>(payload
 
 async function run(workers: number, stepsPerProcess: number) {
   const url = await freshDatabase();
+  if (!url) throw new Error(`no PostgreSQL server answers at ${BENCH_SERVER}: set MISSIONS_BENCH_DATABASE_URL`);
   // The model plays every role for every mission at once; nothing misbehaves.
   const app: TestApp = await createTestApp({ databaseUrl: url, work: false, turns: Array(MISSIONS * 60).fill(policy(0, NO_MISBEHAVIOUR)) });
   const proxy = await startGitHubProxy();

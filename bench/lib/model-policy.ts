@@ -11,12 +11,12 @@ export interface Rates {
   firstBuildWrong: number;
 }
 export const NO_MISBEHAVIOUR: Rates = { noFinish: 0, cutOff: 0, refusal: 0, firstBuildWrong: 0 };
-export const FEATURES = 3;
+const FEATURES = 3;
 
-/** A number in [0, 1) from a label: the same label draws the same number on either tree. */
+/** A number in [0, 1) from a label: the same label draws the same number in every run (on either tree, for unruly-model). */
 const draw = (label: string) => createHash('sha256').update(label).digest().readUInt32BE(0) / 2 ** 32;
 
-export const plan = {
+const plan = {
   title: 'Three answers',
   summary: 'Three modules, each exporting the answer.',
   assertions: Array.from({ length: FEATURES }, (_, i) => ({ id: `VAL-00${i + 1}`, statement: `\`node -p "require('./f${i + 1}.js')"\` prints \`42\`` })),
@@ -33,7 +33,7 @@ const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type
 const say = (text: string): ScriptedTurn => ({ content: [{ type: 'text', text }] });
 const text = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
 
-export function policy(seed: number, RATES: Rates): Script {
+export function policy(seed: number, rates: Rates): Script {
   const started = new Map<string, number>();
   const flags = new Map<string, { noFinish: boolean; cutOff: boolean; refusal: boolean }>();
   return (request: MessagesRequest) => {
@@ -52,7 +52,7 @@ export function policy(seed: number, RATES: Rates): Script {
     const base = `${seed}:${role}:${feature}${task.includes('An earlier attempt') ? ':again' : ''}:${milestone}`;
     if (assistantTurns === 0 && !flags.has(`${base}:refusing`)) started.set(base, (started.get(base) ?? 0) + 1);
     const label = `${base}:${started.get(base) ?? 1}`;
-    if (!flags.has(label)) flags.set(label, { noFinish: draw(`${label}:nofinish`) < RATES.noFinish, cutOff: draw(`${label}:cut`) < RATES.cutOff, refusal: draw(`${label}:refusal`) < RATES.refusal });
+    if (!flags.has(label)) flags.set(label, { noFinish: draw(`${label}:nofinish`) < rates.noFinish, cutOff: draw(`${label}:cut`) < rates.cutOff, refusal: draw(`${label}:refusal`) < rates.refusal });
     const f = flags.get(label)!;
     if (assistantTurns === 0 && f.refusal) {
       f.refusal = false;
@@ -79,7 +79,7 @@ export function policy(seed: number, RATES: Rates): Script {
         const wrote = request.messages.some((m) => m.role === 'assistant' && text(m.content).includes(`"file_path":"f${n}.js"`));
         if (!wrote) {
           // The first build is wrong at the seeded rate; a fix is right only if the evidence reached it.
-          const right = fix ? task.includes('printed 41') : draw(`${seed}:bug:${feature}`) >= RATES.firstBuildWrong;
+          const right = fix ? task.includes('printed 41') : draw(`${seed}:bug:${feature}`) >= rates.firstBuildWrong;
           return tool('write', { file_path: `f${n}.js`, content: `module.exports = ${right ? 42 : 41};\n` });
         }
         return finish(tool('submit_handoff', { status: 'complete', summary: `Wrote f${n}.js.`, commands_run: [], left_undone: [], issues_found: [] }));

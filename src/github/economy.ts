@@ -1,12 +1,25 @@
 // Fewer GitHub calls that count, and none past the limit. Every GET an installation's client makes is
 // conditional: it carries the ETag of the last answer to the same request, and a 304 (which GitHub
-// does not count against the rate limit) is answered with that stored response. The repository and a
-// config file that exists are read before every feature; unchanged, they cost no rate limit (a missing
-// config file is a 404, which carries no ETag). Every answer's x-ratelimit-* headers are kept per
+// does not count against the rate limit) is answered with that stored response. The repository is
+// read before every feature (the config file too, where a step reads it through GitHub: intake,
+// planning, `_extends`); unchanged, it costs no rate limit. A missing file is a 404, which carries no
+// ETag: an owner's `.github` repository without a config is remembered a while instead
+// (ownerWithoutConfig). Every answer's x-ratelimit-* headers are kept per
 // installation, so a mission step is put off until the window resets when little is left, before a
 // write fails. Octokit has no ETag cache of its own (conditional requests are left to the caller),
 // hence this hook.
 import type { GitHub } from './repository.ts';
+
+/** How long an owner's `.github` repository is taken to have no config file after GitHub said so. */
+const NO_OWNER_CONFIG_MS = 10 * 60_000;
+/** Owners (GitHub host and login) whose `.github` repository had no config file, until when. */
+const ownersWithoutConfig = new Map<string, number>();
+
+/** Whether the owner's `.github` repository had no config file less than 10 minutes ago; `missing` records that it has none now. */
+export const ownerWithoutConfig = {
+  known: (owner: string) => (ownersWithoutConfig.get(owner) ?? 0) > Date.now(),
+  missing: (owner: string) => void ownersWithoutConfig.set(owner, Date.now() + NO_OWNER_CONFIG_MS),
+};
 
 /** Stored answers, across installations, the least recently used dropped first. */
 const CACHE_LIMIT = 500;
@@ -95,5 +108,6 @@ export function rateLimitWait(installationId: number, now = Date.now()): number 
 /** Forgets every stored answer (a benchmark's missions each start without any). */
 export function forgetStoredAnswers(): void {
   stored.clear();
+  ownersWithoutConfig.clear();
 }
 

@@ -5,6 +5,7 @@ import type { ProbotOctokit } from 'probot';
 import YAML from 'yaml';
 import { CONFIG_PATH, DEFAULT_LABEL, parseConfig, type ConfigResult } from '../config.ts';
 import type { FileAt } from '../workspace/repo-files.ts';
+import { ownerWithoutConfig } from './economy.ts';
 
 export type GitHub = InstanceType<typeof ProbotOctokit>;
 
@@ -59,10 +60,6 @@ async function viaLoader(gh: GitHub, ref: RepoRef): Promise<{ result: ConfigResu
   }
 }
 
-/** How long the owner's `.github` repository is taken to have no config after GitHub said so. */
-const NO_OWNER_CONFIG_MS = 10 * 60_000;
-const ownersWithoutConfig = new Map<string, number>();
-
 /**
  * The config as the default branch holds it, read through `at` from the app's clone cache just fetched: a build
  * step reads the repository's own file there instead of asking GitHub, whose answer for a missing
@@ -86,8 +83,8 @@ export async function loadConfigAt(gh: GitHub, ref: RepoRef, at: (path: string) 
   if (tip.kind === 'other') return loadConfig(gh, ref);
   if (ref.repo === '.github') return parseConfig(null);
   const owner = `${gh.request.endpoint.DEFAULTS.baseUrl}/${ref.owner.toLowerCase()}`;
-  if ((ownersWithoutConfig.get(owner) ?? 0) > Date.now()) return parseConfig(null);
+  if (ownerWithoutConfig.known(owner)) return parseConfig(null);
   const { result, found } = await viaLoader(gh, { owner: ref.owner, repo: '.github' });
-  if (!found) ownersWithoutConfig.set(owner, Date.now() + NO_OWNER_CONFIG_MS);
+  if (!found) ownerWithoutConfig.missing(owner);
   return result;
 }

@@ -8,8 +8,6 @@ import { parseEnv } from 'node:util';
 import { getPrivateKey } from '@probot/get-private-key';
 import { z } from 'zod';
 import { hasBubblewrap } from '../workspace/sandbox.ts';
-import { STEPS_PER_PROCESS } from '../store/queue.ts';
-import { recoverableRedisThrottling } from '../github/shared-throttle.ts';
 
 /** Where GitHub delivers webhooks (Probot's default path). */
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -34,8 +32,8 @@ export interface RunSettings {
   databaseUrl?: string;
   /** Probot's REDIS_URL: Octokit's throttling shared by every process through this Redis. */
   redisUrl?: string;
-  /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS). */
-  stepsPerProcess: number;
+  /** Steps this process runs at once (MISSIONS_STEPS_PER_PROCESS); the queue's default when absent. */
+  stepsPerProcess?: number;
   /** Steps of one installation running at once on all processes (MISSIONS_STEPS_PER_INSTALLATION); the queue's default when absent. */
   stepsPerInstallation?: number;
   plannerTurns: number;
@@ -108,7 +106,7 @@ const variables = z.object({
   MISSIONS_DATA_DIR: z.string().min(1, 'MISSIONS_DATA_DIR is empty: unset it (default ./.data) or name a folder').default('./.data'),
   MISSIONS_PLANNER_TURNS: positiveWhole('MISSIONS_PLANNER_TURNS').default(60),
   MISSIONS_WORKER_TURNS: positiveWhole('MISSIONS_WORKER_TURNS').default(200),
-  MISSIONS_STEPS_PER_PROCESS: positiveWhole('MISSIONS_STEPS_PER_PROCESS').default(STEPS_PER_PROCESS),
+  MISSIONS_STEPS_PER_PROCESS: positiveWhole('MISSIONS_STEPS_PER_PROCESS').optional(),
   MISSIONS_STEPS_PER_INSTALLATION: positiveWhole('MISSIONS_STEPS_PER_INSTALLATION').optional(),
   // Not 0: Probot's server would take it as 3000, and probes need a port they can know.
   PORT: z.coerce
@@ -224,7 +222,7 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
     dataDir: resolve(cwd, v.MISSIONS_DATA_DIR),
     ...(set('DATABASE_URL') ? { databaseUrl: env.DATABASE_URL! } : {}),
     ...(set('REDIS_URL') ? { redisUrl: env.REDIS_URL!.trim() } : {}),
-    stepsPerProcess: v.MISSIONS_STEPS_PER_PROCESS,
+    ...(v.MISSIONS_STEPS_PER_PROCESS ? { stepsPerProcess: v.MISSIONS_STEPS_PER_PROCESS } : {}),
     ...(v.MISSIONS_STEPS_PER_INSTALLATION ? { stepsPerInstallation: v.MISSIONS_STEPS_PER_INSTALLATION } : {}),
     plannerTurns: v.MISSIONS_PLANNER_TURNS,
     workerTurns: v.MISSIONS_WORKER_TURNS,
@@ -240,19 +238,6 @@ export function readStartup(env: NodeJS.ProcessEnv, cwd: string): Startup {
         },
       }
     : {}),
-  };
-}
-
-/** What every Probot of the process is made with: the app, GitHub (or GHE), and Octokit's throttling in Redis when REDIS_URL is set. */
-export function probotOptions<L>(settings: Pick<RunSettings, 'appId' | 'privateKey' | 'githubBaseUrl' | 'redisUrl'>, log: L) {
-  if (settings.redisUrl) recoverableRedisThrottling();
-  return {
-    appId: settings.appId,
-    privateKey: settings.privateKey,
-    log,
-    ...(settings.githubBaseUrl ? { baseUrl: settings.githubBaseUrl } : {}),
-    // One schedule for every process's GitHub writes.
-    ...(settings.redisUrl ? { redisConfig: settings.redisUrl } : {}),
   };
 }
 

@@ -16,7 +16,7 @@ export const INTAKE_QUEUE = 'mission-intake';
 
 const RETRY_LIMIT = 3;
 /** Steps one process runs at once, of different missions (MISSIONS_STEPS_PER_PROCESS). */
-export const STEPS_PER_PROCESS = 4;
+const STEPS_PER_PROCESS = 4;
 /** Intake jobs one process runs at once, of different issues. */
 const INTAKE_PER_PROCESS = 4;
 /**
@@ -24,7 +24,7 @@ const INTAKE_PER_PROCESS = 4;
  * fewer than its slots (at least one), so a worker busy with one installation keeps a slot for
  * another's mission, and an app installed once still uses every worker it is given.
  */
-export const installationShareOfProcess = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
+const installationShareOfProcess = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
 /** How soon a step fetched beyond its installation's limit is asked for again. */
 const BEYOND_LIMIT_RETRY_MS = 2_000;
 

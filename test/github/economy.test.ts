@@ -44,7 +44,7 @@ describe('GitHub economy', () => {
     expect((await next.rest.repos.get(ref)).data.name).toBe('Hello-World');
   });
 
-  it('has a build step read the config from its clone, and ask the owner’s .github repository once for ten minutes when the repository has none', async () => {
+  it('costs a build step no GitHub call for a config file on the default branch, and one call per ten minutes without one', async () => {
     app = await createTestApp({ work: false });
     new IssueThread(app.github, { cloneUrl: bareRepository({ 'cli.js': '' }) });
     const gh = await app.ctx.github(1);

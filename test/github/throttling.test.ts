@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GitHubMock } from '../helpers/github.ts';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';
 import { exited, startNode } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/waiting.ts';
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const WRITER = new URL('../helpers/throttled-writer.ts', import.meta.url);
@@ -48,16 +49,13 @@ async function writeFromTwoProcesses(redisUrl?: string, rounds = 1, between: () 
     if (round > 0) await between();
     // Both ready (started and authenticated, or done with the last round), then told to write at once.
     const readies = round + 1;
-    await Promise.all(output.map((text, i) => new Promise<void>((resolve, reject) => {
-      const check = () => ((text().match(/ready/g) ?? []).length >= readies ? resolve() : children[i]!.exitCode !== null ? reject(new Error(`writer ${i} exited ${children[i]!.exitCode}`)) : setTimeout(check, 20));
-      check();
-    })));
-    const written = arrived[round]!.length;
+    const failed = () => {
+      const dead = children.findIndex((c) => c.exitCode !== null && (c.exitCode !== 0 || round < rounds - 1));
+      if (dead >= 0) throw new Error(`writer ${dead} exited ${children[dead]!.exitCode}`);
+    };
+    await waitFor(() => (failed(), output.every((text) => (text().match(/ready/g) ?? []).length >= readies)), `both writers ready for round ${round + 1}`);
     for (const child of children) child.stdin!.write('go\n');
-    await new Promise<void>((resolve, reject) => {
-      const check = () => (arrived[round]!.length === written + 4 ? resolve() : children.some((c) => c.exitCode !== null && c.exitCode !== 0) ? reject(new Error('a writer failed')) : setTimeout(check, 20));
-      check();
-    });
+    await waitFor(() => (failed(), arrived[round]!.length === 4), `round ${round + 1}'s four comments`);
   }
   expect(await Promise.all(children.map(exited))).toEqual([0, 0]);
   await proxy.close();
@@ -68,10 +66,11 @@ async function writeFromTwoProcesses(redisUrl?: string, rounds = 1, between: () 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 describe('GitHub write throttling across processes', () => {
-  it('lets two processes comment at the same moment without a shared Redis', async () => {
+  it('lets two processes comment at the same moment without REDIS_URL: each spaces only its own', async () => {
     const [times] = await writeFromTwoProcesses();
     expect(times).toHaveLength(4);
-    expect(Math.min(...gaps(times!))).toBeLessThan(500);
+    // Each process's two comments three seconds apart; the two processes' side by side.
+    expect(Math.min(...gaps(times!))).toBeLessThan(1_500);
   });
 
   const redis = process.env.MISSIONS_TEST_REDIS_URL;

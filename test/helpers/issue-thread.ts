@@ -61,6 +61,9 @@ export interface FakePullRequest {
 /** The number GitHub gives the mission's pull request in these tests. */
 export const PR_NUMBER = 2;
 
+/** A file's text, or null when there is none. */
+const readRegular = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : null);
+
 export class IssueThread {
   comments: ThreadComment[] = [];
   reactions: string[] = [];
@@ -97,10 +100,9 @@ export class IssueThread {
     this.#cloneUrl = setup.gitDir ?? setup.cloneUrl;
     // The repository holds the config GitHub serves: a build step reads it from its clone. (Once: a
     // thread made again after a restart finds it committed.)
-    if (setup.config !== undefined && existsSync(join(dirname(this.#cloneUrl), 'work'))) {
-      try {
-        commitTo(this.#cloneUrl, { '.github/missions.yml': setup.config });
-      } catch {}
+    const work = join(dirname(this.#cloneUrl), 'work');
+    if (setup.config !== undefined && existsSync(work) && readRegular(join(work, '.github/missions.yml')) !== setup.config) {
+      commitTo(this.#cloneUrl, { '.github/missions.yml': setup.config });
     }
     if (setup.stateFile && existsSync(setup.stateFile)) {
       Object.assign(this, JSON.parse(readFileSync(setup.stateFile, 'utf8')));

@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline';
 import { Probot } from 'probot';
 import pino from 'pino';
-import { probotOptions } from '../../src/start/environment.ts';
+import { probotOptions } from '../../src/github/probot-options.ts';
 
 const env = process.env;
 const probot = new Probot(

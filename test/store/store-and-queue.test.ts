@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.ts';
 import { MissionStore } from '../../src/store/missions.ts';
-import { JobQueue } from '../../src/store/queue.ts';
+import { JobQueue, type QueueOptions } from '../../src/store/queue.ts';
 import { greetingPlan } from '../helpers/plans.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { waitFor } from '../helpers/harness.ts';
@@ -143,111 +143,85 @@ for (const target of databaseTargets()) {
       for (const db of dbs) await db.close().catch(() => {});
     });
 
-    it('runs one installation’s steps at most N at once on all workers together, so a busy installation cannot keep another’s mission waiting', async () => {
+    /**
+     * Worker processes (two on a server, one embedded) whose steps hold until `release()`; `busy` are
+     * missions of one installation and `other` one of another. What ran, and how many of the busy
+     * installation's at most at once.
+     */
+    async function heldSteps(busyCount: number, queueOptions: (processes: number) => Partial<QueueOptions>, hold: 'latch' | number = 'latch') {
       const url = await target.create();
       const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
       const store = new MissionStore(dbs[0]!);
-      // Three missions of a busy installation, asked for first; then one of another installation.
+      const installation = 1000 + Math.floor(Math.random() * 1e6);
       const busy: number[] = [];
-      for (let n = 1; n <= 3; n++) busy.push((await store.create({ ...key, installationId: 100, issueNumber: n }, 'alice', `label:${n}`))!.id);
-      const other = (await store.create({ ...key, installationId: 200, repoId: 43, issueNumber: 1 }, 'bob', 'label:other'))!.id;
-      // Two slots in all (one per process on the server): without the limit the busy installation's
-      // older requests take both.
-      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 2 / dbs.length, stepsPerInstallation: 1 }));
+      for (let n = 1; n <= busyCount; n++) busy.push((await store.create({ ...key, installationId: installation, issueNumber: n }, 'alice', `label:${n}`))!.id);
+      const other = (await store.create({ ...key, installationId: installation + 1, repoId: 43, issueNumber: 1 }, 'bob', 'label:other'))!.id;
+      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, ...queueOptions(dbs.length) }));
       for (const q of queues) await q.start();
-      const running = new Set<number>();
-      const started: number[] = [];
-      let mostBusy = 0;
+      const state = { running: new Set<number>(), started: [] as number[], mostBusy: 0 };
       let release!: () => void;
       const released = new Promise<void>((r) => (release = r));
       for (const q of queues) {
         await q.work({
           intake: async () => {},
           step: async ({ missionId }) => {
-            running.add(missionId);
-            started.push(missionId);
-            mostBusy = Math.max(mostBusy, busy.filter((id) => running.has(id)).length);
-            await released;
-            running.delete(missionId);
+            state.running.add(missionId);
+            state.started.push(missionId);
+            state.mostBusy = Math.max(state.mostBusy, busy.filter((id) => state.running.has(id)).length);
+            await (hold === 'latch' ? released : new Promise((r) => setTimeout(r, hold)));
+            state.running.delete(missionId);
           },
         });
       }
-      for (const id of busy) await queues[0]!.requestStep({ missionId: id });
-      await queues[0]!.requestStep({ missionId: other });
-      // The other installation's mission takes the second slot beside the busy one's first step.
-      await waitFor(() => running.has(other) && running.size === 2, 'the other installation’s step to start while the busy one runs');
-      release();
-      await waitFor(() => started.length === 4 && running.size === 0, 'every step to run');
-      expect(mostBusy).toBe(1);
-      for (const q of queues) await q.stop();
-      for (const db of dbs) await db.close().catch(() => {});
+      const stop = async () => {
+        release();
+        for (const q of queues) await q.stop();
+        for (const db of dbs) await db.close().catch(() => {});
+      };
+      return { queues, processes: dbs.length, busy, other, state, release, stop };
+    }
+
+    it('with MISSIONS_STEPS_PER_INSTALLATION, runs one installation’s steps at most that many at once on all workers together, so a busy installation cannot keep another’s mission waiting', async () => {
+      // Two slots in all (one per process on the server): without the cap the busy installation's
+      // older requests take both.
+      const run = await heldSteps(3, (processes) => ({ stepsPerProcess: 2 / processes, stepsPerInstallation: 1 }));
+      try {
+        for (const id of run.busy) await run.queues[0]!.requestStep({ missionId: id });
+        await run.queues[0]!.requestStep({ missionId: run.other });
+        // The other installation's mission takes the second slot beside the busy one's first step.
+        await waitFor(() => run.state.running.has(run.other) && run.state.running.size === 2, 'the other installation’s step to start while the busy one runs');
+        run.release();
+        await waitFor(() => run.state.started.length === 4 && run.state.running.size === 0, 'every step to run');
+        expect(run.state.mostBusy).toBe(1);
+      } finally {
+        await run.stop();
+      }
     });
 
     it('keeps, by default, a slot of every worker for other installations, and gives one installation the rest of every worker', async () => {
-      const url = await target.create();
-      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
-      const store = new MissionStore(dbs[0]!);
-      const busy: number[] = [];
-      for (let n = 1; n <= 8; n++) busy.push((await store.create({ ...key, installationId: 400, issueNumber: n }, 'alice', `label:${n}`))!.id);
-      const other = (await store.create({ ...key, installationId: 500, repoId: 44, issueNumber: 1 }, 'bob', 'label:other'))!.id;
       // Three slots per process, no cap: the busy installation may take two of each process's.
-      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 3 }));
-      for (const q of queues) await q.start();
-      const running = new Set<number>();
-      let mostBusy = 0;
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      for (const q of queues) {
-        await q.work({
-          intake: async () => {},
-          step: async ({ missionId }) => {
-            running.add(missionId);
-            mostBusy = Math.max(mostBusy, busy.filter((id) => running.has(id)).length);
-            await released;
-            running.delete(missionId);
-          },
-        });
+      const run = await heldSteps(8, () => ({ stepsPerProcess: 3 }));
+      try {
+        await Promise.all(run.busy.map((id, i) => run.queues[i % run.queues.length]!.requestStep({ missionId: id })));
+        await waitFor(() => run.busy.filter((id) => run.state.running.has(id)).length === 2 * run.processes, 'the busy installation to take two slots of each worker');
+        await run.queues[0]!.requestStep({ missionId: run.other });
+        await waitFor(() => run.state.running.has(run.other), 'the other installation’s step to start in a kept slot');
+        expect(run.state.mostBusy).toBe(2 * run.processes);
+      } finally {
+        await run.stop();
       }
-      await Promise.all(busy.map((id, i) => queues[i % queues.length]!.requestStep({ missionId: id })));
-      await waitFor(() => busy.filter((id) => running.has(id)).length === 2 * dbs.length, 'the busy installation to take two slots of each worker');
-      await queues[0]!.requestStep({ missionId: other });
-      await waitFor(() => running.has(other), 'the other installation’s step to start in a kept slot');
-      release();
-      expect(mostBusy).toBe(2 * dbs.length);
-      for (const q of queues) await q.stop();
-      for (const db of dbs) await db.close().catch(() => {});
     });
 
     it('never runs more of one installation’s steps than its limit, even when every slot of every worker fetches at once', async () => {
-      const url = await target.create();
-      const dbs = url ? [await openDatabase({ databaseUrl: url }), await openDatabase({ databaseUrl: url })] : [await openDatabase({})];
-      const store = new MissionStore(dbs[0]!);
-      const ids: number[] = [];
-      for (let n = 1; n <= 12; n++) ids.push((await store.create({ ...key, installationId: 300, issueNumber: n }, 'alice', `label:${n}`))!.id);
-      const queues = dbs.map((db) => new JobQueue(db, { log, pollingIntervalSeconds: 0.5, stepsPerProcess: 4, stepsPerInstallation: 3 }));
-      for (const q of queues) await q.start();
-      let running = 0;
-      let most = 0;
-      const ran = new Set<number>();
-      for (const q of queues) {
-        await q.work({
-          intake: async () => {},
-          step: async ({ missionId }) => {
-            running++;
-            most = Math.max(most, running);
-            await new Promise((r) => setTimeout(r, 300));
-            running--;
-            ran.add(missionId);
-          },
-        });
+      const run = await heldSteps(12, () => ({ stepsPerProcess: 4, stepsPerInstallation: 3 }), 300);
+      try {
+        // All at once, from both processes: each of the 8 slots may fetch in the same instant.
+        await Promise.all(run.busy.map((id, i) => run.queues[i % run.queues.length]!.requestStep({ missionId: id })));
+        await waitFor(() => run.state.started.length >= 12 && run.state.running.size === 0, 'every step to run');
+        expect(run.state.mostBusy).toBeLessThanOrEqual(3);
+      } finally {
+        await run.stop();
       }
-      // All at once, from both processes: each of the 8 slots may fetch in the same instant.
-      await Promise.all(ids.map((id, i) => queues[i % queues.length]!.requestStep({ missionId: id })));
-      await waitFor(() => ran.size === 12, 'every step to run', 60_000);
-      expect(most).toBeLessThanOrEqual(3);
-      expect(most).toBeGreaterThanOrEqual(2);
-      for (const q of queues) await q.stop();
-      for (const db of dbs) await db.close().catch(() => {});
     });
 
     it('starts a requested step at once, and the step a running one asked for as soon as it ends, without waiting for a poll', async () => {

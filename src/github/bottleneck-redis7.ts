@@ -20,6 +20,8 @@ export function recoverableRedisThrottling(): void {
   const require = createRequire(import.meta.url);
   const connection = require('bottleneck/lib/IORedisConnection.js') as { prototype: { __scriptArgs__: (name: string, id: string, args: unknown[], cb: ScriptCallback) => unknown[] } };
   const scriptArgs = connection.prototype.__scriptArgs__;
+  // Another Bottleneck than 2.19.5 (pinned in package.json) may not have it: left alone then.
+  if (typeof scriptArgs !== 'function') return;
   connection.prototype.__scriptArgs__ = function (name, id, args, cb) {
     const answer: ScriptCallback = (error, replies) => {
       if (error && RECOVERABLE.test(error.message)) error.message = error.message.slice('ERR '.length);
