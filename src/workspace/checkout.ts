@@ -117,7 +117,8 @@ export class Workspaces {
       if (!(await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => ''))) {
         throw new CheckoutError(`the default branch ${request.defaultBranch} is not in ${redactUrl(request.cloneUrl)}`);
       }
-      await git.raw(['symbolic-ref', 'HEAD', ref]);
+      // Read first: setting it prints nothing, and simple-git waits 50 ms after a silent command.
+      if ((await git.raw(['symbolic-ref', 'HEAD'])).trim() !== ref) await git.raw(['symbolic-ref', 'HEAD', ref]);
     }
   }
 

@@ -85,29 +85,33 @@ export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kin
 
 /** What `commit` holds at `path`, in a git directory the app owns. */
 export async function fileAt(gitDir: string, commit: string, path: string): Promise<FileAt> {
-  const files = commitFiles(gitDir, commit);
-  const text = await files.read(path);
-  if (text !== null) return { kind: 'file', text };
-  const listed = await plainGit().env({ ...gitEnv(), GIT_DIR: gitDir }).raw(['ls-tree', '-z', commit, '--', path]);
-  return listed ? { kind: 'other' } : { kind: 'absent' };
+  const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
+  // The root's entries are listed beside the path so the command never prints nothing: simple-git
+  // waits 50 ms after a command that does (its completion check), and a missing config file is the
+  // common case of a step.
+  const entry = treeEntries(await git().raw(['ls-tree', '-z', commit, '--', '.', path])).find((e) => e.name === path);
+  if (!entry) return { kind: 'absent' };
+  if (entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return { kind: 'other' };
+  if (Number((await git().raw(['cat-file', '-s', entry.sha])).trim()) > MAX_BYTES) return { kind: 'other' };
+  return { kind: 'file', text: await git().raw(['cat-file', 'blob', entry.sha]) };
+}
+
+/** `git ls-tree -z` output as entries; a name is everything after the first tab (a path may hold tabs). */
+function treeEntries(out: string) {
+  return out
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      const [mode, type, sha] = line.slice(0, tab).split(' ') as [string, string, string];
+      return { mode, type, sha, name: line.slice(tab + 1) };
+    });
 }
 
 /** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
 export function commitFiles(gitDir: string, commit: string): RepoFiles {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entries = async (path: string) => {
-    const out = await git().raw(['ls-tree', '-z', commit, '--', path]).catch(() => '');
-    return out
-      .split('\0')
-      .filter(Boolean)
-      .map((line) => {
-        // The name is everything after the first tab: a path may hold tabs itself.
-        const tab = line.indexOf('\t');
-        const [meta, name] = [line.slice(0, tab), line.slice(tab + 1)];
-        const [mode, type, sha] = meta.split(' ') as [string, string, string];
-        return { mode, type, sha, name };
-      });
-  };
+  const entries = async (path: string) => treeEntries(await git().raw(['ls-tree', '-z', commit, '--', path]).catch(() => ''));
   return {
     async read(path) {
       const [entry] = await entries(path);
