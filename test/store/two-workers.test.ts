@@ -24,13 +24,13 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** A worker for `featureId` that takes a while (so a second step would overlap it) and writes one file. */
-function slowWorker(featureId: string, order: string[]): Script[] {
+/** A worker for `featureId` that writes one file, then takes a while (so a second step would overlap it). */
+function slowWorker(featureId: string, order: string[], seconds = 0.7): Script[] {
   return [
     (request) => {
       expect(taskOf(request)).toContain(`# Your feature: ${featureId}`);
       order.push(`${featureId}:start`);
-      return toolTurn({ name: 'bash', input: { command: `sleep 0.7 && echo ${featureId} > ${featureId}.txt` } });
+      return toolTurn({ name: 'bash', input: { command: `echo ${featureId} > ${featureId}.txt && sleep ${seconds}` } });
     },
     () => {
       order.push(`${featureId}:end`);
@@ -94,7 +94,8 @@ for (const target of databaseTargets()) {
           turns: [
           toolTurn({ name: 'submit_plan', input: stackPlan }),
           ...slowWorker('F1', order),
-          ...slowWorker('F2', order),
+          // Long enough to be killed in the middle of, once it is known which process builds it.
+          ...slowWorker('F2', order, 60),
           ...passingValidation('VAL-001', 'VAL-002'),
           ...slowWorker('F3', order),
           ...passingValidation('VAL-003'),
@@ -114,8 +115,11 @@ for (const target of databaseTargets()) {
           await commentOn({ app, thread }, '/approve');
           // F2 is in progress: the process building it dies. Its job is found by its missing heartbeat
           // and the other process builds F2 again, in a workspace of its own, from the pushed F1.
-          await waitFor(() => order.includes('F2:start'), 'F2 to start', 120_000);
-          const building = dirs.findIndex((dir) => existsSync(join(dir, 'workspaces', 'missions', '1', 'git')));
+          // The process building F2 is the one whose checkout holds F2's file (either may have built F1).
+          const building = await waitFor(() => {
+            const found = dirs.findIndex((dir) => existsSync(join(dir, 'workspaces', 'missions', '1', 'checkout', 'F2.txt')));
+            return found >= 0 ? found + 1 : 0;
+          }, 'F2 to be under way').then((n) => n - 1);
           children[building]!.kill('SIGKILL');
           app.model.replace(...slowWorker('F2', order), ...passingValidation('VAL-001', 'VAL-002'), ...slowWorker('F3', order), ...passingValidation('VAL-003'));
           const started = Date.now();
