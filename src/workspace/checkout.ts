@@ -127,14 +127,41 @@ export class Workspaces {
   }
 }
 
+/**
+ * simple-git 4 takes a git command as done on its `close` event, or 50 ms after `exit`, and then waits
+ * 50 ms more when the command printed nothing, which most of ours do (`--quiet` fetches, checkouts,
+ * commits, pushes, plumbing): about 40 % of a build step's git time (build-overhead: 12.1 s against
+ * 7.1 s for a 10-feature mission). That wait is not an option, so a second completion is added that
+ * settles the command on the same events without it; the executor takes the first settlement and
+ * ignores the original's later one. Written against simple-git 4.0.2 (pinned); a version without its
+ * plugin store is left as it is.
+ */
+function withoutSilenceWait<T>(git: T): T {
+  const plugins = (git as { _plugins?: { add?: (plugin: unknown) => unknown } })._plugins;
+  if (typeof plugins?.add !== 'function') return git;
+  plugins.add({
+    type: 'spawn.after',
+    action(_: unknown, { spawned, close }: { spawned: import('node:child_process').ChildProcess; close: (code: number | null) => void }) {
+      let done = false;
+      const finish = (code: number | null) => {
+        if (!done) (done = true), close(code);
+      };
+      spawned.on('close', finish);
+      // As simple-git does: a process whose output stays open (a child holding its pipe) is done 50 ms after it exits.
+      spawned.on('exit', (code) => setTimeout(() => finish(code), 50));
+    },
+  });
+  return git;
+}
+
 // The token rides in GIT_CONFIG_* (see gitEnv), which simple-git refuses unless told it is meant.
 // GIT_CONFIG_GLOBAL points at /dev/null (no config at all), which simple-git also asks to be told.
 export function authedGit(dir?: string) {
-  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } });
+  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
 }
 
 export function plainGit(dir?: string) {
-  return simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } });
+  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
 }
 
 const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
