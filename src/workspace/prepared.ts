@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { gitEnv, plainGit } from './checkout.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { commandWords, hasInstallHook, installSignature, installWords, setupReads } from './repo-commands.ts';
+import { blobText, treeEntries } from './repo-files.ts';
 
 /** Kept setups per mission: the newest few dependency states (a round's head, the one before). */
 const KEPT = 3;
@@ -57,32 +58,24 @@ function relocatable(path: string): boolean {
  */
 export async function setupKey(gitDir: string, commit: string, command: string): Promise<string> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entries = (await git().raw(['ls-tree', '-r', '-z', commit]))
-    .split('\0')
-    .filter(Boolean)
-    .map((line) => {
-      // The path is everything after the first tab: a path may hold tabs itself.
-      const tab = line.indexOf('\t');
-      const [mode, type, sha] = line.slice(0, tab).split(' ') as [string, string, string];
-      return { mode, type, sha, path: line.slice(tab + 1) };
-    });
+  const entries = treeEntries(await git().raw(['ls-tree', '-r', '-z', commit]));
   const hash = createHash('sha256').update(`${command}\0`);
   const wholeTree = async () => hash.update(`tree ${(await git().raw(['rev-parse', `${commit}^{tree}`])).trim()}`).digest('hex').slice(0, 32);
-  const manifests = entries.filter((e) => e.path.split('/').pop() === 'package.json');
+  const manifests = entries.filter((e) => e.name.split('/').pop() === 'package.json');
   // Past MAX_MANIFESTS, reading each would cost more than an install saves: the whole tree decides.
   if (manifests.length > MAX_MANIFESTS) return wholeTree();
   const words = commandWords(command);
   const signatures = new Map<string, string>();
-  for (const { type, sha, path } of manifests) {
+  for (const { type, sha, name: path } of manifests) {
     // A manifest that is not a file (a submodule named package.json) or of megabytes is not read.
-    const text = type !== 'blob' || Number((await git().raw(['cat-file', '-s', sha])).trim()) > 1024 * 1024 ? null : await git().raw(['cat-file', 'blob', sha]);
+    const text = type === 'blob' ? await blobText(gitDir, sha, 1024 * 1024) : null;
     if (text === null || hasInstallHook(text)) return wholeTree();
     signatures.set(path, installSignature(text) ?? sha);
     const dir = path.slice(0, -'package.json'.length);
     // The scripts the setup command runs (`npm ci && npm run codegen`) count like install hooks.
     words.push(...installWords(text, dir, dir ? [] : commandWords(command)));
   }
-  for (const { mode, sha, path } of entries) {
+  for (const { mode, sha, name: path } of entries) {
     if (setupReads(path, words)) hash.update(`${mode} ${path}\0${signatures.get(path) ?? sha}\0`);
   }
   return hash.digest('hex').slice(0, 32);

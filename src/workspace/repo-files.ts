@@ -92,12 +92,19 @@ export async function fileAt(gitDir: string, commit: string, path: string): Prom
   const entry = treeEntries(await git().raw(['ls-tree', '-z', commit, '--', '.', path])).find((e) => e.name === path);
   if (!entry) return { kind: 'absent' };
   if (entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return { kind: 'other' };
-  if (Number((await git().raw(['cat-file', '-s', entry.sha])).trim()) > MAX_BYTES) return { kind: 'other' };
-  return { kind: 'file', text: await git().raw(['cat-file', 'blob', entry.sha]) };
+  const text = await blobText(gitDir, entry.sha);
+  return text === null ? { kind: 'other' } : { kind: 'file', text };
+}
+
+/** A blob's text, or null when it is larger than `maxBytes` (the size first: a worker's commit may hold gigabytes). */
+export async function blobText(gitDir: string, sha: string, maxBytes = MAX_BYTES): Promise<string | null> {
+  const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
+  if (Number((await git().raw(['cat-file', '-s', sha])).trim()) > maxBytes) return null;
+  return git().raw(['cat-file', 'blob', sha]);
 }
 
 /** `git ls-tree -z` output as entries; a name is everything after the first tab (a path may hold tabs). */
-function treeEntries(out: string) {
+export function treeEntries(out: string) {
   return out
     .split('\0')
     .filter(Boolean)
@@ -116,9 +123,7 @@ export function commitFiles(gitDir: string, commit: string): RepoFiles {
     async read(path) {
       const [entry] = await entries(path);
       if (!entry || entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return null;
-      // The size first: a worker's commit may hold a blob of gigabytes.
-      if (Number((await git().raw(['cat-file', '-s', entry.sha])).trim()) > MAX_BYTES) return null;
-      return git().raw(['cat-file', 'blob', entry.sha]);
+      return blobText(gitDir, entry.sha);
     },
     async list(dir) {
       const found = await entries(`${dir.replace(/\/+$/, '')}/`);
