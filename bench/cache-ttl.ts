@@ -12,7 +12,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { finishTool } from '../src/agents/finish-tool.ts';
 import { addUsage, NO_USAGE, type TokenUsage } from '../src/agents/pricing.ts';
-import { runAgent, type CacheTtl, type Role } from '../src/agents/runtime.ts';
+import { CACHE_TTL, runAgent, type CacheTtl, type Role } from '../src/agents/runtime.ts';
 import { PromptCache, startModelServer, type Script } from '../test/helpers/model-server.ts';
 
 const MODEL = 'claude-opus-5-5';
@@ -35,7 +35,7 @@ const POLICIES: { name: string; caching: false | CacheTtl }[] = [
   { name: 'caching off', caching: false },
   { name: '5m shared, 5m turns', caching: { shared: '5m', turns: '5m' } },
   { name: '1h shared, 5m turns', caching: { shared: '1h', turns: '5m' } },
-  { name: '1h shared, turns 5m until one is slow (default)', caching: { shared: '1h', turns: 'auto' } },
+  { name: '1h shared, turns 5m until one is slow (default)', caching: CACHE_TTL },
   { name: '1h shared, 1h turns', caching: { shared: '1h', turns: '1h' } },
 ];
 

@@ -1,4 +1,4 @@
-// Fewer GitHub calls that count, and none past the limit. Every GET an installation's client makes is
+// Fewer GitHub calls that count, and none past the limit. The GETs of a repository and its files are
 // conditional: it carries the ETag of the last answer to the same request, and a 304 (which GitHub
 // does not count against the rate limit) is answered with that stored response. The repository is
 // read before every feature (the config file too, where a step reads it through GitHub: intake,

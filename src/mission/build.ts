@@ -293,7 +293,7 @@ async function budgetReached(
 }
 
 /**
- * The repository's setup command, once per checkout; with the network unless the mission changed what
+ * The repository's setup command, once per mission and dependency state; with the network unless the mission changed what
  * it reads. A fresh checkout may get a copy of a kept setup instead, and keeps what it made for later
  * checkouts; one that held an earlier feature's files (its first manifest came with a feature, or a
  * step died during setup) runs setup itself and keeps nothing: what the worker left there is not the

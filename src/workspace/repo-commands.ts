@@ -38,7 +38,7 @@ function detect(checkout: string): RepoCommands {
  * Files that decide what a setup command fetches and runs: package manifests, lockfiles and their
  * registry settings, at any depth (workspaces), and the build files setup scripts start from.
  */
-export const SETUP_INPUTS = new Set([
+const SETUP_INPUTS = new Set([
   'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'bun.lockb', 'bun.lock',
   '.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'requirements.txt', 'pyproject.toml', 'poetry.lock', 'uv.lock', 'Pipfile', 'Pipfile.lock',
   'setup.py', 'setup.cfg', 'Gemfile', 'Gemfile.lock', 'go.mod', 'go.sum', 'Cargo.toml', 'Cargo.lock', 'Makefile', 'build.gradle', 'pom.xml', 'binding.gyp',
@@ -142,7 +142,7 @@ export function hasInstallHook(text: string): boolean {
 /** The parts of package.json that decide what `npm ci`/`install` fetches and runs. */
 const INSTALL_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'overrides', 'resolutions', 'workspaces', 'packageManager', 'gypfile', 'pnpm', 'dependenciesMeta', 'peerDependenciesMeta', 'name', 'bin'];
 /** Scripts npm runs by itself during an install (and after one that changed node_modules). */
-export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish', 'predependencies', 'dependencies', 'postdependencies'];
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish', 'predependencies', 'dependencies', 'postdependencies'];
 
 /**
  * What in a package.json text decides an install: its dependencies, and either all its scripts or
