@@ -105,9 +105,10 @@ export function rateLimitWait(installationId: number, now = Date.now()): number 
   return known.remaining < Math.max(RESERVE_MIN, known.limit * RESERVE_SHARE) ? Math.min(known.resetAt - now, MAX_WAIT_MS) : 0;
 }
 
-/** Forgets every stored answer (a benchmark's missions each start without any). */
+/** Forgets every stored answer and the rate limits read from them (a benchmark's or a test's app each start without any). */
 export function forgetStoredAnswers(): void {
   stored.clear();
   ownersWithoutConfig.clear();
+  limits.clear();
 }
 

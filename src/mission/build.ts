@@ -309,7 +309,7 @@ async function setUp(
   if (!command || existsSync(marker)) return;
   const install = async () => runSetup(sandbox, command, await how.network(command), how.cancellation);
   if (how.fresh) {
-    const done = await how.branch.setUp(sandbox.checkout, how.head, command, install);
+    const done = await how.branch.setUp(sandbox, how.head, command, install);
     how.log.info({ missionId: how.branch.missionId, checkout: 'worker', setup: done }, `setup ${done}`);
   } else {
     await install();

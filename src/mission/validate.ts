@@ -1,6 +1,6 @@
 // A milestone's validation (PRODUCT.md §1 step 6): the scrutiny and user-testing validators in
 // parallel, each on a throwaway checkout of the milestone's commit; the app replays every `pass`
-// that names a command on a clean checkout of its own; triage gives every item of the round a
+// that names a command on a clean checkout (once per distinct command); triage gives every item of the round a
 // disposition and decides proceed, fix (fix features) or stop. The round is stored in one transaction before anything is shown, so a step
 // that dies is run again from the start and a round is never recorded twice.
 import { runTriage, type Triage } from '../agents/triage.ts';
@@ -16,7 +16,7 @@ import type { MissionsConfig } from '../config.ts';
 import type { FeatureRow, Mission, RoundItem, ValidationRun } from '../store/missions.ts';
 import type { MissionBranch } from '../workspace/branch.ts';
 import { repoCommands, setupMayUseNetwork } from '../workspace/repo-commands.ts';
-import { Sandbox } from '../workspace/sandbox.ts';
+import { Sandbox, type CommandResult } from '../workspace/sandbox.ts';
 import { redactSecrets } from '../secrets.ts';
 import { inert, unmention } from '../github/untrusted.ts';
 import { showBoard } from './board.ts';
@@ -90,6 +90,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   let commands: ReturnType<typeof repoCommands> | undefined;
   let network: Promise<boolean> | undefined;
   const changed = await branch.changedPaths(v.base, target.head);
+  /** A checkout for a validator or a replay, set up. */
   const sandboxFor = async (name: string) => {
     const sandbox = new Sandbox(await branch.throwaway(target.head, name), { hide, readOnly: [v.cachePath], log });
     commands ??= repoCommands(sandbox.checkout, config.commands);
@@ -97,12 +98,19 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     if (setup) {
       // The same for every checkout of the round: decided once.
       network ??= setupMayUseNetwork(config.sandbox.network, changed, setup, branch.files(v.base), branch.files(target.head));
-      const done = await branch.setUp(sandbox.checkout, target.head, setup, async () => runSetup(sandbox, setup, await network!, v.cancellation));
+      // Overlaid where that works: only their sandboxed commands need the dependencies.
+      const done = await branch.setUp(sandbox, target.head, setup, async () => runSetup(sandbox, setup, await network!, v.cancellation), { overlay: true });
       log.info({ missionId: mission.id, checkout: name, setup: done }, `setup ${done}`);
     }
     return sandbox;
   };
   const [scrutinySandbox, testingSandbox] = await Promise.all([sandboxFor('scrutiny'), sandboxFor('user-testing')]);
+  // Whether a replay's checkout costs no more than a clone (no setup, or the kept one overlaid): then
+  // each is made ahead, the first while the validators work. Not when setup must run or be copied:
+  // it would compete with them, for a replay that may never come.
+  const cheap = !commands!.setup || scrutinySandbox.overlaid || testingSandbox.overlaid;
+  const firstReplay = cheap ? sandboxFor('replay-1') : null;
+  firstReplay?.catch(() => {}); // a failure is the replay's, when it asks for the checkout
   const runtime = (role: Role) => agentRuntime(ctx, mission.id, role, config, `${target.milestone} round ${target.round}`, log);
   const input = {
     owner: mission.owner,
@@ -157,7 +165,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
       testingRun.value
     : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
-  const replayed = await replay(verdicts, () => sandboxFor('replay'), config.sandbox.network, v.cancellation);
+  const replayed = await replay(verdicts, { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap }, config.sandbox.network, v.cancellation);
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
   const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
@@ -255,29 +263,40 @@ type Result = Verdicts['results'][number];
 /** What is stored as the round's review: scrutiny's, or a stand-in that says why there is none. */
 type StoredReview = Review & { missing?: boolean };
 
-/** Replays each `pass` that names a command on a clean checkout; one that fails there becomes a `fail` saying why. */
-async function replay(verdicts: Verdicts, checkout: () => Promise<Sandbox>, network: boolean, cancellation: Cancellation): Promise<Result[]> {
-  const out: Result[] = [];
-  for (const r of verdicts.results) {
-    if (r.status !== 'pass' || !r.command) {
-      out.push(r);
-      continue;
-    }
-    const sandbox = await checkout();
-    const run = await sandbox.run(r.command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal });
+/**
+ * Replays each `pass` that names a command on a clean checkout (`checkout(n)`: the one for the n-th
+ * distinct command); one that fails there becomes a `fail` saying why. A command several passes name
+ * runs once: on the same clean checkout it gives the same answer. `ahead`: the next command's
+ * checkout is made while one runs.
+ */
+async function replay(
+  verdicts: Verdicts,
+  checkouts: { checkout: (n: number) => Promise<Sandbox>; ahead: boolean },
+  network: boolean,
+  cancellation: Cancellation,
+): Promise<Result[]> {
+  const commands = [...new Set(verdicts.results.flatMap((r) => (r.status === 'pass' && r.command ? [r.command] : [])))];
+  const runs = new Map<string, CommandResult>();
+  let next: Promise<Sandbox> | null = null;
+  for (const [i, command] of commands.entries()) {
+    const sandbox = await (next ?? checkouts.checkout(i + 1));
+    next = checkouts.ahead && i + 1 < commands.length ? checkouts.checkout(i + 2) : null;
+    next?.catch(() => {}); // awaited on the next turn of the loop, unless this command is cancelled
+    runs.set(command, await sandbox.run(command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal }));
     cancellation.check();
+  }
+  return verdicts.results.map((r) => {
+    const run = r.status === 'pass' && r.command ? runs.get(r.command) : undefined;
+    if (!run) return r;
     const output = replayEvidence(run.output);
-    out.push(
-      run.exitCode === 0 ?
+    return run.exitCode === 0 ?
         { ...r, evidence: `\`${r.command}\` exited 0 when the app replayed it on a clean checkout:\n${output}` }
       : {
           ...r,
           status: 'fail',
           evidence: `The validator reported a pass, but \`${r.command}\` ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`} when the app replayed it on a clean checkout:\n${output}`,
-        },
-    );
-  }
-  return out;
+        };
+  });
 }
 
 async function publish(

@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFiles, fileAt, type FileAt, type RepoFiles } from './repo-files.ts';
 import { setupKey } from './prepared.ts';
+import { layersOf } from './overlay.ts';
+import { removeLater } from './remove.ts';
+import type { Sandbox } from './sandbox.ts';
 import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
 import { containsSecret } from '../secrets.ts';
 
@@ -90,12 +93,15 @@ export class MissionBranch {
   }
 
   /**
-   * How a checkout of `commit` is set up: from what an earlier checkout of this mission installed with
-   * the same command and the same files it reads, or by running `install` and keeping what it made.
+   * How the checkout of `sandbox` (fresh, at `commit`) is set up: from what an earlier checkout of
+   * this mission installed with the same command and the same files it reads, or by running `install`
+   * and keeping what it made. `overlay`: a checkout only sandboxed commands need dependencies in (a
+   * validator's, a replay's), which may see the kept setup through overlays its sandbox mounts.
    */
-  async setUp(checkout: string, commit: string, command: string, install: () => Promise<void>): Promise<'reused' | 'installed'> {
+  async setUp(sandbox: Sandbox, commit: string, command: string, install: () => Promise<void>, options: { overlay?: boolean } = {}): Promise<'reused' | 'installed'> {
     const { prepared } = this.#workspaces;
     const missionId = this.#request.missionId;
+    const checkout = sandbox.checkout;
     const installed = async () => {
       await install();
       prepared.counts.installed++;
@@ -110,11 +116,16 @@ export class MissionBranch {
       await installed();
       return 'installed';
     }
-    // A kept setup is copied without waiting for others (the validators' copies run side by side);
-    // without one, the first checkout installs and any other waiting on the key then copies.
-    if (await prepared.restore(missionId, key, checkout)) return 'reused';
+    const restore = async () => {
+      const overlays = await prepared.restore(missionId, key, checkout, { overlay: options.overlay && sandbox.usesBubblewrap });
+      if (overlays) sandbox.mountForEachCommand(overlays);
+      return overlays !== null;
+    };
+    // A kept setup is restored without waiting for others (the validators' run side by side);
+    // without one, the first checkout installs and any other waiting on the key then restores it.
+    if (await restore()) return 'reused';
     return prepared.exclusive(missionId, key, async () => {
-      if (await prepared.restore(missionId, key, checkout)) return 'reused';
+      if (await restore()) return 'reused';
       await installed();
       // Not kept (a full disk, a git error): the next checkout installs too, as it always did.
       await prepared.capture(missionId, key, checkout, this.#cache, commit).catch(() => false);
@@ -145,7 +156,9 @@ export class MissionBranch {
    */
   async throwaway(commit: string, name: string): Promise<string> {
     const dir = join(this.#workspaces.root, 'missions', String(this.#request.missionId), 'throwaway', name);
-    rmSync(dir, { recursive: true, force: true });
+    // What an earlier checkout of the name left, its overlay layers too, goes in the background.
+    removeLater(dir, { log: this.#workspaces.log });
+    removeLater(layersOf(dir), { log: this.#workspaces.log });
     mkdirSync(dir, { recursive: true });
     await plainGit().env(gitEnv()).clone(this.#cache, dir, ['--shared', '--no-checkout']);
     await plainGit(dir).env(gitEnv()).raw(['checkout', '--detach', commit]);

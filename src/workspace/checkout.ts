@@ -57,10 +57,12 @@ export class Workspaces {
   readonly prepared: PreparedSetups;
   // Jobs of one repository in this process take turns on its cache.
   readonly #locks = new KeyedLock<number>();
+  /** Where kept setups and removals say what went wrong (a copy that failed, a full disk). */
+  readonly log: Logger | undefined;
 
-  /** `log`: where kept setups say what went wrong (a copy that failed, a full disk). */
   constructor(root: string, log?: Logger) {
     this.root = root;
+    this.log = log;
     this.prepared = new PreparedSetups(join(root, 'prepared'), log);
   }
 

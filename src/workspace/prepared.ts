@@ -1,9 +1,12 @@
 // Setup once per mission and dependency state. The first checkout that runs `setup` for a key (the
 // command and the content of the files it reads: setupKey) leaves behind a copy of what setup made;
-// every later checkout of the mission with the same key (worker retries, validators, replays,
-// later rounds) gets its own copy instead of installing again: moved in from a spare made in the
-// background while the worker works, else copied then. Copies, not links: one checkout's writes (a
-// test that writes into node_modules/.cache, a worker that edits a dependency) never reach another's.
+// every later checkout of the mission with the same key (validators, replays, later rounds, a
+// worker's fresh checkout) gets it instead of installing again. A validator's or a replay's sees it
+// through overlays (overlay.ts): no copying, and what its commands write lands in layers of its own.
+// A worker's (whose file tools work outside any sandbox), and every checkout where overlays do not
+// work, gets a copy of its own: moved in from a spare made in the background, else copied then.
+// Either way one checkout's writes (a test that writes into node_modules/.cache, a worker that edits
+// a dependency) never reach another's.
 //
 // Only what can move between checkouts is kept: dependency trees that refer to themselves by
 // relative paths (node_modules at any depth, Yarn's cache and Plug'n'Play files). A setup that changed
@@ -16,19 +19,22 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { gitEnv, plainGit } from './checkout.ts';
 import { KeyedLock } from './keyed-lock.ts';
+import { MAX_OVERLAYS, overlaysFor, overlaysWork, type Overlay } from './overlay.ts';
+import { removeLater } from './remove.ts';
 import { commandWords, hasInstallHook, installSignature, installWords, setupReads } from './repo-commands.ts';
 import { blobText, treeEntries } from './repo-files.ts';
 
 /** Kept setups per mission: the newest few dependency states (a round's head, the one before). */
 const KEPT = 3;
 /**
- * Spare copies of a kept setup made ahead, in the background: one for each validator of a round, so
- * their checkouts are set up by a rename rather than a copy (replays, after them, take the next ones).
+ * Spare copies of a kept setup made ahead, in the background, so a checkout is set up by a rename
+ * rather than a copy: one for each validator of a round (replays, after them, take the next ones),
+ * where overlays do not work. Where they do, none: only a worker's fresh checkout copies, and that is
+ * its first feature's (nothing kept yet) or one after a crash.
  */
 const SPARES = 2;
 /** Manifests a key reads one by one at most (a monorepo of thousands keys on its whole tree). */
@@ -37,8 +43,6 @@ const MAX_MANIFESTS = 500;
 const IDLE_DAYS = 7;
 /** A copy that takes longer is stuck (a FIFO, a full disk): it is killed and the checkout installs. */
 const COPY_TIMEOUT_MS = 10 * 60_000;
-/** This process among others that used the data directory before it (a restarted container gets the same pid). */
-const PROCESS = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 /** Untracked paths setup may leave that are the same wherever the checkout is. */
 function relocatable(path: string): boolean {
@@ -90,8 +94,13 @@ export class PreparedSetups {
   #closed = false;
   /** False: every checkout installs (the baseline bench/real-package.ts measures against). */
   enabled = true;
-  /** Setups run (counted by MissionBranch.setUp) and setups copied in this process: the benchmarks report them. */
-  readonly counts = { installed: 0, reused: 0, copyMs: 0 };
+  /** False: every checkout gets a copy, as where overlays do not work (a benchmark's baseline, a test of that path). */
+  overlays = true;
+  /**
+   * Setups run (counted by MissionBranch.setUp), setups reused (overlaid or copied) and the time
+   * spent restoring them on the way of a step, in this process: the benchmarks report them.
+   */
+  readonly counts = { installed: 0, reused: 0, overlaid: 0, restoreMs: 0 };
 
   readonly #log: Logger | undefined;
 
@@ -105,30 +114,33 @@ export class PreparedSetups {
     return join(this.#root, String(missionId), key);
   }
 
-  /** Runs `fn` alone for this key: two validators setting up at once install once, the second copies. */
+  /** Runs `fn` alone for this key: two validators setting up at once install once, the second reuses it. */
   exclusive<T>(missionId: number, key: string, fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(`${missionId}/${key}`, fn);
   }
 
   /**
-   * Gives `checkout` (a fresh checkout: nothing has run in it yet) its own copy of a kept setup; false
-   * when there is none for the key, or when the checkout's own files are where the copy would go (the
-   * commit tracks a path under node_modules, or a directory on the way is a link: a copy written
-   * through a committed link would land outside the checkout). A spare copy made in the background
-   * is moved in (a rename: instant); without one, the copy is made now.
+   * Gives `checkout` (a fresh checkout: nothing has run in it yet) a kept setup, returning the
+   * overlays its commands must mount (none: it got a copy); null when there is none for the key, or
+   * when the checkout's own files are where it would go (the commit tracks a path under node_modules,
+   * or a directory on the way is a link: a copy written through a committed link would land outside
+   * the checkout). `overlay` (a checkout only sandboxed commands write in): the kept trees are shown
+   * through overlays where they work here. Otherwise a copy of its own: a spare made in the background
+   * moved in (a rename: instant), else copied now.
    */
-  async restore(missionId: number, key: string, checkout: string): Promise<boolean> {
-    if (!this.enabled) return false;
+  async restore(missionId: number, key: string, checkout: string, options: { overlay?: boolean } = {}): Promise<Overlay[] | null> {
+    if (!this.enabled) return null;
     const dir = this.#dir(missionId, key);
     const tree = join(dir, 'tree');
     const entries = readEntries(dir);
-    if (!entries || !entries.every((path) => placeable(checkout, path, false))) return false;
+    if (!entries || !entries.every((path) => placeable(checkout, path, false))) return null;
     // Used: the newest to keep when older ones are dropped.
     const now = new Date();
     utimesSync(dir, now, now);
     const started = performance.now();
-    this.#moveSpare(dir, checkout, entries);
-    // What no spare gave (none ready, or a move that failed part way) is copied from the tree.
+    const overlays = options.overlay ? this.#overlay(tree, checkout, entries) : null;
+    if (!overlays) this.#moveSpare(dir, checkout, entries);
+    // What no spare or overlay gave (none ready, a move that failed part way, a file entry) is copied from the tree.
     try {
       for (const path of entries) {
         if (lstatSync(join(checkout, path), { throwIfNoEntry: false })) continue;
@@ -139,12 +151,28 @@ export class PreparedSetups {
       // A full disk, a copy killed at its timeout: what was put in goes, and the checkout installs.
       this.#log?.warn({ err: error, checkout }, 'a kept setup could not be copied; the checkout runs setup instead');
       for (const path of entries) rmSync(join(checkout, path), { recursive: true, force: true });
-      return false;
+      return null;
     }
-    this.counts.copyMs += performance.now() - started;
+    this.counts.restoreMs += performance.now() - started;
     this.counts.reused++;
-    this.#replenish(dir);
-    return true;
+    if (overlays) this.counts.overlaid++;
+    else this.#replenish(dir);
+    return overlays ?? [];
+  }
+
+  /**
+   * The overlays that show each directory entry of a kept tree in `checkout` (file entries, Yarn's
+   * `.pnp.cjs`, are left to be copied); null when overlays do not work here (or are turned off), the
+   * entries are too many, or a path cannot be mounted: the caller copies.
+   */
+  #overlay(tree: string, checkout: string, entries: string[]): Overlay[] | null {
+    const dirs = entries.filter((path) => lstatSync(join(tree, path), { throwIfNoEntry: false })?.isDirectory());
+    if (!dirs.length || dirs.length > MAX_OVERLAYS || !this.#overlaysWork()) return null;
+    return overlaysFor(tree, checkout, dirs);
+  }
+
+  #overlaysWork(): boolean {
+    return this.overlays && overlaysWork(this.#root, this.#log);
   }
 
   /** Moves a spare copy's entries into `checkout`; the spare is claimed by a rename first, so two restores never share one. */
@@ -169,7 +197,7 @@ export class PreparedSetups {
     }
   }
 
-  /** Makes spare copies of a kept setup in the background, one at a time, until there are SPARES. */
+  /** Makes spare copies of a kept setup in the background, one at a time, until there are enough (SPARES). */
   #replenish(dir: string): void {
     if (this.#closed || this.#making.has(dir)) return;
     const making = (async () => {
@@ -177,7 +205,7 @@ export class PreparedSetups {
       for (const name of readdirSync(dir)) if (name.endsWith('.partial') || name.startsWith('taken-')) rmSync(join(dir, name), { recursive: true, force: true });
       for (let n = 0; !this.#closed && existsSync(join(dir, 'tree')); n++) {
         const spares = readdirSync(dir).filter((name) => /^spare-\d+$/.test(name));
-        if (spares.length >= SPARES) return;
+        if (spares.length >= (this.#overlaysWork() ? 0 : SPARES)) return;
         const name = `spare-${Date.now()}${n}`;
         const partial = join(dir, `${name}.partial`);
         await this.#copy(join(dir, 'tree'), partial);
@@ -235,7 +263,7 @@ export class PreparedSetups {
     this.#remove(dir);
     renameSync(partial, dir);
     this.#prune(missionId);
-    // Spares for the checkouts to come (the validators'), made while the worker works.
+    // Spares for the checkouts to come (the validators', where overlays do not work), made while the worker works.
     this.#replenish(dir);
     return true;
   }
@@ -253,10 +281,6 @@ export class PreparedSetups {
       .map((name) => ({ name, time: statSync(join(root, name)).mtimeMs }))
       .sort((a, b) => b.time - a.time);
     for (const name of [...stale, ...keys.slice(KEPT).map((k) => k.name)]) this.#remove(join(root, name));
-    // What a process that died left half deleted (this one's own deletions are under way).
-    for (const name of readdirSync(this.#root).filter((n) => n.startsWith('.deleting-') && !n.startsWith(`.deleting-${PROCESS}-`))) {
-      void rm(join(this.#root, name), { recursive: true, force: true, maxRetries: 5 }).catch(() => {});
-    }
     const idle = Date.now() - IDLE_DAYS * 86_400_000;
     for (const other of readdirSync(this.#root).filter((name) => /^\d+$/.test(name) && name !== String(missionId))) {
       const dir = join(this.#root, other);
@@ -271,18 +295,12 @@ export class PreparedSetups {
   }
 
   /**
-   * Removes a directory of kept setups, first stopping any spare being copied into it. Renamed out of
-   * the way at once, then deleted in the background: thousands of files must not hold up the step.
+   * Removes a directory of kept setups, first stopping any spare being copied into it; moved aside at
+   * once into the root (out of every mission's listing), deleted in the background.
    */
   #remove(dir: string): void {
     for (const [child, to] of this.#children) if (to.startsWith(`${dir}/`)) child.kill('SIGKILL');
-    const doomed = join(this.#root, `.deleting-${PROCESS}-${Math.random().toString(36).slice(2)}`);
-    try {
-      renameSync(dir, doomed);
-    } catch {
-      return; // already gone
-    }
-    void rm(doomed, { recursive: true, force: true, maxRetries: 5 }).catch((error: unknown) => this.#log?.warn({ err: error, dir: doomed }, 'a dropped kept setup could not be deleted'));
+    removeLater(dir, { into: this.#root, log: this.#log });
   }
 }
 

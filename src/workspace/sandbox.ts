@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { withOverlays, type Overlay } from './overlay.ts';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -56,6 +57,14 @@ export class Sandbox {
   readonly #readOnly: string[];
   readonly #bubblewrap: boolean;
   readonly #limits: SandboxLimits;
+  /** Mounted for every command where the checkout's kept dependency trees belong (overlay.ts). */
+  #overlays: Overlay[] = [];
+  /**
+   * The command running, while there are overlays: their layers take one mount at a time (a second
+   * on the same upper layer breaks the first's writes), so commands wait their turn (the SDK runs an
+   * agent's tool calls side by side).
+   */
+  #running: Promise<unknown> = Promise.resolve();
 
   /**
    * `hide`: paths the command must not see (the app's data directory, its key file); the app's
@@ -96,6 +105,25 @@ export class Sandbox {
     this.#readOnly = [...(options.readOnly ?? []), ...(resolver.startsWith('/run/') ? [resolver] : [])].map((p) => resolve(p)).filter((p) => existsSync(p));
   }
 
+  /** Whether commands run under bubblewrap: only then can kept dependency trees be overlaid. */
+  get usesBubblewrap(): boolean {
+    return this.#bubblewrap;
+  }
+
+  /** Whether every command mounts overlays (a checkout set up from a kept setup at no copying cost). */
+  get overlaid(): boolean {
+    return this.#overlays.length > 0;
+  }
+
+  /**
+   * Mounts `overlays` for every later command: writes under their targets land in their own layers.
+   * Refused without bubblewrap, where commands would see no overlay.
+   */
+  mountForEachCommand(overlays: Overlay[]): void {
+    if (overlays.length && !this.#bubblewrap) throw new Error('overlays need bubblewrap to be mounted');
+    this.#overlays = [...overlays];
+  }
+
   /** The environment a command sees: an allow-list, nothing inherited. */
   env(): Record<string, string> {
     const scratch = this.#bubblewrap ? '/tmp' : join(dirname(this.checkout), 'scratch');
@@ -110,12 +138,22 @@ export class Sandbox {
   }
 
   run(command: string, options: RunOptions): Promise<CommandResult> {
+    if (!this.#overlays.length) return this.#run(command, options);
+    const run = this.#running.then(() => (options.signal?.aborted ? { exitCode: null, output: 'stopped before it started', timedOut: false, truncated: false } : this.#run(command, options)));
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  #run(command: string, options: RunOptions): Promise<CommandResult> {
     const env = this.env();
     // The limits are set by a first shell (hard, so the command cannot raise them), which then
     // becomes the command's shell; the command is its argument, never spliced into its text.
     const { memoryMb, fileMb, processes } = this.#limits;
     const limited = ['/bin/bash', '--noprofile', '--norc', '-c', `ulimit -H -S -d ${memoryMb * 1024} -f ${fileMb * 1024} -u ${processes} && exec /bin/bash --noprofile --norc -c "$1"`, 'sandbox', command];
-    const [file, args] = this.#bubblewrap ? ['bwrap', [...this.#bubblewrapArgs(options, env), ...limited]] : [limited[0]!, limited.slice(1)];
+    const [file, args] =
+      !this.#bubblewrap ? [limited[0]!, limited.slice(1)]
+      : this.#overlays.length ? withOverlays(this.#overlays, [...this.#bubblewrapArgs(options, env), ...limited])
+      : ['bwrap', [...this.#bubblewrapArgs(options, env), ...limited]];
     if (!this.#bubblewrap) {
       mkdirSync(env.HOME!, { recursive: true });
     }
@@ -161,7 +199,9 @@ export class Sandbox {
   }
 
   #bubblewrapArgs(options: RunOptions, env: Record<string, string>): string[] {
-    const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+    // No capability, even when the app runs as root (bubblewrap would keep root's: a command could
+    // then unmount what hides the app's data directory).
+    const args = ['--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
     if (!options.network) args.push('--unshare-net');
     // /tmp is memory (tmpfs): sized, or a command could fill the host's memory past its own limits.
     args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--size', String(this.#limits.fileMb * 1024 * 1024), '--tmpfs', '/tmp');

@@ -23,7 +23,7 @@ import { Workspaces } from '../../src/workspace/checkout.ts';
 import { GitHubMock, trackUnmatched } from './github.ts';
 import { waitFor } from './waiting.ts';
 import { startModelServer, type ModelServer, type PromptCache, type Script, type ScriptedTurn } from './model-server.ts';
-import { economical } from '../../src/github/economy.ts';
+import { economical, forgetStoredAnswers } from '../../src/github/economy.ts';
 
 /** Tests wait on events through the harness; waiting.ts holds it for tests that must not load nock. */
 export { waitFor };
@@ -148,6 +148,8 @@ export interface TestAppOptions {
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  // A new app starts knowing nothing of GitHub (an earlier test's rate limit would put its steps off).
+  forgetStoredAnswers();
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1|localhost/);
   const unmatched = trackUnmatched();

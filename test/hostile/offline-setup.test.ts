@@ -78,8 +78,8 @@ describe('setup with the network off', () => {
     app = scenario.app;
     await approvePlan(scenario);
     await missionReaches(app, 'done');
-    // Set up once for the mission: the worker's checkout installs, and both validators' checkouts get
-    // a copy of what it made (its dependencies are the same: a new test script does not change them).
+    // Set up once for the mission: the worker's checkout installs, and both validators' checkouts see
+    // what it made (its dependencies are the same: a new test script does not change them).
     expect(connections).toBe(1);
   });
 });

@@ -1,7 +1,8 @@
 // Validation under pressure: a pass that does not replay, the fix rounds running out (the PR stays a
 // draft, /retry goes on), validators that try to change the branch, and CI that is pending or waits
 // for a human.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { Sandbox } from '../../src/workspace/sandbox.ts';
 import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { git, pushedCommits } from '../helpers/git.ts';
 import { firstFeatures, stackPlan } from '../helpers/plans.ts';
@@ -69,6 +70,37 @@ describe('validation under pressure', () => {
     expect(pushedCommits(origin, BRANCH).map((c) => c.message.split('\n')[0])).toEqual(['feat(F1): hello command', 'feat(F2): Add the "!"']);
     expect(thread.pulls[0]!.draft).toBe(false);
     expect(thread.pulls[0]!.body).toContain('- [x] **VAL-001**');
+  });
+
+  it('replays a command that several passes name once, and gives each pass its evidence', async () => {
+    const origin = bareRepository({ 'cli.js': '' });
+    const runs = vi.spyOn(Sandbox.prototype, 'run');
+    onTestFinished(() => runs.mockRestore());
+    const scenario = await startMission({
+      repo: { cloneUrl: origin },
+      turns: [
+        toolTurn({ name: 'submit_plan', input: firstFeatures(2) }),
+        ...buildsFeature('F1', { 'cli.js': fixed }),
+        ...buildsFeature('F2', { 'test.js': "require('node:assert').ok(true);\n" }),
+        ...validatorTurns({
+          'user-testing': [
+            verdictsTurn([
+              { assertion_id: 'VAL-001', status: 'pass', evidence: 'greets', command: greets },
+              { assertion_id: 'VAL-002', status: 'pass', evidence: 'greets, and the tests pass', command: greets },
+            ]),
+          ],
+          scrutiny: [approveTurn()],
+        }),
+      ],
+    });
+    app = scenario.app;
+    await approvePlan(scenario);
+    await missionReaches(app, 'done');
+    const verdicts = await app.store.latestVerdicts(1);
+    for (const id of ['VAL-001', 'VAL-002']) {
+      expect(verdicts.get(id)!.evidence).toContain(`\`${greets}\` exited 0 when the app replayed it on a clean checkout`);
+    }
+    expect(runs.mock.calls.filter(([command]) => command === greets)).toHaveLength(1);
   });
 
   it('shows the round when triage gives up: the review, the check runs and the failing assertion on the board, then pauses saying why', async () => {

@@ -1,7 +1,8 @@
 // Setup once per mission and dependency state (issue 12): checkouts of a mission with the same setup
-// command and the same files it reads get a copy of what the first one installed, through the real
-// sandbox and real git; a checkout's writes never reach another's, and what cannot move is not kept.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// command and the same files it reads get what the first one installed (a validator's or a replay's
+// through overlays, a worker's as a copy), through the real sandbox and real git; a checkout's writes
+// never reach another's, and what cannot move is not kept.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,24 +33,33 @@ function mission(files: Record<string, string>) {
   opened.push(workspaces);
   const branch = new MissionBranch(workspaces, { repoId: 1, missionId: 1, cloneUrl: origin }, 'missions/1-x');
   let installs = 0;
-  /** A checkout of `commit` set up with `command`, through the sandbox, as a validator's is. */
-  const checkout = async (commit: string, name: string, command = INSTALL) => {
+  /**
+   * A checkout of `commit` set up with `command`, through the sandbox: as a validator's or a replay's
+   * is (under overlays where it reuses a kept setup), or as a worker's (`WORKER`: a copy).
+   */
+  const checkout = async (commit: string, name: string, command = INSTALL, options: { overlay?: boolean } = { overlay: true }) => {
     const dir = await branch.throwaway(commit, name);
     const sandbox = new Sandbox(dir, { hide: [root], readOnly: [workspaces.cachePath(1)], log });
-    const how = await branch.setUp(dir, commit, command, async () => {
+    const how = await branch.setUp(sandbox, commit, command, async () => {
       installs++;
       const result = await sandbox.run(command, { timeoutMs: 30_000, network: false });
       if (result.exitCode !== 0) throw new Error(result.output);
-    });
+    }, options);
     return { dir, how, sandbox };
   };
   return { origin, branch, checkout, workspaces, installs: () => installs };
 }
 
+const WORKER = { overlay: false };
 const token = (dir: string) => readFileSync(join(dir, 'node_modules/dep/token'), 'utf8');
+/** The dependency as a command in the checkout's sandbox sees it, through the package's relative link. */
+const seen = async (c: { sandbox: Sandbox }) => (await c.sandbox.run('cat node_modules/dep/.bin/token', { timeoutMs: 10_000, network: false })).output;
+/** Every kept tree's file at `path`. */
+const keptFiles = (root: string, path: string) =>
+  readdirSync(join(root, 'prepared', '1')).map((key) => join(root, 'prepared', '1', key, 'tree', path)).filter((file) => existsSync(file));
 
 describe('setup once per mission', () => {
-  it('installs once for checkouts with the same dependencies, each getting a copy its own writes stay in', async () => {
+  it("installs once for checkouts with the same dependencies; a validator's sees it through overlays, and its commands' writes stay in its own layer", async () => {
     const m = mission({});
     const base = await m.branch.refresh();
     // Two validators setting up at once, then a replay: one install.
@@ -57,25 +67,78 @@ describe('setup once per mission', () => {
     const replay = await m.checkout(base, 'replay');
     expect(m.installs()).toBe(1);
     expect([scrutiny.how, testing.how, replay.how].sort()).toEqual(['installed', 'reused', 'reused']);
-    expect(token(testing.dir)).toBe(token(scrutiny.dir));
-    expect(token(replay.dir)).toBe(token(scrutiny.dir));
-    // The copy works where it landed: the relative link resolves inside this checkout.
-    const linked = await replay.sandbox.run('cat node_modules/dep/.bin/token', { timeoutMs: 10_000, network: false });
-    expect(linked.output).toBe(token(scrutiny.dir));
-    // A command in one checkout that rewrites a dependency changes no other checkout, nor the next.
-    const write = await testing.sandbox.run('echo tampered > node_modules/dep/token', { timeoutMs: 10_000, network: false });
+    expect(m.workspaces.prepared.counts.overlaid, 'overlays work on this machine (Linux 5.11+, bubblewrap, unshare)').toBe(2);
+    const installed = token(scrutiny.dir);
+    const [kept] = keptFiles(m.workspaces.root, 'node_modules/dep/token');
+    const overlaid = [scrutiny, testing].find((c) => c.how === 'reused')!;
+    // Nothing of the kept tree is in the checkout itself: only the mount point.
+    expect(readdirSync(join(overlaid.dir, 'node_modules'))).toEqual([]);
+    // Commands see it, the relative link resolving inside this checkout.
+    expect(await seen(replay)).toBe(installed);
+    expect(await seen(overlaid)).toBe(installed);
+    // A command that rewrites a dependency and writes a cache beside it: the next command sees both.
+    const write = await overlaid.sandbox.run('echo tampered > node_modules/dep/token && mkdir node_modules/.cache && echo c > node_modules/.cache/x', { timeoutMs: 10_000, network: false });
     expect(write.exitCode).toBe(0);
-    expect(token(testing.dir)).toBe('tampered\n');
-    expect(token(scrutiny.dir)).not.toBe('tampered\n');
-    expect(token(replay.dir)).not.toBe('tampered\n');
-    expect(token((await m.checkout(base, 'triage')).dir)).toBe(token(scrutiny.dir));
+    expect(await seen(overlaid)).toBe('tampered\n');
+    expect((await overlaid.sandbox.run('cat node_modules/.cache/x', { timeoutMs: 10_000, network: false })).output).toBe('c\n');
+    // Nothing shared changed: the kept file, the other checkouts.
+    expect(readFileSync(kept!, 'utf8')).toBe(installed);
+    expect(await seen(replay)).toBe(installed);
+    // Nor does emptying the tree in one checkout (the directory itself is where the overlay is mounted).
+    expect((await replay.sandbox.run('rm -rf node_modules/* node_modules/.bin && ls -A node_modules', { timeoutMs: 10_000, network: false })).output).toBe('');
+    expect(existsSync(kept!)).toBe(true);
+    expect(await seen(await m.checkout(base, 'triage'))).toBe(installed);
     expect(m.installs()).toBe(1);
   });
 
-  it('makes spare copies ahead, so a later checkout is set up by moving one in, each a copy of its own', async () => {
+  it('keeps a nested tree out of reach of a command that moves its parent away between two commands', async () => {
+    const NESTED = 'mkdir -p sub/node_modules/dep && echo kept > sub/node_modules/dep/index.js';
+    const m = mission({ 'sub/index.js': '' });
+    const base = await m.branch.refresh();
+    await m.checkout(base, 'worker', NESTED, WORKER);
+    const validator = await m.checkout(base, 'scrutiny', NESTED);
+    expect(validator.how).toBe('reused');
+    const [kept] = keptFiles(m.workspaces.root, 'sub/node_modules/dep/index.js');
+    // The parent moves, the mount with it; the next command mounts on what is now at the old path.
+    const moved = await validator.sandbox.run('mv sub elsewhere && mkdir -p sub/node_modules', { timeoutMs: 10_000, network: false });
+    expect(moved.exitCode).toBe(0);
+    const write = await validator.sandbox.run('echo poisoned > elsewhere/node_modules/dep/index.js; cat sub/node_modules/dep/index.js', { timeoutMs: 10_000, network: false });
+    expect(write.output).toContain('kept');
+    expect(readFileSync(kept!, 'utf8')).toBe('kept\n');
+    // A link put where the tree belongs is refused: the mount would follow it.
+    const linked = await validator.sandbox.run('mv sub gone && ln -s elsewhere sub', { timeoutMs: 10_000, network: false });
+    expect(linked.exitCode).toBe(0);
+    const refused = await validator.sandbox.run('echo ran', { timeoutMs: 10_000, network: false });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.output).not.toContain('ran');
+    expect(refused.output).toContain('was moved');
+    expect(readFileSync(kept!, 'utf8')).toBe('kept\n');
+  });
+
+  it("gives a worker's checkout a copy of its own; where overlays work, makes no spare copies", async () => {
     const m = mission({});
     const base = await m.branch.refresh();
-    await m.checkout(base, 'worker');
+    await m.checkout(base, 'worker', INSTALL, WORKER);
+    const kept = join(m.workspaces.root, 'prepared', '1');
+    const [key] = readdirSync(kept);
+    const tree = join(kept, key!, 'tree/node_modules/dep/token');
+    await Promise.all([m.checkout(base, 'scrutiny'), m.checkout(base, 'user-testing')]);
+    const next = await m.checkout(base, 'worker-2', INSTALL, WORKER);
+    expect(next.how).toBe('reused');
+    expect(statSync(join(next.dir, 'node_modules/dep/token')).ino).not.toBe(statSync(tree).ino);
+    // A write outside any sandbox (a worker's edit tool) stays in its copy.
+    writeFileSync(join(next.dir, 'node_modules/dep/token'), 'edited\n');
+    expect(readFileSync(tree, 'utf8')).not.toBe('edited\n');
+    await m.workspaces.prepared.close();
+    expect(readdirSync(join(kept, key!)).filter((n) => n.startsWith('spare-'))).toEqual([]);
+    expect(m.installs()).toBe(1);
+  });
+
+  it('where overlays do not work, makes spare copies ahead, so each validator is set up by moving one in, a copy of its own', async () => {
+    const m = mission({});
+    m.workspaces.prepared.overlays = false;
+    const base = await m.branch.refresh();
+    await m.checkout(base, 'worker', INSTALL, WORKER);
     const kept = join(m.workspaces.root, 'prepared', '1');
     const [key] = readdirSync(kept);
     const spares = () => readdirSync(join(kept, key!)).filter((n) => /^spare-\d+$/.test(n));
@@ -85,11 +148,15 @@ describe('setup once per mission', () => {
     const tree = statSync(join(kept, key!, 'tree/node_modules/dep/token')).ino;
     expect(new Set([...inodes, tree]).size).toBe(3);
     const [a, b] = await Promise.all([m.checkout(base, 'scrutiny'), m.checkout(base, 'user-testing')]);
+    expect(m.workspaces.prepared.counts.overlaid).toBe(0);
     const moved = [a, b].map((c) => statSync(join(c.dir, 'node_modules/dep/token')).ino);
     // Both moved in (renamed, not copied): their files are two of the spares'.
     expect(moved.every((ino) => inodes.includes(ino))).toBe(true);
     expect(moved[0]).not.toBe(moved[1]);
     expect(token(a.dir)).toBe(token(b.dir));
+    // A command's write stays in its own copy.
+    expect((await a.sandbox.run('echo tampered > node_modules/dep/token', { timeoutMs: 10_000, network: false })).exitCode).toBe(0);
+    expect(token(b.dir)).not.toBe('tampered\n');
     // And the spares are made again for the replays.
     await expect.poll(() => spares().length, { timeout: 20_000 }).toBe(2);
     await m.workspaces.prepared.close();
@@ -169,7 +236,7 @@ describe('setup once per mission', () => {
     await m.branch.refresh();
     const dir = await m.branch.throwaway(linked, 'linked');
     let installed = false;
-    const how = await m.branch.setUp(dir, linked, INSTALL, async () => {
+    const how = await m.branch.setUp(new Sandbox(dir, { log }), linked, INSTALL, async () => {
       installed = true;
     });
     expect(how).toBe('installed');
@@ -190,7 +257,7 @@ describe('setup once per mission', () => {
     const linked = commitTo(m.origin, { sub: { symlink: victim } });
     await m.branch.refresh();
     const dir = await m.branch.throwaway(linked, 'linked');
-    const how = await m.branch.setUp(dir, linked, NESTED, async () => {});
+    const how = await m.branch.setUp(new Sandbox(dir, { log }), linked, NESTED, async () => {});
     expect(how).toBe('installed');
     expect(readdirSync(victim)).toEqual([]);
   });
@@ -218,7 +285,7 @@ describe('setup once per mission', () => {
     const planting = `${INSTALL} && git config core.fsmonitor 'touch ${marker}; false' && printf '#!/bin/sh\\ntouch ${marker}\\n' > .git/hooks/post-index-change && chmod +x .git/hooks/post-index-change`;
     const dir = await m.branch.throwaway(base, 'hostile');
     const sandbox = new Sandbox(dir, { hide: [], readOnly: [], log, bubblewrap: false });
-    await m.branch.setUp(dir, base, planting, async () => {
+    await m.branch.setUp(sandbox, base, planting, async () => {
       const result = await sandbox.run(planting, { timeoutMs: 30_000, network: false });
       expect(result.exitCode).toBe(0);
     });

@@ -76,6 +76,14 @@ describe('the sandbox', () => {
     expect(existsSync('/tmp/private')).toBe(false);
   });
 
+  it('gives a command no capability, even when the app runs as root: it cannot take down what hides the data directory', async () => {
+    const result = await sandbox().run(`grep CapEff /proc/self/status; umount ${dataDir} 2>/dev/null && echo unmounted; cat ${dataDir}/db-file 2>/dev/null || echo db-hidden`, {
+      timeoutMs: 10_000,
+      network: false,
+    });
+    expect(result.output).toMatch(/^CapEff:\s+0+\ndb-hidden\n$/);
+  });
+
   it('cannot reach a loopback listener without network, and can with it', async () => {
     const probe = `exec 3<>/dev/tcp/127.0.0.1/${port} && head -n1 <&3`;
     const closed = await sandbox().run(probe, { timeoutMs: 10_000, network: false });

@@ -1,0 +1,43 @@
+// Removing directories a sandboxed command wrote in. A command may leave directories it cannot be
+// listed or emptied (`chmod 000 dir`), or nested deeper than a path can name, and an overlay's work
+// directory is left unreadable by the kernel: as anyone but root, a plain recursive removal then
+// fails, and the next checkout of that name with it.
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+
+/** This process among others that used the same directories before it (a restarted container gets the same pid). */
+const PROCESS = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+const ASIDE = '.removing-';
+
+/** Removes `path` and everything under it, first giving its owner back every directory (GNU chmod follows no link). */
+export function removeTree(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    execFileSync('sh', ['-c', 'chmod -R u+rwx -- "$1" 2>/dev/null; rm -rf -- "$1"', 'remove', path], { stdio: 'ignore' });
+  }
+}
+
+/**
+ * Moves `path` aside at once (a rename, into `into`: by default beside it) and removes it in the
+ * background: a checkout's thousands of dependency files must not hold up the step that makes the
+ * next one. What a process that died left aside there is removed too.
+ */
+export function removeLater(path: string, options: { into?: string; log?: Logger } = {}): void {
+  const into = options.into ?? dirname(path);
+  const aside = join(into, `${ASIDE}${PROCESS}-${basename(path)}-${Math.random().toString(36).slice(2)}`);
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') removeTree(path);
+    return;
+  }
+  const leftovers = readdirSync(into).filter((name) => name.startsWith(ASIDE) && !name.startsWith(`${ASIDE}${PROCESS}-`));
+  for (const name of [aside, ...leftovers.map((n) => join(into, n))]) {
+    execFile('sh', ['-c', 'rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1"; rm -rf -- "$1"; }', 'remove', name], (error) => {
+      if (error) options.log?.warn({ err: error, path: name }, 'a removed directory could not be deleted');
+    });
+  }
+}
