@@ -13,7 +13,8 @@ export function sandboxedBash(sandbox: Sandbox, options: { network: boolean }) {
     name: 'bash',
     description:
       'Run a bash command in the repository checkout (the working directory). Each call starts a fresh shell at the checkout root, ' +
-      `so chain steps with && and cd inside the command. ${options.network ? '' : 'There is no network. '}` +
+      'so chain steps with && and cd inside the command. What a call starts ends with it, and calls may run one after another ' +
+      `rather than side by side: start a server and query it in the same command. ${options.network ? '' : 'There is no network. '}` +
       `Commands are killed, with their children, after timeout_ms (default ${DEFAULT_TIMEOUT_MS}).`,
     inputSchema: z.object({
       command: z.string().min(1).describe('The command to run'),

@@ -10,6 +10,10 @@ import type { Logger } from 'pino';
 /** This process among others that used the same directories before it (a restarted container gets the same pid). */
 const PROCESS = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 const ASIDE = '.removing-';
+/** What earlier versions moved aside in the kept setups' directory (prepared.ts) before deleting. */
+const LEGACY_ASIDE = '.deleting-';
+/** Leftovers of dead processes this process is deleting: each once. */
+const sweeping = new Set<string>();
 
 /** Removes `path` and everything under it, first giving its owner back every directory (GNU chmod follows no link). */
 export function removeTree(path: string): void {
@@ -34,10 +38,15 @@ export function removeLater(path: string, options: { into?: string; log?: Logger
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') removeTree(path);
     return;
   }
-  const leftovers = readdirSync(into).filter((name) => name.startsWith(ASIDE) && !name.startsWith(`${ASIDE}${PROCESS}-`));
-  for (const name of [aside, ...leftovers.map((n) => join(into, n))]) {
-    execFile('sh', ['-c', 'rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1"; rm -rf -- "$1"; }', 'remove', name], (error) => {
-      if (error) options.log?.warn({ err: error, path: name }, 'a removed directory could not be deleted');
+  const leftovers = readdirSync(into)
+    .filter((name) => (name.startsWith(ASIDE) || name.startsWith(LEGACY_ASIDE)) && !name.startsWith(`${ASIDE}${PROCESS}-`))
+    .map((name) => join(into, name))
+    .filter((path) => !sweeping.has(path));
+  for (const path of [aside, ...leftovers]) {
+    sweeping.add(path);
+    execFile('sh', ['-c', 'rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1"; rm -rf -- "$1"; }', 'remove', path], (error) => {
+      sweeping.delete(path);
+      if (error) options.log?.warn({ err: error, path }, 'a removed directory could not be deleted');
     });
   }
 }
