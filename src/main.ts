@@ -88,7 +88,7 @@ async function start(settings: RunSettings): Promise<void> {
   await queue.start();
   const recovered = await queue.recoverInterrupted();
   if (recovered) log.info({ recovered }, 'jobs interrupted by the last shutdown were handed back to the queue');
-  const health = healthHandler(db, queue);
+  const health = healthHandler(db, queue, settings.redisUrl);
   const github = probotOptions(settings, log);
 
   const startWorker = (probot: Probot) => {

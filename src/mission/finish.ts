@@ -49,8 +49,8 @@ export async function finishMission(ctx: MissionContext, gh: GitHub, mission: Mi
     }),
   );
   await store.markDone(mission.id);
-  // Its kept setups (prepared.ts) free their disk; a reopened mission installs once more.
-  ctx.workspaces.prepared.drop(mission.id);
+  // Its kept setups (prepared.ts) and throwaway checkouts free their disk; a reopened mission installs once more.
+  ctx.workspaces.release(mission.id);
   await showBoard(ctx, gh, mission.id);
   ctx.log.info({ missionId: mission.id }, 'mission done');
 }

@@ -1,15 +1,18 @@
 // Liveness and readiness for container orchestrators, on every role: `/healthz` answers while the
-// process serves requests; `/readyz` only while the database answers and the job queue runs.
+// process serves requests; `/readyz` only while the database answers, the job queue runs and, with
+// REDIS_URL, Redis answers (without it every GitHub call of the process fails).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Database } from '../store/database.ts';
 import type { JobQueue } from '../store/queue.ts';
+import { redisProblem } from './redis.ts';
 
+/** How long the database (and Redis) may take to answer a probe. */
 const DATABASE_TIMEOUT_MS = 2_000;
 
 export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** A handler in Probot's server style: true when it answered the request. */
-export function healthHandler(db: Database, queue: JobQueue): HealthHandler {
+export function healthHandler(db: Database, queue: JobQueue, redisUrl?: string): HealthHandler {
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -18,9 +21,14 @@ export function healthHandler(db: Database, queue: JobQueue): HealthHandler {
       return true;
     }
     if (path !== '/readyz') return false;
-    const database = await databaseAnswers(db);
-    const ready = database && queue.running;
-    send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', database: database ? 'ok' : 'not answering', queue: queue.running ? 'running' : 'stopped' });
+    const [database, redis] = await Promise.all([databaseAnswers(db), redisUrl ? redisProblem(redisUrl, DATABASE_TIMEOUT_MS).then((problem) => problem === null) : true]);
+    const ready = database && redis && queue.running;
+    send(res, ready ? 200 : 503, {
+      status: ready ? 'ready' : 'not ready',
+      database: database ? 'ok' : 'not answering',
+      queue: queue.running ? 'running' : 'stopped',
+      ...(redisUrl ? { redis: redis ? 'ok' : 'not answering' } : {}),
+    });
     return true;
   };
 }

@@ -1,12 +1,12 @@
 // REDIS_URL is Probot's: its Octokit throttling then keeps one schedule for every process (writes a
 // second apart, three for comments, issues and pull requests; the rate limit's retries) in that
 // Redis. Without an answer from it every GitHub call fails (after ioredis's retries), so it is
-// checked at start, like DATABASE_URL.
+// checked at start, like DATABASE_URL, and by every readiness probe.
 import { Redis } from 'ioredis';
 
-/** Null when the Redis at `url` answers PING within a few seconds, else why not (the first cause, not ioredis's "Connection is closed"). */
-export async function redisProblem(url: string): Promise<string | null> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+/** Null when the Redis at `url` answers PING within `timeoutMs`, else why not (the first cause, not ioredis's "Connection is closed"). */
+export async function redisProblem(url: string, timeoutMs = 5_000): Promise<string | null> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let cause: Error | undefined;
   client.on('error', (error: Error) => (cause ??= error));
   try {

@@ -155,7 +155,7 @@ export class MissionBranch {
    * of the cache, detached. The cache is read-only inside the sandbox, so a push from it goes nowhere.
    */
   async throwaway(commit: string, name: string): Promise<string> {
-    const dir = join(this.#workspaces.root, 'missions', String(this.#request.missionId), 'throwaway', name);
+    const dir = this.#workspaces.throwawayPath(this.#request.missionId, name);
     // What an earlier checkout of the name left, its overlay layers too, goes in the background.
     removeLater(dir, { log: this.#workspaces.log });
     removeLater(layersOf(dir), { log: this.#workspaces.log });

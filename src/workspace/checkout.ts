@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { simpleGit } from 'simple-git';
 import { KeyedLock } from './keyed-lock.ts';
 import { PreparedSetups } from './prepared.ts';
+import { removeLater } from './remove.ts';
 
 export interface CheckoutRequest {
   repoId: number;
@@ -77,6 +78,20 @@ export class Workspaces {
 
   checkoutPath(missionId: number): string {
     return join(this.root, 'missions', String(missionId), 'checkout');
+  }
+
+  /** Where a mission's throwaway checkouts (validators', replays') are made. */
+  throwawayPath(missionId: number, name: string): string {
+    return join(this.root, 'missions', String(missionId), 'throwaway', name);
+  }
+
+  /**
+   * Frees what a finished mission no longer needs: its kept setups and its throwaway checkouts (a
+   * copy of the dependencies each, where overlays do not work). A mission reopened later sets up anew.
+   */
+  release(missionId: number): void {
+    this.prepared.drop(missionId);
+    removeLater(join(this.root, 'missions', String(missionId), 'throwaway'), { log: this.log });
   }
 
   /** A clean checkout of the default branch's newest commit for the mission; returns its path. */

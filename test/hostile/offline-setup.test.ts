@@ -1,9 +1,11 @@
 // Attack 8 of issue 9: with `sandbox.network: false`, a worker's change to what setup runs (the setup
 // script itself, or a manifest whose install hook setup runs) reached the network when the validators
 // set up their checkouts. Setup gets the network only while the mission has not changed what it reads.
+import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bareRepository, checkAndCloseAfterEach, type TestApp } from '../helpers/harness.ts';
+import { bareRepository, checkAndCloseAfterEach, type TestApp, waitFor } from '../helpers/harness.ts';
 import { firstFeatures } from '../helpers/plans.ts';
 import { approvePlan, missionReaches, startMission } from '../helpers/scenario.ts';
 import { handoffTurn, passingValidation, toolTurn } from '../helpers/workers.ts';
@@ -81,5 +83,9 @@ describe('setup with the network off', () => {
     // Set up once for the mission: the worker's checkout installs, and both validators' checkouts see
     // what it made (its dependencies are the same: a new test script does not change them).
     expect(connections).toBe(1);
+    // Done, the mission gives back its disk: the kept setup and the validators' checkouts.
+    const { root } = app.ctx.workspaces;
+    const left = () => [...readdirSync(join(root, 'prepared')), ...readdirSync(join(root, 'missions', '1'))].filter((name) => name === '1' || name === 'throwaway' || name.startsWith('.removing-'));
+    await waitFor(() => left().length === 0, 'the kept setups and throwaway checkouts removed');
   });
 });
