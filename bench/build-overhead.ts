@@ -15,6 +15,10 @@ import { MissionBranch } from '../src/workspace/branch.ts';
 import { Workspaces } from '../src/workspace/checkout.ts';
 import { median } from './lib/stats.ts';
 import { forgetStoredAnswers } from '../src/github/economy.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const FEATURES = Number(process.env.BENCH_FEATURES ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -38,11 +42,27 @@ const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type
 const files = (i: number) => ({ [`module${i}.js`]: `export const value = ${i};\n` });
 
 interface Run {
+  /** How long starting a process held the event loop, measured while the app was open. */
+  spawnMs: number;
   ms: number;
   doneMs: number;
   restCalls: number;
   notModified: number;
   byCall: Map<string, number>;
+}
+
+/**
+ * How long starting a process holds this process's event loop, per process started: fork copies the
+ * memory map of the process (an embedded database's hundreds of megabytes included), and every git
+ * command the app runs pays it.
+ */
+async function spawnBlockMs(): Promise<number> {
+  const n = 20;
+  const started = performance.now();
+  const children = Array.from({ length: n }, () => execFileAsync('true'));
+  const ms = (performance.now() - started) / n;
+  await Promise.all(children);
+  return ms;
 }
 
 async function mission(options: { economical: boolean; config?: string }): Promise<Run> {
@@ -80,8 +100,9 @@ async function mission(options: { economical: boolean; config?: string }): Promi
     byCall.set(key, (byCall.get(key) ?? 0) + 1);
   }
   const notModified = app.github.notModified - notModifiedBefore;
+  const spawnMs = await spawnBlockMs();
   await app.close();
-  return { ms, doneMs, restCalls: calls.length, notModified, byCall };
+  return { spawnMs, ms, doneMs, restCalls: calls.length, notModified, byCall };
 }
 
 /** The same git work the app does per feature, through the same module, and nothing else. */
@@ -105,6 +126,7 @@ async function gitAlone(): Promise<number> {
   return ms;
 }
 
+const bareSpawnMs = await spawnBlockMs();
 const missions: Run[] = [];
 const gits: number[] = [];
 for (let r = 0; r < RUNS; r++) {
@@ -117,6 +139,9 @@ console.log(`${FEATURES}-feature mission, /approve to last push (median of ${RUN
 console.log(`the same git work alone (median of ${RUNS}): ${(g / 1000).toFixed(2)} s; runs ${gits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
 console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per feature ${((m - g) / FEATURES).toFixed(0)} ms`);
 console.log(`to done, the milestone validated and the PR ready (median): ${(median(missions.map((x) => x.doneMs)) / 1000).toFixed(2)} s`);
+console.log(
+  `starting a process holds the event loop ${bareSpawnMs.toFixed(1)} ms in a bare process, ${median(missions.map((x) => x.spawnMs)).toFixed(1)} ms with the app and its embedded database open (fork copies its memory map)`,
+);
 
 // GitHub calls, approval to done: every GET unconditional (the baseline) against conditional GETs, with
 // and without a config file in the repository (a build step reads it from its clone; without one, the

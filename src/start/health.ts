@@ -6,13 +6,22 @@ import type { Database } from '../store/database.ts';
 import type { JobQueue } from '../store/queue.ts';
 import { redisProblem } from './redis.ts';
 
-/** How long the database (and Redis) may take to answer a probe. */
-const DATABASE_TIMEOUT_MS = 2_000;
+/** How long the database and Redis may take to answer a probe. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** A handler in Probot's server style: true when it answered the request. */
 export function healthHandler(db: Database, queue: JobQueue, redisUrl?: string): HealthHandler {
+  // One Redis check at a time, its answer kept for PROBE_TIMEOUT_MS: the probe is public, and each
+  // check is a connection to the Redis every process throttles its GitHub calls through.
+  let redisCheck: { at: number; answer: Promise<boolean> } | undefined;
+  const redisAnswers = (url: string) => {
+    if (!redisCheck || performance.now() - redisCheck.at > PROBE_TIMEOUT_MS) {
+      redisCheck = { at: performance.now(), answer: within(redisProblem(url, PROBE_TIMEOUT_MS).then((problem) => problem === null)) };
+    }
+    return redisCheck.answer;
+  };
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -21,7 +30,7 @@ export function healthHandler(db: Database, queue: JobQueue, redisUrl?: string):
       return true;
     }
     if (path !== '/readyz') return false;
-    const [database, redis] = await Promise.all([databaseAnswers(db), redisUrl ? redisProblem(redisUrl, DATABASE_TIMEOUT_MS).then((problem) => problem === null) : true]);
+    const [database, redis] = await Promise.all([databaseAnswers(db), redisUrl ? redisAnswers(redisUrl) : true]);
     const ready = database && redis && queue.running;
     send(res, ready ? 200 : 503, {
       status: ready ? 'ready' : 'not ready',
@@ -47,11 +56,16 @@ export async function startHealthServer(handler: HealthHandler, host: string, po
   return server;
 }
 
-async function databaseAnswers(db: Database): Promise<boolean> {
+function databaseAnswers(db: Database): Promise<boolean> {
+  return within(db.query('SELECT 1').then(() => true));
+}
+
+/** Whether `check` said yes within PROBE_TIMEOUT_MS (a failure is a no). */
+async function within(check: Promise<boolean>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DATABASE_TIMEOUT_MS)));
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)));
   try {
-    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), timeout]);
+    return await Promise.race([check.catch(() => false), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -3,7 +3,7 @@
 // config names only the local cache. The installation token travels only in the environment of the
 // git process that talks to GitHub (an http.extraHeader set through GIT_CONFIG_*), never in a URL,
 // a file, or a log line.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { simpleGit } from 'simple-git';
@@ -90,8 +90,13 @@ export class Workspaces {
    * copy of the dependencies each, where overlays do not work). A mission reopened later sets up anew.
    */
   release(missionId: number): void {
-    this.prepared.drop(missionId);
-    removeLater(join(this.root, 'missions', String(missionId), 'throwaway'), { log: this.log });
+    try {
+      this.prepared.drop(missionId);
+      removeLater(join(this.root, 'missions', String(missionId), 'throwaway'), { log: this.log });
+    } catch (error) {
+      // Disk not freed is no reason to fail the step that finished the mission.
+      this.log?.warn({ err: error, missionId }, 'a finished mission’s checkouts could not be removed');
+    }
   }
 
   /** A clean checkout of the default branch's newest commit for the mission; returns its path. */
@@ -134,7 +139,8 @@ export class Workspaces {
       if (!(await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => ''))) {
         throw new CheckoutError(`the default branch ${request.defaultBranch} is not in ${redactUrl(request.cloneUrl)}`);
       }
-      await git.raw(['symbolic-ref', 'HEAD', ref]);
+      // Read first: each git command forks the whole process, and HEAD rarely moves.
+      if (readFileSync(join(cache, 'HEAD'), 'utf8') !== `ref: ${ref}\n`) await git.raw(['symbolic-ref', 'HEAD', ref]);
     }
   }
 

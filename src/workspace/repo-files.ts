@@ -86,10 +86,7 @@ export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kin
 /** What `commit` holds at `path`, in a git directory the app owns. */
 export async function fileAt(gitDir: string, commit: string, path: string): Promise<FileAt> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  // The root's entries are listed beside the path so the command never prints nothing: simple-git
-  // waits 50 ms after a command that does (its completion check), and a missing config file is the
-  // common case of a step.
-  const entry = treeEntries(await git().raw(['ls-tree', '-z', commit, '--', '.', path])).find((e) => e.name === path);
+  const entry = treeEntries(await remembered(gitDir, commit, `at ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING)).find((e) => e.name === path);
   if (!entry) return { kind: 'absent' };
   if (entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return { kind: 'other' };
   const text = await blobText(gitDir, entry.sha);
@@ -99,8 +96,39 @@ export async function fileAt(gitDir: string, commit: string, path: string): Prom
 /** A blob's text, or null when it is larger than `maxBytes` (the size first: a worker's commit may hold gigabytes). */
 export async function blobText(gitDir: string, sha: string, maxBytes = MAX_BYTES): Promise<string | null> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  if (Number((await git().raw(['cat-file', '-s', sha])).trim()) > maxBytes) return null;
-  return git().raw(['cat-file', 'blob', sha]);
+  const size = Number((await remembered(gitDir, sha, 'size', () => git().raw(['cat-file', '-s', sha]), (out) => /^\d+\n?$/.test(out))).trim());
+  if (size > maxBytes) return null;
+  const blob = () => git().raw(['cat-file', 'blob', sha]);
+  return size > REMEMBERED_BYTES ? blob() : remembered(gitDir, sha, 'blob', blob, (text) => Buffer.byteLength(text) === size);
+}
+
+/**
+ * Answers of git about objects named by their hash, which never change: every step of a mission reads
+ * its base's skills and its default branch's config again, and each git command costs the process a
+ * fork of its whole memory (tens of milliseconds with an embedded database).
+ */
+const answers = new Map<string, Promise<string>>();
+/** Answers kept at most (the oldest go first); each of at most REMEMBERED_BYTES. */
+const ANSWERS = 256;
+const REMEMBERED_BYTES = 64 * 1024;
+/** A whole `ls-tree -z` answer: nothing, or entries each ended by a NUL (a git killed part way answers less). */
+const LISTING = (out: string) => out === '' || out.endsWith('\0');
+
+/**
+ * `ask()`'s answer about `object` (a hash: anything else is asked every time), once per process. One
+ * that failed, is not `whole`, or is larger than REMEMBERED_BYTES is not kept.
+ */
+function remembered(gitDir: string, object: string, what: string, ask: () => Promise<string>, whole: (answer: string) => boolean): Promise<string> {
+  if (!/^[0-9a-f]{40}$/.test(object)) return ask();
+  const key = `${gitDir}\0${object}\0${what}`;
+  const known = answers.get(key);
+  if (known) return known;
+  const answer = ask();
+  answers.set(key, answer);
+  const forget = () => answers.get(key) === answer && answers.delete(key);
+  answer.then((text) => (text.length > REMEMBERED_BYTES || !whole(text)) && forget(), forget);
+  if (answers.size > ANSWERS) answers.delete(answers.keys().next().value!);
+  return answer;
 }
 
 /** `git ls-tree -z` output as entries; a name is everything after the first tab (a path may hold tabs). */
@@ -118,7 +146,7 @@ export function treeEntries(out: string) {
 /** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
 export function commitFiles(gitDir: string, commit: string): RepoFiles {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entries = async (path: string) => treeEntries(await git().raw(['ls-tree', '-z', commit, '--', path]).catch(() => ''));
+  const entries = async (path: string) => treeEntries(await remembered(gitDir, commit, `in ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING).catch(() => ''));
   return {
     async read(path) {
       const [entry] = await entries(path);

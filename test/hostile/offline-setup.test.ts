@@ -87,5 +87,7 @@ describe('setup with the network off', () => {
     const { root } = app.ctx.workspaces;
     const left = () => [...readdirSync(join(root, 'prepared')), ...readdirSync(join(root, 'missions', '1'))].filter((name) => name === '1' || name === 'throwaway' || name.startsWith('.removing-'));
     await waitFor(() => left().length === 0, 'the kept setups and throwaway checkouts removed');
+    // Not what a /fix on the pull request would build on again.
+    expect(readdirSync(join(root, 'missions', '1'))).toEqual(expect.arrayContaining(['checkout', 'git']));
   });
 });
