@@ -40,6 +40,10 @@ export const MAX_OVERLAYS = 64;
  */
 const PLAIN_PATH = /^\/[\w./@+-]*$/;
 
+function mountable(o: Overlay): boolean {
+  return [o.lower, o.target, o.upper, o.work].every((path) => PLAIN_PATH.test(path));
+}
+
 /** Where a checkout's overlay layers live: beside it, in a directory its sandbox never sees. */
 export function layersOf(checkout: string): string {
   return join(dirname(checkout), `.layers-${basename(checkout)}`);
@@ -56,7 +60,7 @@ export function overlaysFor(tree: string, checkout: string, dirs: string[]): Ove
   mkdirSync(checkout, { recursive: true });
   const real = realpathSync(checkout);
   const overlays = dirs.map((path, i) => ({ lower: join(tree, path), target: join(real, path), upper: join(layers, String(i), 'upper'), work: join(layers, String(i), 'work') }));
-  if (!overlays.every((o) => [o.lower, o.target, o.upper, o.work].every((path) => PLAIN_PATH.test(path)))) return null;
+  if (!overlays.every(mountable)) return null;
   removeTree(layers);
   for (const o of overlays) for (const path of [o.upper, o.work, o.target]) mkdirSync(path, { recursive: true });
   return overlays;
@@ -71,7 +75,7 @@ export function overlaysFor(tree: string, checkout: string, dirs: string[]): Ove
  * spliced into its text.
  */
 export function withOverlays(overlays: Overlay[], args: string[]): [string, string[]] {
-  if (!overlays.every((o) => [o.lower, o.target, o.upper, o.work].every((path) => PLAIN_PATH.test(path)))) {
+  if (!overlays.every(mountable)) {
     throw new Error('an overlay path holds a character mount options cannot carry');
   }
   const script = [

@@ -15,12 +15,15 @@ const LEGACY_ASIDE = '.deleting-';
 /** Leftovers of dead processes this process is deleting: each once. */
 const sweeping = new Set<string>();
 
-/** Removes `path` and everything under it, first giving its owner back every directory (GNU chmod follows no link). */
+/** `sh -c` removing "$1": plainly, else after giving its owner back every directory (GNU chmod follows no link). */
+const REMOVE = 'rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1"; rm -rf -- "$1"; }';
+
+/** Removes `path` and everything under it, through REMOVE when Node's removal fails (a locked or too deep directory). */
 export function removeTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
   } catch {
-    execFileSync('sh', ['-c', 'chmod -R u+rwx -- "$1" 2>/dev/null; rm -rf -- "$1"', 'remove', path], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', REMOVE, 'remove', path], { stdio: 'ignore' });
   }
 }
 
@@ -44,7 +47,7 @@ export function removeLater(path: string, options: { into?: string; log?: Logger
     .filter((path) => !sweeping.has(path));
   for (const path of [aside, ...leftovers]) {
     sweeping.add(path);
-    execFile('sh', ['-c', 'rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1"; rm -rf -- "$1"; }', 'remove', path], (error) => {
+    execFile('sh', ['-c', REMOVE, 'remove', path], (error) => {
       sweeping.delete(path);
       if (error) options.log?.warn({ err: error, path }, 'a removed directory could not be deleted');
     });
