@@ -165,7 +165,12 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
       testingRun.value
     : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
-  const replayed = await replay(verdicts, { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap }, config.sandbox.network, v.cancellation);
+  const replayed = await replay(
+    verdicts,
+    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => branch.discard(sandbox.checkout) },
+    config.sandbox.network,
+    v.cancellation,
+  );
   // Verdicts on assertions outside the milestone are kept too, as extra evidence.
   const results = replayed.map((r) => ({ ...r, evidence: redactSecrets(r.evidence, v.secrets) }));
   const byId = new Map(results.map((r) => [r.assertion_id, r]));
@@ -267,11 +272,12 @@ type StoredReview = Review & { missing?: boolean };
  * Replays each `pass` that names a command on a clean checkout (`checkout(n)`: the one for the n-th
  * distinct command); one that fails there becomes a `fail` saying why. A command several passes name
  * runs once: on the same clean checkout it gives the same answer. `ahead`: the next command's
- * checkout is made while one runs.
+ * checkout is made while one runs; each is discarded once its command ran (a validator may name
+ * any number of commands: their checkouts must not pile up on disk).
  */
 async function replay(
   verdicts: Verdicts,
-  checkouts: { checkout: (n: number) => Promise<Sandbox>; ahead: boolean },
+  checkouts: { checkout: (n: number) => Promise<Sandbox>; ahead: boolean; discard: (sandbox: Sandbox) => void },
   network: boolean,
   cancellation: Cancellation,
 ): Promise<Result[]> {
@@ -282,7 +288,11 @@ async function replay(
     const sandbox = await (next ?? checkouts.checkout(i + 1));
     next = checkouts.ahead && i + 1 < commands.length ? checkouts.checkout(i + 2) : null;
     next?.catch(() => {}); // awaited on the next turn of the loop, unless this command is cancelled
-    runs.set(command, await sandbox.run(command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal }));
+    try {
+      runs.set(command, await sandbox.run(command, { timeoutMs: REPLAY_TIMEOUT_MS, network, signal: cancellation.signal }));
+    } finally {
+      checkouts.discard(sandbox);
+    }
     cancellation.check();
   }
   return verdicts.results.map((r) => {

@@ -156,13 +156,18 @@ export class MissionBranch {
    */
   async throwaway(commit: string, name: string): Promise<string> {
     const dir = this.#workspaces.throwawayPath(this.#request.missionId, name);
-    // What an earlier checkout of the name left, its overlay layers too, goes in the background.
-    removeLater(dir, { log: this.#workspaces.log });
-    removeLater(layersOf(dir), { log: this.#workspaces.log });
+    // What an earlier checkout of the name left goes first.
+    this.discard(dir);
     mkdirSync(dir, { recursive: true });
     await plainGit().env(gitEnv()).clone(this.#cache, dir, ['--shared', '--no-checkout']);
     await plainGit(dir).env(gitEnv()).raw(['checkout', '--detach', commit]);
     return dir;
+  }
+
+  /** Removes a throwaway checkout and its overlay layers, in the background. */
+  discard(dir: string): void {
+    removeLater(dir, { log: this.#workspaces.log });
+    removeLater(layersOf(dir), { log: this.#workspaces.log });
   }
 
   /** The pushed tip of the branch, or null before the first push. */

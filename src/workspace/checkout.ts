@@ -81,8 +81,12 @@ export class Workspaces {
   }
 
   /** Where a mission's throwaway checkouts (validators', replays') are made. */
+  throwawayRoot(missionId: number): string {
+    return join(this.root, 'missions', String(missionId), 'throwaway');
+  }
+
   throwawayPath(missionId: number, name: string): string {
-    return join(this.root, 'missions', String(missionId), 'throwaway', name);
+    return join(this.throwawayRoot(missionId), name);
   }
 
   /**
@@ -92,7 +96,7 @@ export class Workspaces {
   release(missionId: number): void {
     try {
       this.prepared.drop(missionId);
-      removeLater(join(this.root, 'missions', String(missionId), 'throwaway'), { log: this.log });
+      removeLater(this.throwawayRoot(missionId), { log: this.log });
     } catch (error) {
       // Disk not freed is no reason to fail the step that finished the mission.
       this.log?.warn({ err: error, missionId }, 'a finished mission’s checkouts could not be removed');

@@ -86,7 +86,7 @@ export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kin
 /** What `commit` holds at `path`, in a git directory the app owns. */
 export async function fileAt(gitDir: string, commit: string, path: string): Promise<FileAt> {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entry = treeEntries(await remembered(gitDir, commit, `at ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING)).find((e) => e.name === path);
+  const entry = treeEntries(await remembered(gitDir, commit, `ls ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING)).find((e) => e.name === path);
   if (!entry) return { kind: 'absent' };
   if (entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return { kind: 'other' };
   const text = await blobText(gitDir, entry.sha);
@@ -146,7 +146,7 @@ export function treeEntries(out: string) {
 /** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
 export function commitFiles(gitDir: string, commit: string): RepoFiles {
   const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entries = async (path: string) => treeEntries(await remembered(gitDir, commit, `in ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING).catch(() => ''));
+  const entries = async (path: string) => treeEntries(await remembered(gitDir, commit, `ls ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING).catch(() => ''));
   return {
     async read(path) {
       const [entry] = await entries(path);

@@ -76,7 +76,7 @@ describe('the sandbox', () => {
     expect(existsSync('/tmp/private')).toBe(false);
   });
 
-  it('gives a command no capability, even when the app runs as root: it cannot take down what hides the data directory', async () => {
+  it('gives a command no capability (as root too, where bubblewrap would keep root’s): it cannot take down what hides the data directory', async () => {
     const result = await sandbox().run(`grep CapEff /proc/self/status; umount ${dataDir} 2>/dev/null && echo unmounted; cat ${dataDir}/db-file 2>/dev/null || echo db-hidden`, {
       timeoutMs: 10_000,
       network: false,
