@@ -68,7 +68,8 @@ describe('setup once per mission', () => {
     expect(m.installs()).toBe(1);
     expect([scrutiny.how, testing.how, replay.how].sort()).toEqual(['installed', 'reused', 'reused']);
     expect(m.workspaces.prepared.counts.overlaid, 'overlays work on this machine (Linux 5.11+, bubblewrap, unshare)').toBe(2);
-    const installed = token(scrutiny.dir);
+    // Whichever validator took the lock first installed; the other sees its setup.
+    const installed = token([scrutiny, testing].find((c) => c.how === 'installed')!.dir);
     const [kept] = keptFiles(m.workspaces.root, 'node_modules/dep/token');
     const overlaid = [scrutiny, testing].find((c) => c.how === 'reused')!;
     // Nothing of the kept tree is in the checkout itself: only the mount point.
