@@ -189,6 +189,16 @@ const MIGRATIONS: string[] = [
   -- Of a turn's cache writes, those to the 1-hour cache (priced at 2x input, not 1.25x).
   ALTER TABLE usage ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0;
   `,
+  `
+  -- Steps running under MISSIONS_STEPS_PER_INSTALLATION: a row per admitted step, taken under a lock
+  -- per installation, so workers fetching at once cannot each see room beside the others' steps.
+  CREATE TABLE step_admissions (
+    job_id      uuid PRIMARY KEY,
+    group_id    text NOT NULL,
+    admitted_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX step_admissions_by_group ON step_admissions (group_id);
+  `,
 ];
 
 export async function migrate(db: Database): Promise<void> {

@@ -201,28 +201,47 @@ export class JobQueue {
         }
       };
     // A cap on all processes: pg-boss's group concurrency keeps an installation's steps to it when it
-    // fetches, but fetches running at once on a server each see room, so a step that started beyond
-    // it (later than `perInstallation` running steps of its installation) is asked for again shortly.
+    // fetches, but fetches running at once on a server each see room, so every step is also admitted
+    // under a lock per installation (#admit), and one beyond the cap is asked for again shortly.
     // Without a cap, pg-boss's per-process group limit, which hands back a step fetched beyond it.
     const step = async (data: StepJob, id: string) => {
-      if (perInstallation === undefined || !(await this.#beyondLimit(id, perInstallation))) return handlers.step(data);
-      log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
-      await this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
+      if (perInstallation === undefined) return handlers.step(data);
+      if (!(await this.#admit(id, perInstallation))) {
+        log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
+        return this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
+      }
+      try {
+        await handlers.step(data);
+      } finally {
+        await this.#db.query('DELETE FROM step_admissions WHERE job_id = $1::uuid', [id]).catch((error: unknown) => log.warn({ err: error, job: id }, 'could not release a step’s admission; it lapses when the job ends'));
+      }
     };
     const groups = perInstallation === undefined ? { localGroupConcurrency: installationShareOfProcess(perProcess) } : { groupConcurrency: perInstallation };
     await this.boss.work<StepJob>(STEP_QUEUE, { ...options, localConcurrency: perProcess, ...groups }, logged(STEP_QUEUE, step));
     await this.boss.work<IntakeJob>(INTAKE_QUEUE, { ...options, localConcurrency: INTAKE_PER_PROCESS }, logged(INTAKE_QUEUE, handlers.intake));
   }
 
-  /** Whether `limit` or more running steps of the job's installation started before it (grouped jobs only). */
-  async #beyondLimit(jobId: string, limit: number): Promise<boolean> {
-    const [row] = await this.#db.query<{ ahead: number }>(
-      `SELECT count(*)::int AS ahead
-       FROM pgboss.job me JOIN pgboss.job j ON j.name = me.name AND j.group_id = me.group_id
-       WHERE me.name = $1 AND me.id = $2::uuid AND j.state = 'active' AND (j.started_on, j.id) < (me.started_on, me.id)`,
-      [STEP_QUEUE, jobId],
-    );
-    return (row?.ahead ?? 0) >= limit;
+  /**
+   * Admits the job if fewer than `limit` steps of its installation hold an admission. Admissions are
+   * counted under a lock per installation: counting running jobs instead let two workers each miss
+   * the other's step (a fetch commits after another worker has counted). An admission whose job is
+   * no longer running (its worker died) is dropped here.
+   */
+  async #admit(jobId: string, limit: number): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const [job] = await tx.query<{ group_id: string | null }>('SELECT group_id FROM pgboss.job WHERE name = $1 AND id = $2::uuid', [STEP_QUEUE, jobId]);
+      if (!job?.group_id) return true;
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`missions step admission ${job.group_id}`]);
+      await tx.query(
+        `DELETE FROM step_admissions a WHERE a.group_id = $1
+         AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.id = a.job_id AND j.state = 'active')`,
+        [job.group_id, STEP_QUEUE],
+      );
+      const [row] = await tx.query<{ admitted: number }>('SELECT count(*)::int AS admitted FROM step_admissions WHERE group_id = $1 AND job_id <> $2::uuid', [job.group_id, jobId]);
+      if ((row?.admitted ?? 0) >= limit) return false;
+      await tx.query('INSERT INTO step_admissions (job_id, group_id) VALUES ($1::uuid, $2) ON CONFLICT (job_id) DO NOTHING', [jobId, job.group_id]);
+      return true;
+    });
   }
 
   async stop(): Promise<void> {
