@@ -190,20 +190,27 @@ const MIGRATIONS: string[] = [
   ALTER TABLE usage ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0;
   `,
   `
-  -- Steps running under MISSIONS_STEPS_PER_INSTALLATION: a row per admitted step, taken under a lock
-  -- per installation, so workers fetching at once cannot each see room beside the others' steps.
+  -- Steps running under MISSIONS_STEPS_PER_INSTALLATION (src/store/queue.ts): a row per run of a step,
+  -- taken under a lock per installation, so workers fetching at once cannot each see room beside the
+  -- others' steps. The run renews held_until while it runs and deletes the row when it ends; the row
+  -- of a run whose process died lapses. installation is the step's pg-boss group; job_id is for a
+  -- reader (a retried job keeps its id, so two runs may share one).
   CREATE TABLE step_admissions (
-    job_id      uuid PRIMARY KEY,
-    group_id    text NOT NULL,
-    admitted_at timestamptz NOT NULL DEFAULT now()
+    id            bigserial PRIMARY KEY,
+    installation  text NOT NULL,
+    job_id        uuid NOT NULL,
+    held_until    timestamptz NOT NULL
   );
-  CREATE INDEX step_admissions_by_group ON step_admissions (group_id);
+  CREATE INDEX step_admissions_by_installation ON step_admissions (installation);
   `,
 ];
 
 export async function migrate(db: Database): Promise<void> {
   await db.transaction(async (tx) => {
-    // Serialises concurrent starts on one server; harmless on the embedded engine.
+    // Serialises concurrent starts on one server; harmless on the embedded engine. READ COMMITTED so
+    // that a start that waited for the lock sees what the one before it made, whatever the server's
+    // default isolation.
+    await tx.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await tx.query('SELECT pg_advisory_xact_lock(727274)');
     await tx.query('CREATE TABLE IF NOT EXISTS missions_schema (version integer PRIMARY KEY)');
     const [row] = await tx.query<{ version: number | null }>('SELECT max(version) AS version FROM missions_schema');

@@ -5,7 +5,9 @@
 //                    mission's state, so several requests for a step coalesce into one. Grouped by
 //                    installation: by default one installation takes at most all but one of a
 //                    worker's slots, so a busy one cannot take every slot from the others; an
-//                    operator may cap it on all workers together instead (stepsPerInstallation).
+//                    operator may cap it on all workers together instead (stepsPerInstallation),
+//                    which is enforced here, in the store's table step_admissions: pg-boss's own
+//                    group limit is counted without a lock, so workers fetching at once exceed it.
 //   mission-intake   `key_strict_fifo`: labels and comments of one issue run one at a time, in order.
 import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
@@ -25,7 +27,15 @@ const INTAKE_PER_PROCESS = 4;
  * another's mission, and an app installed once still uses every worker it is given.
  */
 const installationShareOfProcess = (stepsPerProcess: number) => Math.max(1, stepsPerProcess - 1);
-/** How soon a step fetched beyond its installation's limit is asked for again. */
+/** Seconds between a worker's polls for jobs; with NOTIFY a backstop (retries coming due, delayed steps). */
+export const POLLING_SECONDS = 2;
+/**
+ * How long a step's admission under MISSIONS_STEPS_PER_INSTALLATION holds unless renewed, and how
+ * often the running step renews it: a worker that died frees its slot within the lease.
+ */
+const ADMISSION_LEASE_SECONDS = 120;
+const ADMISSION_RENEW_MS = 30_000;
+/** How soon a step refused admission (its installation at its cap) is asked for again. */
 const BEYOND_LIMIT_RETRY_MS = 2_000;
 
 export interface StepJob {
@@ -142,6 +152,8 @@ export class JobQueue {
    */
   async recoverInterrupted(): Promise<number> {
     if (this.#db.kind !== 'embedded') return 0;
+    // Every admission is a dead run's: the slots are free now, not when their leases lapse.
+    await this.#db.query('DELETE FROM step_admissions');
     let recovered = 0;
     for (const name of [STEP_QUEUE, INTAKE_QUEUE]) {
       const active = (await this.boss.findJobs(name)).filter((job) => job.state === 'active');
@@ -176,7 +188,7 @@ export class JobQueue {
   async work(handlers: { step: (job: StepJob) => Promise<void>; intake: (job: IntakeJob) => Promise<void> }): Promise<void> {
     // Several jobs at once, so one mission's long step never holds back another's (a mission's own
     // steps stay one at a time: the step queue is `stately` per mission).
-    const polling = this.#options.pollingIntervalSeconds ?? 2;
+    const polling = this.#options.pollingIntervalSeconds ?? POLLING_SECONDS;
     // With NOTIFY the poll is a backstop (for retries coming due, a listener reconnecting); kept as
     // short as before, so nothing waits longer than it did without NOTIFY.
     const options = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1 };
@@ -187,10 +199,10 @@ export class JobQueue {
     // let go instead: a failed job would hold back every later job of its key in a strict-FIFO queue
     // (one bad comment would leave the issue deaf, /cancel included).
     const logged =
-      <T>(name: string, run: (data: T, id: string) => Promise<void>) =>
-      async ([job]: { id: string; data: T; retryCount: number }[]) => {
+      <T>(name: string, run: (data: T, job: { id: string; groupId?: string | null }) => Promise<void>) =>
+      async ([job]: { id: string; data: T; retryCount: number; groupId?: string | null }[]) => {
         try {
-          await run(job!.data, job!.id);
+          await run(job!.data, job!);
         } catch (error) {
           if (job!.retryCount >= RETRY_LIMIT) {
             log.error({ err: error, queue: name, job: job!.id, data: job!.data }, 'job failed on its last attempt; giving it up');
@@ -204,16 +216,25 @@ export class JobQueue {
     // fetches, but fetches running at once on a server each see room, so every step is also admitted
     // under a lock per installation (#admit), and one beyond the cap is asked for again shortly.
     // Without a cap, pg-boss's per-process group limit, which hands back a step fetched beyond it.
-    const step = async (data: StepJob, id: string) => {
-      if (perInstallation === undefined) return handlers.step(data);
-      if (!(await this.#admit(id, perInstallation))) {
+    const step = async (data: StepJob, { id, groupId }: { id: string; groupId?: string | null }) => {
+      // A step without a group was asked for a mission the store does not have: it finds nothing to do.
+      if (perInstallation === undefined || !groupId) return handlers.step(data);
+      const admission = await this.#admit(id, groupId, perInstallation);
+      if (admission === null) {
         log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
         return this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
       }
+      const renew = setInterval(() => {
+        this.#db
+          .query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1`, [admission, ADMISSION_LEASE_SECONDS])
+          .catch((error: unknown) => log.warn({ err: error, job: id }, 'could not renew a step’s admission'));
+      }, ADMISSION_RENEW_MS);
+      renew.unref();
       try {
         await handlers.step(data);
       } finally {
-        await this.#db.query('DELETE FROM step_admissions WHERE job_id = $1::uuid', [id]).catch((error: unknown) => log.warn({ err: error, job: id }, 'could not release a step’s admission; it lapses when the job ends'));
+        clearInterval(renew);
+        await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [admission]).catch((error: unknown) => log.warn({ err: error, job: id }, 'could not release a step’s admission; it lapses with its lease (2 minutes)'));
       }
     };
     const groups = perInstallation === undefined ? { localGroupConcurrency: installationShareOfProcess(perProcess) } : { groupConcurrency: perInstallation };
@@ -222,25 +243,27 @@ export class JobQueue {
   }
 
   /**
-   * Admits the job if fewer than `limit` steps of its installation hold an admission. Admissions are
+   * Admits a run of the job if fewer than `limit` steps of its installation hold an admission, and
+   * returns the admission, or null beyond the limit. Admissions are
    * counted under a lock per installation: counting running jobs instead let two workers each miss
-   * the other's step (a fetch commits after another worker has counted). An admission whose job is
-   * no longer running (its worker died) is dropped here.
+   * the other's step (a fetch commits after another worker has counted). They are held by a lease
+   * the running step renews, not by the job's state: a run pg-boss has taken back (its heartbeat
+   * lapsed) may still be running, and is counted until it ends or its process dies.
    */
-  async #admit(jobId: string, limit: number): Promise<boolean> {
+  async #admit(jobId: string, installation: string, limit: number): Promise<number | null> {
     return this.#db.transaction(async (tx) => {
-      const [job] = await tx.query<{ group_id: string | null }>('SELECT group_id FROM pgboss.job WHERE name = $1 AND id = $2::uuid', [STEP_QUEUE, jobId]);
-      if (!job?.group_id) return true;
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`missions step admission ${job.group_id}`]);
-      await tx.query(
-        `DELETE FROM step_admissions a WHERE a.group_id = $1
-         AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.id = a.job_id AND j.state = 'active')`,
-        [job.group_id, STEP_QUEUE],
+      // Admissions committed while this waited for the lock must be seen: a server whose default is
+      // REPEATABLE READ would otherwise count from a snapshot taken before it.
+      await tx.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`missions step admission ${installation}`]);
+      await tx.query('DELETE FROM step_admissions WHERE installation = $1 AND held_until < now()', [installation]);
+      const [row] = await tx.query<{ admitted: number }>('SELECT count(*)::int AS admitted FROM step_admissions WHERE installation = $1', [installation]);
+      if ((row?.admitted ?? 0) >= limit) return null;
+      const [admission] = await tx.query<{ id: number }>(
+        `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
+        [installation, jobId, ADMISSION_LEASE_SECONDS],
       );
-      const [row] = await tx.query<{ admitted: number }>('SELECT count(*)::int AS admitted FROM step_admissions WHERE group_id = $1 AND job_id <> $2::uuid', [job.group_id, jobId]);
-      if ((row?.admitted ?? 0) >= limit) return false;
-      await tx.query('INSERT INTO step_admissions (job_id, group_id) VALUES ($1::uuid, $2) ON CONFLICT (job_id) DO NOTHING', [jobId, job.group_id]);
-      return true;
+      return admission!.id;
     });
   }
 
