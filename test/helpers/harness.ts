@@ -145,6 +145,8 @@ export interface TestAppOptions {
   economical?: boolean;
   /** Steps at once: per process, and per installation on all processes. */
   steps?: Pick<QueueOptions, 'stepsPerProcess' | 'stepsPerInstallation'>;
+  /** Seconds between the queue's polls: the harness polls every 0.5 s; benchmarks pass the app's 2 s. */
+  pollingIntervalSeconds?: number;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -159,7 +161,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'missions-data-'));
   const db = await openDatabase(options.databaseUrl ? { databaseUrl: options.databaseUrl } : options.dataDir ? { dataDir: join(dataDir, 'db') } : {});
   const store = new MissionStore(db);
-  const queue = new JobQueue(db, { log, ...QUEUE_TIMING, ...options.steps });
+  const queue = new JobQueue(db, { log, ...QUEUE_TIMING, ...options.steps, ...(options.pollingIntervalSeconds ? { pollingIntervalSeconds: options.pollingIntervalSeconds } : {}) });
   await queue.start();
   await queue.recoverInterrupted();
   const probot = new Probot({
