@@ -59,11 +59,17 @@ async function run(workers: number, stepsPerProcess: number) {
     // Each plan approved as it comes up, as a maintainer watching would.
     const approved = new Set<string>();
     let done = 0;
+    // A mission that ended short stops the wait (waitFor would take a throw for "not yet"), with why.
+    let stuck: { repo: string; state: string; error: string | null } | undefined;
     await waitFor(
       async () => {
-        const missions = await app.db.query<{ repo: string; state: string; rendered_revision: number | null }>('SELECT repo, state, rendered_revision FROM missions');
-        const stuck = missions.find((m) => ['failed', 'paused', 'cancelled', 'questions'].includes(m.state));
-        if (stuck) throw new Error(`a mission in ${stuck.repo} ended ${stuck.state}`);
+        const missions = await app.db.query<{ id: number; repo: string; state: string; rendered_revision: number | null }>('SELECT id, repo, state, rendered_revision FROM missions');
+        const ended = missions.find((m) => ['failed', 'paused', 'cancelled', 'questions'].includes(m.state));
+        if (ended) {
+          const [event] = await app.db.query<{ detail: { error?: string } | null }>('SELECT detail FROM mission_events WHERE mission_id = $1 ORDER BY id DESC LIMIT 1', [ended.id]);
+          stuck = { ...ended, error: event?.detail?.error ?? null };
+          return true;
+        }
         for (const m of missions) {
           if (m.state !== 'awaiting_approval' || !m.rendered_revision || approved.has(m.repo)) continue;
           approved.add(m.repo);
@@ -77,6 +83,7 @@ async function run(workers: number, stepsPerProcess: number) {
       'every mission to be done',
       1_800_000,
     );
+    if (stuck) throw new Error(`a mission in ${stuck.repo} ended ${stuck.state}${stuck.error ? `: ${stuck.error}` : ''}`);
     const seconds = (performance.now() - started) / 1000;
     if (app.github.violations.length) throw new Error(`GitHub requests outside its API: ${app.github.violations.slice(0, 3).join('; ')}`);
     return { seconds, perHour: (MISSIONS / seconds) * 3600 };

@@ -21,18 +21,25 @@ export const verdictsSchema = z.object({
 
 export type Verdicts = z.infer<typeof verdictsSchema>;
 
-export function submitVerdicts(assertionIds: string[]) {
+/** `assertionIds`: the milestone's, each needing a verdict; `contractIds`: every assertion a verdict may be on. */
+export function submitVerdicts(assertionIds: string[], contractIds: string[]) {
+  const known = new Set(contractIds);
   return finishTool({
     name: 'submit_verdicts',
     description: 'Finish with a verdict for every assertion of the milestone, each with the evidence (the command you ran and what it printed).',
     schema: verdictsSchema,
-    // Every assertion of the milestone needs a verdict; verdicts on others are kept as extra evidence.
+    // Every assertion of the milestone needs a verdict; verdicts on the contract's others are kept as
+    // extra evidence. None on an id the contract lacks: each pass's command is replayed (up to 10
+    // minutes each), so made-up ids would let a validator run commands without end.
     check: (value) => {
       const given = new Set(value.results.map((r) => r.assertion_id));
       const twice = value.results.map((r) => r.assertion_id).filter((id, i, all) => all.indexOf(id) !== i);
       return [
         ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
         ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
+        ...[...new Set(value.results.map((r) => r.assertion_id).filter((id) => !known.has(id)))].map(
+          (id) => `${id} is not an assertion of the contract: give verdicts only on the contract's assertions`,
+        ),
       ];
     },
   });
@@ -58,7 +65,7 @@ export async function runUserTesting(input: ValidationInput, runtime: Runtime): 
     system: await validatorSystem('user-testing', input),
     ...userTestingBriefing(input),
     tools: validatorTools(input),
-    finishTools: [submitVerdicts(input.assertionIds)],
+    finishTools: [submitVerdicts(input.assertionIds, input.contract.assertions.map((a) => a.id))],
   });
   return result.finish.value as Verdicts;
 }

@@ -173,8 +173,12 @@ function withoutSilenceWait<T>(git: T): T {
         if (!done) (done = true), close(code);
       };
       spawned.on('close', finish);
-      // As simple-git does: a process whose output stays open (a child holding its pipe) is done 50 ms after it exits.
-      spawned.on('exit', (code) => setTimeout(() => finish(code), 50));
+      // As simple-git does: a process whose output stays open (a child holding its pipe) is done 50 ms
+      // after it exits, but only once the loop has read what waits in its pipes (setImmediate runs
+      // after the next poll). A loop held up longer than that after the exit fired the timer before
+      // the output was read, and a command's answer was lost: under load, `rev-parse` of a branch
+      // that was there answered nothing (scale-out: a mission failed nearly every run).
+      spawned.on('exit', (code) => setTimeout(() => setImmediate(() => finish(code)), 50));
     },
   });
   return git;

@@ -72,7 +72,7 @@ describe('validation under pressure', () => {
     expect(thread.pulls[0]!.body).toContain('- [x] **VAL-001**');
   });
 
-  it('replays a command that several passes name once, and gives each pass its evidence', async () => {
+  it('replays a command that several passes name once, gives each pass its evidence, and replays none for an assertion the contract lacks', async () => {
     const origin = bareRepository({ 'cli.js': '' });
     const runs = vi.spyOn(Sandbox.prototype, 'run');
     onTestFinished(() => runs.mockRestore());
@@ -84,6 +84,12 @@ describe('validation under pressure', () => {
         ...buildsFeature('F2', { 'test.js': "require('node:assert').ok(true);\n" }),
         ...validatorTurns({
           'user-testing': [
+            // Made-up assertions, each a command to replay: refused, so the validator gives the real ones.
+            verdictsTurn([
+              { assertion_id: 'VAL-001', status: 'pass', evidence: 'greets', command: greets },
+              { assertion_id: 'VAL-002', status: 'pass', evidence: 'greets', command: greets },
+              ...Array.from({ length: 3 }, (_, i) => ({ assertion_id: `VAL-9${i}`, status: 'pass' as const, evidence: 'made up', command: `echo made-up-${i}` })),
+            ]),
             verdictsTurn([
               { assertion_id: 'VAL-001', status: 'pass', evidence: 'greets', command: greets },
               { assertion_id: 'VAL-002', status: 'pass', evidence: 'greets, and the tests pass', command: greets },
@@ -101,6 +107,9 @@ describe('validation under pressure', () => {
       expect(verdicts.get(id)!.evidence).toContain(`\`${greets}\` exited 0 when the app replayed it on a clean checkout`);
     }
     expect(runs.mock.calls.filter(([command]) => command === greets)).toHaveLength(1);
+    expect(runs.mock.calls.filter(([command]) => command.startsWith('echo made-up'))).toHaveLength(0);
+    expect(app.model.pending()).toBe(0);
+    expect([...verdicts.keys()].sort()).toEqual(['VAL-001', 'VAL-002']);
   });
 
   it('shows the round when triage gives up: the review, the check runs and the failing assertion on the board, then pauses saying why', async () => {
