@@ -89,12 +89,12 @@ async function mission(options: { economical: boolean; config?: string }): Promi
   await commentOn({ app, thread }, '/approve');
   // Times as the app recorded them, read once a second: polling the store as fast as a test does
   // takes the embedded database's time from the app (it was 3 s of a 32 s mission, 427 reads).
-  const lastPush = await slowly(async () => {
+  const lastPush = await waitFor(async () => {
     const features = await app.store.features(1);
     return features.length === FEATURES && features.every((f) => f.committed_at) && Math.max(...features.map((f) => f.committed_at!.getTime()));
-  });
+  }, 'the last push', 600_000, 1000);
   const ms = lastPush - started;
-  const done = await slowly(async () => (await app.store.events(1)).find((e) => e.to_state === 'done')?.created_at.getTime());
+  const done = await waitFor(async () => (await app.store.events(1)).find((e) => e.to_state === 'done')?.created_at.getTime(), 'the mission to be done', 600_000, 1000);
   const doneMs = done - started;
   // Calls after the approval, the tokens for the installation included.
   const calls = app.github.requests.slice(before);
@@ -107,15 +107,6 @@ async function mission(options: { economical: boolean; config?: string }): Promi
   const spawnMs = await spawnBlockMs();
   await app.close();
   return { spawnMs, ms, doneMs, restCalls: calls.length, notModified, byCall };
-}
-
-/** What `check` returns once it returns something, asking once a second. */
-async function slowly(check: () => Promise<number | false | undefined>): Promise<number> {
-  for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
-    const value = await check();
-    if (value) return value;
-  }
-  throw new Error('the mission did not get there in 10 minutes');
 }
 
 /** The same git work the app does per feature, through the same module, and nothing else. */

@@ -63,11 +63,12 @@ async function run(workers: number, stepsPerProcess: number) {
     let stuck: { repo: string; state: string; error: string | null } | undefined;
     await waitFor(
       async () => {
-        const missions = await app.db.query<{ id: number; repo: string; state: string; rendered_revision: number | null }>('SELECT id, repo, state, rendered_revision FROM missions');
+        const missions = await app.db.query<{ repo: string; state: string; rendered_revision: number | null; error: string | null; stop_note: string | null }>(
+          'SELECT repo, state, rendered_revision, error, stop_note FROM missions',
+        );
         const ended = missions.find((m) => ['failed', 'paused', 'cancelled', 'questions'].includes(m.state));
         if (ended) {
-          const [event] = await app.db.query<{ detail: { error?: string } | null }>('SELECT detail FROM mission_events WHERE mission_id = $1 ORDER BY id DESC LIMIT 1', [ended.id]);
-          stuck = { ...ended, error: event?.detail?.error ?? null };
+          stuck = { ...ended, error: ended.error ?? ended.stop_note };
           return true;
         }
         for (const m of missions) {

@@ -10,10 +10,11 @@ export const verdictsSchema = z.object({
   results: z
     .array(
       z.object({
-        assertion_id: z.string().min(1),
+        assertion_id: z.string().trim().min(1),
         status: z.enum(['pass', 'fail', 'blocked']),
         evidence: z.string().trim().min(1, 'evidence must quote what you ran and saw'),
-        command: z.string().min(1).optional(),
+        // Replayed as one argument of a process: past a few kilobytes it is no command a user runs.
+        command: z.string().min(1).max(4000).optional(),
       }),
     )
     .min(1),
@@ -26,20 +27,19 @@ export function submitVerdicts(assertionIds: string[], contractIds: string[]) {
   const known = new Set(contractIds);
   return finishTool({
     name: 'submit_verdicts',
-    description: 'Finish with a verdict for every assertion of the milestone, each with the evidence (the command you ran and what it printed).',
+    description: 'Finish with a verdict for every assertion of the milestone, each with the evidence (the command you ran and what it printed). Verdicts only on assertion ids of the contract.',
     schema: verdictsSchema,
     // Every assertion of the milestone needs a verdict; verdicts on the contract's others are kept as
     // extra evidence. None on an id the contract lacks: each pass's command is replayed (up to 10
     // minutes each), so made-up ids would let a validator run commands without end.
     check: (value) => {
-      const given = new Set(value.results.map((r) => r.assertion_id));
-      const twice = value.results.map((r) => r.assertion_id).filter((id, i, all) => all.indexOf(id) !== i);
+      const ids = value.results.map((r) => r.assertion_id);
+      const given = new Set(ids);
+      const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
       return [
         ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
         ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
-        ...[...new Set(value.results.map((r) => r.assertion_id).filter((id) => !known.has(id)))].map(
-          (id) => `${id} is not an assertion of the contract: give verdicts only on the contract's assertions`,
-        ),
+        ...[...given].filter((id) => !known.has(id)).map((id) => `${JSON.stringify(id)} is not an assertion of the contract: give verdicts only on the assertion ids in your task (${assertionIds.join(', ')}), and put nearby cases in their evidence`),
       ];
     },
   });

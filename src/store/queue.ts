@@ -34,6 +34,8 @@ export const POLLING_SECONDS = 2;
  * often the running step renews it: a worker that died frees its slot within the lease.
  */
 const ADMISSION_LEASE_SECONDS = 120;
+/** A job running longer than this is taken back by pg-boss (a planning run is long; 4 hours). */
+const EXPIRE_SECONDS = 4 * 60 * 60;
 const ADMISSION_RENEW_MS = 30_000;
 /** How soon a step refused admission (its installation at its cap) is asked for again. */
 const BEYOND_LIMIT_RETRY_MS = 2_000;
@@ -125,7 +127,7 @@ export class JobQueue {
       retryDelay: this.#options.retryDelaySeconds ?? 30,
       retryBackoff: true,
       // A planning run is long; a dead worker's job is found by its missing heartbeat instead.
-      expireInSeconds: 4 * 60 * 60,
+      expireInSeconds: EXPIRE_SECONDS,
       heartbeatSeconds: this.#options.heartbeatSeconds ?? 30,
       notify: this.#wake,
     };
@@ -219,22 +221,39 @@ export class JobQueue {
     const step = async (data: StepJob, { id, groupId }: { id: string; groupId?: string | null }) => {
       // A step without a group was asked for a mission the store does not have: it finds nothing to do.
       if (perInstallation === undefined || !groupId) return handlers.step(data);
-      const admission = await this.#admit(id, groupId, perInstallation);
+      let admission = await this.#admit(id, groupId, perInstallation);
       if (admission === null) {
         log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
         return this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
       }
+      // Renewed while the step runs, up to the job's expiry: a step that never ends must not hold its
+      // installation's slot for ever (pg-boss then takes the job back and retries it).
+      const renewUntil = Date.now() + EXPIRE_SECONDS * 1000;
+      let ended = false;
       const renew = setInterval(() => {
+        if (Date.now() > renewUntil) return clearInterval(renew);
         this.#db
-          .query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1`, [admission, ADMISSION_LEASE_SECONDS])
+          .query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1 RETURNING id`, [admission, ADMISSION_LEASE_SECONDS])
+          .then(async (rows) => {
+            if (rows.length || ended) return;
+            // The lease lapsed (the database out of reach longer than it) and another step's admission
+            // removed it: counted again, over the cap if need be, rather than running uncounted.
+            log.warn({ job: id, missionId: data.missionId }, 'a running step’s admission lapsed; it is taken again');
+            const [row] = await this.#db.query<{ id: number }>(
+              `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
+              [groupId, id, ADMISSION_LEASE_SECONDS],
+            );
+            admission = row!.id;
+          })
           .catch((error: unknown) => log.warn({ err: error, job: id }, 'could not renew a step’s admission'));
       }, ADMISSION_RENEW_MS);
       renew.unref();
       try {
         await handlers.step(data);
       } finally {
+        ended = true;
         clearInterval(renew);
-        await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [admission]).catch((error: unknown) => log.warn({ err: error, job: id }, 'could not release a step’s admission; it lapses with its lease (2 minutes)'));
+        await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [admission]).catch((error: unknown) => log.warn({ err: error, job: id }, `could not release a step’s admission; it lapses with its lease (${ADMISSION_LEASE_SECONDS} s)`));
       }
     };
     const groups = perInstallation === undefined ? { localGroupConcurrency: installationShareOfProcess(perProcess) } : { groupConcurrency: perInstallation };

@@ -159,7 +159,8 @@ export class Workspaces {
  * commits, pushes, plumbing): about 40 % of a build step's git time (build-overhead: 12.1 s against
  * 7.7 s for a 10-feature mission). That wait is not an option, so a second completion is added that
  * settles the command on the same events without it; the executor takes the first settlement and
- * ignores the original's later one. Written against simple-git 4.0.2 (pinned); a version without its
+ * ignores the original's later one. The wait also let output still in a pipe arrive after a held-up
+ * loop: the `setImmediate` below does that now. Written against simple-git 4.0.2 (pinned); a version without its
  * plugin store is left as it is.
  */
 function withoutSilenceWait<T>(git: T): T {
@@ -184,14 +185,19 @@ function withoutSilenceWait<T>(git: T): T {
   return git;
 }
 
+// simple-git's own completion also settles 50 ms after exit on a plain timer, which cut the tail off
+// a large answer (a diff the secret scan reads) after a held-up loop: it waits for close only, and
+// withoutSilenceWait's fallback covers a command whose pipe a child keeps open.
+const CLOSE_ONLY = { onClose: true, onExit: false } as const;
+
 // The token rides in GIT_CONFIG_* (see gitEnv), which simple-git refuses unless told it is meant.
 // GIT_CONFIG_GLOBAL points at /dev/null (no config at all), which simple-git also asks to be told.
 export function authedGit(dir?: string) {
-  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
+  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
 }
 
 export function plainGit(dir?: string) {
-  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
+  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
 }
 
 const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];

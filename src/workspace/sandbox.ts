@@ -158,7 +158,13 @@ export class Sandbox {
       mkdirSync(env.HOME!, { recursive: true });
     }
     return new Promise((resolvePromise) => {
-      const child = spawn(file, args as string[], { cwd: this.checkout, env: this.#bubblewrap ? {} : env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(file, args as string[], { cwd: this.checkout, env: this.#bubblewrap ? {} : env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      } catch (error) {
+        // Thrown, not emitted, for a command too long for the kernel (E2BIG): the command's failure, not the step's.
+        return resolvePromise({ exitCode: null, output: String(error), timedOut: false, truncated: false });
+      }
       let output = '';
       let truncated = false;
       let timedOut = false;
@@ -169,8 +175,8 @@ export class Sandbox {
           truncated = true;
         }
       };
-      child.stdout.on('data', append);
-      child.stderr.on('data', append);
+      child.stdout!.on('data', append);
+      child.stderr!.on('data', append);
       const kill = () => {
         // The process group; under bubblewrap the PID namespace dies with it, children included.
         try {

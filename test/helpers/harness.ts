@@ -145,7 +145,7 @@ export interface TestAppOptions {
   economical?: boolean;
   /** Steps at once: per process, and per installation on all processes. */
   steps?: Pick<QueueOptions, 'stepsPerProcess' | 'stepsPerInstallation'>;
-  /** Seconds between the queue's polls: the harness polls every 0.5 s; benchmarks pass the app's 2 s. */
+  /** Seconds between the queue's polls: the harness polls every 0.5 s; build-overhead passes the app's 2 s. */
   pollingIntervalSeconds?: number;
 }
 

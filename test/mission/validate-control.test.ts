@@ -253,8 +253,10 @@ describe('validation under pressure', () => {
     expect(app.github.requests.filter((r) => r.path.endsWith('/reviews'))).toHaveLength(2);
   });
 
-  it('does not hold a milestone up on a verdict about a later milestone’s assertion, which is built later', async () => {
+  it('does not hold a milestone up on a verdict about a later milestone’s assertion, which is built later, nor replay one', async () => {
     const origin = bareRepository({ 'cli.js': '' });
+    const runs = vi.spyOn(Sandbox.prototype, 'run');
+    onTestFinished(() => runs.mockRestore());
     const scenario = await startMission({
       repo: { cloneUrl: origin },
       turns: [
@@ -273,7 +275,12 @@ describe('validation under pressure', () => {
           scrutiny: [approveTurn()],
         }),
         ...buildsFeature('F3', { 'cli.js': fixed }),
-        ...validatorTurns({ 'user-testing': [verdictsTurn([{ assertion_id: 'VAL-003', status: 'pass' }])], scrutiny: [approveTurn()] }),
+        // A pass on an earlier milestone's assertion is not replayed: a validator cannot make a round
+        // run a command for every assertion of the contract.
+        ...validatorTurns({
+          'user-testing': [verdictsTurn([{ assertion_id: 'VAL-003', status: 'pass' }, { assertion_id: 'VAL-001', status: 'pass', evidence: 'still greets', command: 'echo out-of-milestone' }])],
+          scrutiny: [approveTurn()],
+        }),
       ],
     });
     app = scenario.app;
@@ -281,5 +288,6 @@ describe('validation under pressure', () => {
     await missionReaches(app, 'done');
     expect(app.model.pending()).toBe(0);
     expect((await app.store.validationRuns(1)).map((r) => `${r.milestone}#${r.round}: ${r.outcome}`)).toEqual(['M1#1: passed', 'M2#1: passed']);
+    expect(runs.mock.calls.filter(([command]) => command === 'echo out-of-milestone')).toHaveLength(0);
   });
 });

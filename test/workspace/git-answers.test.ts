@@ -1,0 +1,59 @@
+// A git command's whole answer reaches the app even when the event loop is held up: the secret scan
+// reads a commit's diff this way, and a setup key a tree listing. Under load, completions that settled
+// on a timer after the process exited lost the tail of large answers, and whole small ones.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { plainGit } from '../../src/workspace/checkout.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+/** Holds the event loop 80 ms at a time from inside the poll phase, as a busy process's I/O callbacks do. */
+async function holdTheLoop(): Promise<() => void> {
+  const server = net.createServer((s) => s.on('data', (d) => s.write(d))).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  let stopped = false;
+  client.on('data', () => {
+    const until = Date.now() + 80;
+    while (Date.now() < until);
+    if (!stopped) client.write('x');
+  });
+  client.write('x');
+  return () => {
+    stopped = true;
+    client.destroy();
+    server.close();
+  };
+}
+
+it('gets every git answer whole, large or small, while the event loop is held up', async () => {
+  const repo = mkdtempSync(join(tmpdir(), 'missions-answers-'));
+  cleanups.push(() => rmSync(repo, { recursive: true, force: true }));
+  const big = `${'a secret at the end of a long diff '.repeat(90_000)}TOKEN\n`; // about 3 MB
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, stdio: 'pipe' }).toString().trim();
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'big.txt'), big);
+  git('add', 'big.txt');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'big');
+  const head = git('rev-parse', 'HEAD');
+  const release = await holdTheLoop();
+  cleanups.push(release);
+  const wrong: string[] = [];
+  await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      for (let i = 0; i < 12; i++) {
+        const [text, sha] = await Promise.all([plainGit(repo).raw(['cat-file', '-p', 'HEAD:big.txt']), plainGit(repo).raw(['rev-parse', '--verify', '--quiet', 'refs/heads/main'])]);
+        if (text !== big) wrong.push(`cat-file: ${text.length} of ${big.length} characters`);
+        if (sha.trim() !== head) wrong.push(`rev-parse: ${JSON.stringify(sha)}`);
+      }
+    }),
+  );
+  expect(wrong).toEqual([]);
+});
