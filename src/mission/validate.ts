@@ -167,7 +167,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(
     verdicts,
-    new Set(assertionIds),
+    new Set(repairable(plan, target.milestone)),
     { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => branch.discard(sandbox.checkout) },
     config.sandbox.network,
     v.cancellation,
@@ -270,23 +270,24 @@ type Result = Verdicts['results'][number];
 type StoredReview = Review & { missing?: boolean };
 
 /**
- * Replays each `pass` on an assertion of the milestone that names a command on a clean checkout
- * (`checkout(n)`: the one for the n-th distinct command); one that fails there becomes a `fail`
- * saying why. A pass outside the milestone is kept unreplayed, and says so. A command several passes name
+ * Replays each `pass` on an assertion built so far (`built`: this milestone's and earlier ones') that
+ * names a command on a clean checkout (`checkout(n)`: the one for the n-th distinct command); one that
+ * fails there becomes a `fail` saying why. A pass on a later milestone's assertion is kept unreplayed,
+ * and says so. A command several passes name
  * runs once: on the same clean checkout it gives the same answer. `ahead`: the next command's
  * checkout is made while one runs; each is discarded once its command ran (a validator may name
  * any number of commands: their checkouts must not pile up on disk).
  */
 async function replay(
   verdicts: Verdicts,
-  milestone: Set<string>,
+  built: Set<string>,
   checkouts: { checkout: (n: number) => Promise<Sandbox>; ahead: boolean; discard: (sandbox: Sandbox) => void },
   network: boolean,
   cancellation: Cancellation,
 ): Promise<Result[]> {
-  // Only the milestone's passes: each replay may take 10 minutes, and a verdict on a later assertion is
-  // checked again in its own round.
-  const replayable = (r: Verdicts['results'][number]) => r.status === 'pass' && r.command && milestone.has(r.assertion_id);
+  // Only passes on assertions built so far (this milestone's and earlier ones', where a regression
+  // must show): each replay may take 10 minutes, and a later milestone's are checked in its own round.
+  const replayable = (r: Verdicts['results'][number]) => r.status === 'pass' && r.command && built.has(r.assertion_id);
   const commands = [...new Set(verdicts.results.flatMap((r) => (replayable(r) ? [r.command!] : [])))];
   const runs = new Map<string, CommandResult>();
   let next: Promise<Sandbox> | null = null;
@@ -302,7 +303,7 @@ async function replay(
     cancellation.check();
   }
   return verdicts.results.map((r) => {
-    if (r.status === 'pass' && r.command && !replayable(r)) return { ...r, evidence: `(Not replayed: outside this milestone.) ${r.evidence}` };
+    if (r.status === 'pass' && r.command && !replayable(r)) return { ...r, evidence: `(Not replayed: a later milestone's assertion.) ${r.evidence}` };
     const run = replayable(r) ? runs.get(r.command!) : undefined;
     if (!run) return r;
     const output = replayEvidence(run.output);

@@ -230,8 +230,12 @@ export class JobQueue {
       // installation's slot for ever (pg-boss then takes the job back and retries it).
       const renewUntil = Date.now() + EXPIRE_SECONDS * 1000;
       let ended = false;
+      let renewing = false;
       const renew = setInterval(() => {
         if (Date.now() > renewUntil) return clearInterval(renew);
+        // One renewal at a time: ticks piling up after an outage would each take the admission again.
+        if (renewing) return;
+        renewing = true;
         this.#db
           .query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1 RETURNING id`, [admission, ADMISSION_LEASE_SECONDS])
           .then(async (rows) => {
@@ -243,9 +247,12 @@ export class JobQueue {
               `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
               [groupId, id, ADMISSION_LEASE_SECONDS],
             );
-            admission = row!.id;
+            // The step ended meanwhile: its `finally` removed the old admission, not this one.
+            if (ended) await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [row!.id]);
+            else admission = row!.id;
           })
-          .catch((error: unknown) => log.warn({ err: error, job: id }, 'could not renew a step’s admission'));
+          .catch((error: unknown) => log.warn({ err: error, job: id }, 'could not renew a step’s admission'))
+          .finally(() => (renewing = false));
       }, ADMISSION_RENEW_MS);
       renew.unref();
       try {

@@ -160,12 +160,13 @@ export class Workspaces {
  * 7.7 s for a 10-feature mission). That wait is not an option, so a second completion is added that
  * settles the command on the same events without it; the executor takes the first settlement and
  * ignores the original's later one. The wait also let output still in a pipe arrive after a held-up
- * loop: the `setImmediate` below does that now. Written against simple-git 4.0.2 (pinned); a version without its
- * plugin store is left as it is.
+ * loop: the `setImmediate` below does that now. Written against simple-git 4.0.2 (pinned).
  */
 function withoutSilenceWait<T>(git: T): T {
   const plugins = (git as { _plugins?: { add?: (plugin: unknown) => unknown } })._plugins;
-  if (typeof plugins?.add !== 'function') return git;
+  // Not quietly without: simple-git's own completion waits for close only (CLOSE_ONLY), so without this
+  // fallback a command whose pipe a child keeps open would never settle.
+  if (typeof plugins?.add !== 'function') throw new Error('simple-git without its plugin store: Missions is written against simple-git 4.0.2');
   plugins.add({
     type: 'spawn.after',
     action(_: unknown, { spawned, close }: { spawned: import('node:child_process').ChildProcess; close: (code: number | null) => void }) {

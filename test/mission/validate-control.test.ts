@@ -253,32 +253,39 @@ describe('validation under pressure', () => {
     expect(app.github.requests.filter((r) => r.path.endsWith('/reviews'))).toHaveLength(2);
   });
 
-  it('does not hold a milestone up on a verdict about a later milestone’s assertion, which is built later, nor replay one', async () => {
+  it('does not hold a milestone up on a verdict about a later milestone’s assertion, which is built later, nor replay one; replays an earlier one’s', async () => {
+    const withLaterAssertion = {
+      ...stackPlan,
+      assertions: [...stackPlan.assertions, { id: 'VAL-004', statement: '`node cli.js hello Ada --shout` exits 0' }],
+      features: stackPlan.features.map((f) => (f.id === 'F3' ? { ...f, assertion_ids: [...f.assertion_ids, 'VAL-004'] } : f)),
+    };
     const origin = bareRepository({ 'cli.js': '' });
     const runs = vi.spyOn(Sandbox.prototype, 'run');
     onTestFinished(() => runs.mockRestore());
     const scenario = await startMission({
       repo: { cloneUrl: origin },
       turns: [
-        toolTurn({ name: 'submit_plan', input: stackPlan }),
+        toolTurn({ name: 'submit_plan', input: withLaterAssertion }),
         ...buildsFeature('F1', { 'cli.js': fixed }),
         ...buildsFeature('F2', { 'test.js': 'require("./cli.js");\n' }),
-        // A validator that also reports on M2's assertion: blocked, since --shout is not built yet.
+        // A validator that also reports on M2's assertions: one blocked, since --shout is not built yet,
+        // and one passed with a command, which is not replayed (a validator cannot make a round run a
+        // command for every assertion of the contract).
         ...validatorTurns({
           'user-testing': [
             verdictsTurn([
               { assertion_id: 'VAL-001', status: 'pass' },
               { assertion_id: 'VAL-002', status: 'pass' },
               { assertion_id: 'VAL-003', status: 'blocked', evidence: '--shout is not implemented yet' },
+              { assertion_id: 'VAL-004', status: 'pass', evidence: 'claimed early', command: 'echo later-milestone' },
             ]),
           ],
           scrutiny: [approveTurn()],
         }),
         ...buildsFeature('F3', { 'cli.js': fixed }),
-        // A pass on an earlier milestone's assertion is not replayed: a validator cannot make a round
-        // run a command for every assertion of the contract.
+        // An earlier milestone's pass is replayed again (a regression must show).
         ...validatorTurns({
-          'user-testing': [verdictsTurn([{ assertion_id: 'VAL-003', status: 'pass' }, { assertion_id: 'VAL-001', status: 'pass', evidence: 'still greets', command: 'echo out-of-milestone' }])],
+          'user-testing': [verdictsTurn([{ assertion_id: 'VAL-003', status: 'pass' }, { assertion_id: 'VAL-004', status: 'pass' }, { assertion_id: 'VAL-001', status: 'pass', evidence: 'still greets', command: 'echo earlier-milestone' }])],
           scrutiny: [approveTurn()],
         }),
       ],
@@ -288,6 +295,7 @@ describe('validation under pressure', () => {
     await missionReaches(app, 'done');
     expect(app.model.pending()).toBe(0);
     expect((await app.store.validationRuns(1)).map((r) => `${r.milestone}#${r.round}: ${r.outcome}`)).toEqual(['M1#1: passed', 'M2#1: passed']);
-    expect(runs.mock.calls.filter(([command]) => command === 'echo out-of-milestone')).toHaveLength(0);
+    expect(runs.mock.calls.filter(([command]) => command === 'echo earlier-milestone')).toHaveLength(1);
+    expect(runs.mock.calls.filter(([command]) => command === 'echo later-milestone')).toHaveLength(0);
   });
 });
