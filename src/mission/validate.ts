@@ -164,11 +164,19 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     testingRun.status === 'fulfilled' ?
       testingRun.value
     : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
+  // Disk not freed is no reason to lose the round's replayed verdicts.
+  const discardQuietly = (sandbox: Sandbox) => {
+    try {
+      branch.discard(sandbox.checkout);
+    } catch (error) {
+      log.warn({ err: error, missionId: mission.id }, 'a replay checkout could not be removed');
+    }
+  };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(
     verdicts,
-    new Set(repairable(plan, target.milestone)),
-    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => branch.discard(sandbox.checkout) },
+    mayFix,
+    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => discardQuietly(sandbox) },
     config.sandbox.network,
     v.cancellation,
   );
@@ -303,8 +311,8 @@ async function replay(
     cancellation.check();
   }
   return verdicts.results.map((r) => {
-    if (r.status === 'pass' && r.command && !replayable(r)) return { ...r, evidence: `(Not replayed: a later milestone's assertion.) ${r.evidence}` };
-    const run = replayable(r) ? runs.get(r.command!) : undefined;
+    if (!replayable(r)) return r.status === 'pass' && r.command ? { ...r, evidence: `(Not replayed: a later milestone's assertion.) ${r.evidence}` } : r;
+    const run = runs.get(r.command!);
     if (!run) return r;
     const output = replayEvidence(run.output);
     return run.exitCode === 0 ?

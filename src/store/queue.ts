@@ -11,7 +11,7 @@
 //   mission-intake   `key_strict_fifo`: labels and comments of one issue run one at a time, in order.
 import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 
 export const STEP_QUEUE = 'mission-step';
 export const INTAKE_QUEUE = 'mission-intake';
@@ -34,11 +34,20 @@ export const POLLING_SECONDS = 2;
  * often the running step renews it: a worker that died frees its slot within the lease.
  */
 const ADMISSION_LEASE_SECONDS = 120;
+const ADMISSION_RENEW_MS = 30_000;
 /** A job running longer than this is taken back by pg-boss (a planning run is long; 4 hours). */
 const EXPIRE_SECONDS = 4 * 60 * 60;
-const ADMISSION_RENEW_MS = 30_000;
 /** How soon a step refused admission (its installation at its cap) is asked for again. */
 const BEYOND_LIMIT_RETRY_MS = 2_000;
+
+/** A step's admission under MISSIONS_STEPS_PER_INSTALLATION, held for the lease; returns its id. */
+async function insertAdmission(db: Queryable, installation: string, jobId: string): Promise<number> {
+  const [row] = await db.query<{ id: number }>(
+    `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
+    [installation, jobId, ADMISSION_LEASE_SECONDS],
+  );
+  return row!.id;
+}
 
 export interface StepJob {
   missionId: number;
@@ -221,46 +230,16 @@ export class JobQueue {
     const step = async (data: StepJob, { id, groupId }: { id: string; groupId?: string | null }) => {
       // A step without a group was asked for a mission the store does not have: it finds nothing to do.
       if (perInstallation === undefined || !groupId) return handlers.step(data);
-      let admission = await this.#admit(id, groupId, perInstallation);
+      const admission = await this.#admit(id, groupId, perInstallation);
       if (admission === null) {
         log.debug({ missionId: data.missionId, limit: perInstallation }, 'step beyond its installation’s limit; asked for again shortly');
         return this.requestStep(data, BEYOND_LIMIT_RETRY_MS);
       }
-      // Renewed while the step runs, up to the job's expiry: a step that never ends must not hold its
-      // installation's slot for ever (pg-boss then takes the job back and retries it).
-      const renewUntil = Date.now() + EXPIRE_SECONDS * 1000;
-      let ended = false;
-      let renewing = false;
-      const renew = setInterval(() => {
-        if (Date.now() > renewUntil) return clearInterval(renew);
-        // One renewal at a time: ticks piling up after an outage would each take the admission again.
-        if (renewing) return;
-        renewing = true;
-        this.#db
-          .query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1 RETURNING id`, [admission, ADMISSION_LEASE_SECONDS])
-          .then(async (rows) => {
-            if (rows.length || ended) return;
-            // The lease lapsed (the database out of reach longer than it) and another step's admission
-            // removed it: counted again, over the cap if need be, rather than running uncounted.
-            log.warn({ job: id, missionId: data.missionId }, 'a running step’s admission lapsed; it is taken again');
-            const [row] = await this.#db.query<{ id: number }>(
-              `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
-              [groupId, id, ADMISSION_LEASE_SECONDS],
-            );
-            // The step ended meanwhile: its `finally` removed the old admission, not this one.
-            if (ended) await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [row!.id]);
-            else admission = row!.id;
-          })
-          .catch((error: unknown) => log.warn({ err: error, job: id }, 'could not renew a step’s admission'))
-          .finally(() => (renewing = false));
-      }, ADMISSION_RENEW_MS);
-      renew.unref();
+      const held = this.#hold(admission, groupId, id);
       try {
         await handlers.step(data);
       } finally {
-        ended = true;
-        clearInterval(renew);
-        await this.#db.query('DELETE FROM step_admissions WHERE id = $1', [admission]).catch((error: unknown) => log.warn({ err: error, job: id }, `could not release a step’s admission; it lapses with its lease (${ADMISSION_LEASE_SECONDS} s)`));
+        await held.release();
       }
     };
     const groups = perInstallation === undefined ? { localGroupConcurrency: installationShareOfProcess(perProcess) } : { groupConcurrency: perInstallation };
@@ -284,13 +263,47 @@ export class JobQueue {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`missions step admission ${installation}`]);
       await tx.query('DELETE FROM step_admissions WHERE installation = $1 AND held_until < now()', [installation]);
       const [row] = await tx.query<{ admitted: number }>('SELECT count(*)::int AS admitted FROM step_admissions WHERE installation = $1', [installation]);
-      if ((row?.admitted ?? 0) >= limit) return null;
-      const [admission] = await tx.query<{ id: number }>(
-        `INSERT INTO step_admissions (installation, job_id, held_until) VALUES ($1, $2::uuid, now() + $3 * interval '1 second') RETURNING id`,
-        [installation, jobId, ADMISSION_LEASE_SECONDS],
-      );
-      return admission!.id;
+      return (row?.admitted ?? 0) >= limit ? null : insertAdmission(tx, installation, jobId);
     });
+  }
+
+  /**
+   * Keeps a running step's admission: renewed every ADMISSION_RENEW_MS up to the job's expiry (a step that never
+   * ends must not hold its installation's slot for ever; pg-boss then takes the job back), and taken
+   * again, over the cap if need be, if it lapsed meanwhile (the database out of reach longer than the
+   * lease) rather than running uncounted. `release()` when the step ends.
+   */
+  #hold(admission: number, installation: string, jobId: string): { release: () => Promise<void> } {
+    const log = this.#options.log;
+    const renewUntil = Date.now() + EXPIRE_SECONDS * 1000;
+    let held = admission;
+    let ended = false;
+    // One renewal at a time: ticks piling up after an outage would each take the admission again.
+    let renewing: Promise<void> | null = null;
+    const renewal = async () => {
+      const rows = await this.#db.query(`UPDATE step_admissions SET held_until = now() + $2 * interval '1 second' WHERE id = $1 RETURNING id`, [held, ADMISSION_LEASE_SECONDS]);
+      if (rows.length || ended) return;
+      log.warn({ job: jobId }, 'a running step’s admission lapsed; it is taken again');
+      held = await insertAdmission(this.#db, installation, jobId);
+    };
+    const timer = setInterval(() => {
+      if (Date.now() > renewUntil) return clearInterval(timer);
+      renewing ??= renewal()
+        .catch((error: unknown) => log.warn({ err: error, job: jobId }, 'could not renew a step’s admission'))
+        .finally(() => (renewing = null));
+    }, ADMISSION_RENEW_MS);
+    timer.unref();
+    return {
+      release: async () => {
+        ended = true;
+        clearInterval(timer);
+        // After a renewal under way, which may have taken the admission again.
+        await renewing;
+        await this.#db
+          .query('DELETE FROM step_admissions WHERE id = $1', [held])
+          .catch((error: unknown) => log.warn({ err: error, job: jobId }, `could not release a step’s admission; it lapses with its lease (${ADMISSION_LEASE_SECONDS} s)`));
+      },
+    };
   }
 
   async stop(): Promise<void> {

@@ -235,7 +235,7 @@ export class MissionBranch {
   async #workerRepository(target: string): Promise<void> {
     const workerGitDir = join(this.dir, '.git');
     const git = plainGit(this.dir).env({ ...gitEnv(), GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
-    // Fewer, talkative commands: simple-git waits 50 ms after any git command that prints nothing.
+    // Fewer commands: each one forks the app's process.
     await git.raw(['init', `--initial-branch=${this.branch}`]);
     writeFileSync(join(workerGitDir, 'objects', 'info', 'alternates'), `${join(this.#cache, 'objects')}\n`);
     await git.raw(['reset', '--mixed', target]);

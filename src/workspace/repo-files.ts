@@ -83,10 +83,14 @@ export function checkoutFiles(root: string): RepoFiles {
 /** What a commit holds at a path: nothing, a regular file of at most MAX_BYTES (its text), or something else (a directory, a link, a submodule, a larger file). */
 export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kind: 'other' };
 
+/** `ls-tree` of `path` in `commit`: one remembered answer for fileAt and commitFiles. */
+function listing(gitDir: string, commit: string, path: string): Promise<string> {
+  return remembered(gitDir, commit, `ls ${path}`, () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir }).raw(['ls-tree', '-z', commit, '--', path]), LISTING);
+}
+
 /** What `commit` holds at `path`, in a git directory the app owns. */
 export async function fileAt(gitDir: string, commit: string, path: string): Promise<FileAt> {
-  const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entry = treeEntries(await remembered(gitDir, commit, `ls ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING)).find((e) => e.name === path);
+  const entry = treeEntries(await listing(gitDir, commit, path)).find((e) => e.name === path);
   if (!entry) return { kind: 'absent' };
   if (entry.type !== 'blob' || !['100644', '100755'].includes(entry.mode)) return { kind: 'other' };
   const text = await blobText(gitDir, entry.sha);
@@ -145,8 +149,7 @@ export function treeEntries(out: string) {
 
 /** Files of one commit in a git directory the app owns: regular blobs only (a link is its text, never followed). */
 export function commitFiles(gitDir: string, commit: string): RepoFiles {
-  const git = () => plainGit().env({ ...gitEnv(), GIT_DIR: gitDir });
-  const entries = async (path: string) => treeEntries(await remembered(gitDir, commit, `ls ${path}`, () => git().raw(['ls-tree', '-z', commit, '--', path]), LISTING).catch(() => ''));
+  const entries = async (path: string) => treeEntries(await listing(gitDir, commit, path).catch(() => ''));
   return {
     async read(path) {
       const [entry] = await entries(path);
