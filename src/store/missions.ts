@@ -5,6 +5,7 @@ import type { TokenUsage } from '../agents/pricing.ts';
 import type { Role, UsageRecorder } from '../agents/runtime.ts';
 import type { Plan } from '../mission/plan.ts';
 import type { Database, Queryable } from './database.ts';
+import { missionNumbers, type MissionNumbers } from './mission-numbers.ts';
 import { PLANNING_STATES, TRANSITIONS, type LifecycleEvent, type MissionEvent, type MissionState, type RecordedEvent } from '../mission/lifecycle.ts';
 
 
@@ -190,8 +191,10 @@ function pauseIn(db: Queryable, id: number, reason: PauseReason, note: string | 
 
 export class MissionStore implements UsageRecorder {
   readonly db: Database;
+  readonly #numbers: MissionNumbers | undefined;
   constructor(db: Database) {
     this.db = db;
+    this.#numbers = missionNumbers(db);
   }
 
   async isProcessed(key: string): Promise<boolean> {
@@ -218,6 +221,8 @@ export class MissionStore implements UsageRecorder {
        SELECT * FROM created`,
       [key.installationId, key.repoId, key.owner, key.repo, key.issueNumber, startedBy, origin, key.issueTitle ?? null],
     );
+    // From now on a comment on the issue is looked up (mission-numbers.ts).
+    if (rows[0]) this.#numbers?.add(key.repoId, key.issueNumber);
     return rows[0] ?? null;
   }
 
@@ -337,7 +342,9 @@ export class MissionStore implements UsageRecorder {
   }
 
   async setPullRequest(id: number, number: number, url: string): Promise<void> {
-    await this.db.query('UPDATE missions SET pr_number = $2, pr_url = $3, updated_at = now() WHERE id = $1', [id, number, url]);
+    const [row] = await this.db.query<{ repo_id: number }>('UPDATE missions SET pr_number = $2, pr_url = $3, updated_at = now() WHERE id = $1 RETURNING repo_id', [id, number, url]);
+    // From now on a comment on the pull request is looked up (mission-numbers.ts).
+    if (row) this.#numbers?.add(row.repo_id, number);
   }
 
   /** The mission comment is gone (deleted by someone): the next showing posts a new one. */
@@ -353,9 +360,11 @@ export class MissionStore implements UsageRecorder {
   /**
    * The mission a comment on issue or pull request `number` belongs to (its issue's latest, else the
    * one whose pull request it is), with only what the webhook needs: one small read, since most
-   * comments concern no mission.
+   * comments concern no mission, and on the embedded engine none for a number no mission has
+   * (mission-numbers.ts).
    */
   async commentTarget(repoId: number, number: number): Promise<{ id: number; showing_revision: number } | null> {
+    if (this.#numbers && !(await this.#numbers.mayHave(repoId, number))) return null;
     const [row] = await this.db.query<{ id: number; showing_revision: number }>(
       'SELECT id, showing_revision FROM missions WHERE repo_id = $1 AND (issue_number = $2 OR pr_number = $2) ORDER BY issue_number = $2 DESC, id DESC LIMIT 1',
       [repoId, number],

@@ -91,6 +91,23 @@ describe('planning thread', () => {
     expect(approved.contract!.assertions.map((a) => a.id)).toEqual(['VAL-001', 'VAL-002', 'VAL-003']);
   });
 
+  it('leaves comments on an issue alone until it is labelled, then takes the maintainer’s /approve there', async () => {
+    const scenario = await startMission({ turns: [submit()], repo: { config: 'budget:\n  max_usd: 0.0001\n' }, label: false });
+    app = scenario.app;
+    const thread = scenario.thread;
+    // Not yet a mission's issue: its slash commands may be another bot's, so nothing answers them.
+    await comment(thread, '/approve');
+    await comment(thread, '/status');
+    await app.receive('issues', labeledPayload());
+    await until('awaiting_approval', 1);
+    expect(thread.replies()).toEqual([]);
+    // Now it is: the same issue's next comment is the mission's, however its earlier ones were taken.
+    await comment(thread, '/approve');
+    const approved = await until('paused');
+    expect(approved.approved_by).toBe('maintainer');
+    await waitFor(() => thread.replies().some((r) => r.includes('approved **revision 1**')), 'the approval reply');
+  });
+
   it('approves the plan GitHub still shows, hand edits included, while a newer revision’s edit has not landed', async () => {
     const revised = { ...greetingPlan, assertions: greetingPlan.assertions.map((a) => (a.id === 'VAL-003' ? { ...a, statement: 'a statement nobody saw' } : a)) };
     const thread = await start([submit(), submit(revised)], { config: 'budget:\n  max_usd: 0.0001\n' });
