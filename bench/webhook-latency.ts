@@ -21,17 +21,14 @@ const secret = 'bench-secret';
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const log = pino({ level: 'silent' });
 
-type Kind = 'comment on an issue without a mission' | 'first comment on an issue without a mission' | 'comment on a mission’s issue' | 'mission label';
-const KINDS: Kind[] = ['comment on an issue without a mission', 'first comment on an issue without a mission', 'comment on a mission’s issue', 'mission label'];
+type Kind = 'comment on an issue without a mission' | 'comment on a mission’s issue' | 'mission label';
+const KINDS: Kind[] = ['comment on an issue without a mission', 'comment on a mission’s issue', 'mission label'];
 
-let fresh = 1000;
 function delivery(kind: Kind, i: number): [string, unknown] {
   if (kind === 'mission label') return ['issues', labeledPayload()];
   const payload = commentPayload('Looks good, also handle --shout', { id: i });
-  // Issue 1 has a live mission; issue 2 has none, and neither has any issue from 1000 on.
-  if (kind === 'comment on an issue without a mission') payload.issue.number = 2;
-  // An issue never seen before: Missions cannot know yet that it has no mission.
-  if (kind === 'first comment on an issue without a mission') payload.issue.number = fresh++;
+  // Issue 1 has a live mission; issues from 1000 on have none, each comment on an issue of its own.
+  if (kind === 'comment on an issue without a mission') payload.issue.number = 1000 + i;
   return ['issue_comment', payload];
 }
 

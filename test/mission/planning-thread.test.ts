@@ -96,12 +96,13 @@ describe('planning thread', () => {
     app = scenario.app;
     const thread = scenario.thread;
     // Not yet a mission's issue: its slash commands may be another bot's, so nothing answers them.
+    // (These come first on purpose: the app has then already found this issue without a mission.)
     await comment(thread, '/approve');
     await comment(thread, '/status');
     await app.receive('issues', labeledPayload());
     await until('awaiting_approval', 1);
     expect(thread.replies()).toEqual([]);
-    // Now it is: the same issue's next comment is the mission's, however its earlier ones were taken.
+    // Now it is: what the app found before the label must not turn the maintainer's /approve away.
     await comment(thread, '/approve');
     const approved = await until('paused');
     expect(approved.approved_by).toBe('maintainer');

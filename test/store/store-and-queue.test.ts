@@ -1,5 +1,8 @@
 // The store and the queue, on every database target: embedded PGlite always, a PostgreSQL server
 // when MISSIONS_TEST_DATABASE_URL is set (.ci/run sets it).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,32 @@ for (const target of databaseTargets()) {
       const versions = await first.query<{ version: number }>('SELECT version FROM missions_schema ORDER BY version');
       expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       await first.close();
+    });
+
+    it('finds a comment’s mission by its issue’s and its pull request’s number, and again after a restart', async () => {
+      const url = await target.create();
+      // On disk, so the embedded engine can be reopened as a restarted app would.
+      const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'missions-targets-'));
+      const open = () => openDatabase(url ? { databaseUrl: url } : { dataDir });
+      const db = await open();
+      const store = new MissionStore(db);
+      // Asked first about an issue no mission has (the embedded engine loads its numbers then), so
+      // the mission created after it must still be found.
+      expect(await store.commentTarget(42, 7)).toBeNull();
+      const mission = (await store.create(key, 'alice', 'label:a'))!;
+      expect(await store.commentTarget(42, 7)).toMatchObject({ id: mission.id });
+      expect(await store.commentTarget(42, 8)).toBeNull();
+      await store.setPullRequest(mission.id, 8, 'https://github.com/o/r/pull/8');
+      expect(await store.commentTarget(42, 8)).toMatchObject({ id: mission.id });
+      expect(await store.commentTarget(43, 7)).toBeNull(); // another repository's issue 7
+      await db.close();
+      const reopened = await open();
+      const restarted = new MissionStore(reopened);
+      expect(await restarted.commentTarget(42, 7)).toMatchObject({ id: mission.id });
+      expect(await restarted.commentTarget(42, 8)).toMatchObject({ id: mission.id });
+      expect(await restarted.commentTarget(42, 9)).toBeNull();
+      await reopened.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
     it('keeps one live mission per issue, takes each event once, and stores revisions', async () => {
