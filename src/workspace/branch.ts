@@ -9,7 +9,7 @@ import { setupKey } from './prepared.ts';
 import { layersOf } from './overlay.ts';
 import { removeLater } from './remove.ts';
 import type { Sandbox } from './sandbox.ts';
-import { CheckoutError, authedGit, firstLine, gitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
+import { CheckoutError, authedGit, firstLine, gitEnv, networkGitEnv, plainGit, type CheckoutRequest, type Workspaces } from './checkout.ts';
 import { containsSecret } from '../secrets.ts';
 
 export interface GitIdentity {
@@ -300,7 +300,7 @@ export class MissionBranch {
       // pushed again rather than thrown away with the step.
       for (let attempt = 1; ; attempt++) {
         try {
-          await authedGit(this.#cache).env(gitEnv(this.#request.token)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
+          await authedGit(this.#cache).env(networkGitEnv(this.#request.token, this.#workspaces.stallSeconds)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
           break;
         } catch (error) {
           if (attempt >= PUSH_ATTEMPTS || !transientPushError(error)) throw error;

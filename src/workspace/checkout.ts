@@ -34,8 +34,8 @@ export class CheckoutError extends Error {
 }
 
 /** The environment git runs with: enough to work, none of the app's secrets. */
-export function gitEnv(token?: string): Record<string, string> {
-  const env: Record<string, string> = {
+export function gitEnv(): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     GIT_TERMINAL_PROMPT: '0',
@@ -44,13 +44,31 @@ export function gitEnv(token?: string): Record<string, string> {
     GIT_CONFIG_GLOBAL: '/dev/null',
     LANG: 'C',
   };
-  if (token) {
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
-  }
+}
+
+/**
+ * The environment of git talking to GitHub: the installation token in a header, and a transfer
+ * that stalls (a remote that takes the connection and never answers) aborted once it has moved
+ * less than 1 kB a second for `stallSeconds`, rather than holding the step until its job expires
+ * hours later. A push so aborted is tried again like any other dropped connection.
+ */
+export function networkGitEnv(token: string | undefined, stallSeconds: number): Record<string, string> {
+  const config: [string, string][] = [
+    ['http.lowSpeedLimit', '1000'],
+    ['http.lowSpeedTime', String(stallSeconds)],
+  ];
+  if (token) config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`]);
+  const env = gitEnv();
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
   return env;
 }
+
+/** How long a GitHub transfer may stall before it is aborted (networkGitEnv). */
+const STALL_SECONDS = 60;
 
 export class Workspaces {
   readonly root: string;
@@ -61,10 +79,14 @@ export class Workspaces {
   /** Where kept setups and removals say what went wrong (a copy that failed, a full disk). */
   readonly log: Logger | undefined;
 
-  constructor(root: string, log?: Logger) {
+  /** Seconds a transfer from or to GitHub may stall before it is aborted (networkGitEnv). */
+  readonly stallSeconds: number;
+
+  constructor(root: string, log?: Logger, options: { stallSeconds?: number } = {}) {
     this.root = root;
     this.log = log;
     this.prepared = new PreparedSetups(join(root, 'prepared'), log);
+    this.stallSeconds = options.stallSeconds ?? STALL_SECONDS;
   }
 
   cachePath(repoId: number): string {
@@ -126,16 +148,17 @@ export class Workspaces {
 
   async #refreshCache(request: CheckoutRequest): Promise<void> {
     const cache = this.cachePath(request.repoId);
-    const env = gitEnv(request.token);
+    const env = networkGitEnv(request.token, this.stallSeconds);
+    const cloned = existsSync(join(cache, 'HEAD'));
     try {
-      if (!existsSync(join(cache, 'HEAD'))) {
+      if (!cloned) {
         mkdirSync(cache, { recursive: true });
         await authedGit().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
       } else {
         await authedGit(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
       }
     } catch (error) {
-      throw new CheckoutError(`could not clone ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
+      throw new CheckoutError(`could not ${cloned ? 'fetch' : 'clone'} ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
     }
     if (request.defaultBranch) {
       const ref = `refs/heads/${request.defaultBranch}`;
@@ -191,7 +214,7 @@ function withoutSilenceWait<T>(git: T): T {
 // withoutSilenceWait's fallback covers a command whose pipe a child keeps open.
 const CLOSE_ONLY = { onClose: true, onExit: false } as const;
 
-// The token rides in GIT_CONFIG_* (see gitEnv), which simple-git refuses unless told it is meant.
+// The token rides in GIT_CONFIG_* (see networkGitEnv), which simple-git refuses unless told it is meant.
 // GIT_CONFIG_GLOBAL points at /dev/null (no config at all), which simple-git also asks to be told.
 export function authedGit(dir?: string) {
   return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
@@ -201,7 +224,7 @@ export function plainGit(dir?: string) {
   return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
 }
 
-const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', ...[0, 1, 2].flatMap((i) => [`GIT_CONFIG_KEY_${i}`, `GIT_CONFIG_VALUE_${i}`])];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

@@ -1,5 +1,6 @@
 // A git server over smart HTTP (git's own http-backend), in front of local bare repositories, that can
-// answer the first pushes with 502 Bad Gateway as GitHub sometimes does.
+// answer the first pushes with 502 Bad Gateway as GitHub sometimes does, or take requests and never
+// answer them, as a remote that hangs does.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,19 +11,30 @@ export interface GitHttpServer {
   urlOf(bare: string): string;
   /** Pushes answered 502 so far. */
   refusedPushes: number;
+  /** While true, every request is taken and never answered. */
+  stalled: boolean;
+  /** Requests left unanswered so far. */
+  readonly stalledRequests: number;
   close(): Promise<void>;
 }
 
-export async function serveGitHttp(options: { failPushes?: number } = {}): Promise<GitHttpServer> {
+export async function serveGitHttp(options: { failPushes?: number; stallPushes?: number } = {}): Promise<GitHttpServer> {
   let toFail = options.failPushes ?? 0;
+  let toStall = options.stallPushes ?? 0;
   const roots = new Map<string, string>();
-  const state = { refusedPushes: 0 };
+  const state = { refusedPushes: 0, stalled: false, stalledRequests: 0 };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const [, id, ...rest] = url.pathname.split('/');
     const root = roots.get(id!);
     if (!root) return void res.writeHead(404).end();
-    if (req.method === 'POST' && url.pathname.endsWith('/git-receive-pack') && toFail > 0) {
+    const push = req.method === 'POST' && url.pathname.endsWith('/git-receive-pack');
+    if (state.stalled || (push && toStall > 0)) {
+      if (!state.stalled) toStall--;
+      state.stalledRequests++;
+      return void req.resume();
+    }
+    if (push && toFail > 0) {
       toFail--;
       state.refusedPushes++;
       req.resume();
@@ -76,6 +88,19 @@ export async function serveGitHttp(options: { failPushes?: number } = {}): Promi
     get refusedPushes() {
       return state.refusedPushes;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    get stalled() {
+      return state.stalled;
+    },
+    set stalled(value: boolean) {
+      state.stalled = value;
+    },
+    get stalledRequests() {
+      return state.stalledRequests;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // the stalled ones too
+      }),
   };
 }
