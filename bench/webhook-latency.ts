@@ -27,7 +27,8 @@ const KINDS: Kind[] = ['comment on an issue without a mission', 'comment on a mi
 function delivery(kind: Kind, i: number): [string, unknown] {
   if (kind === 'mission label') return ['issues', labeledPayload()];
   const payload = commentPayload('Looks good, also handle --shout', { id: i });
-  // Issue 1 has a live mission; issues from 1000 on have none, each comment on an issue of its own.
+  // Issue 1 has a live mission; no issue from 1000 on has one. Each comment goes to an issue of its
+  // own, so that nothing the app might remember of one issue makes the next comment cheaper.
   if (kind === 'comment on an issue without a mission') payload.issue.number = 1000 + i;
   return ['issue_comment', payload];
 }

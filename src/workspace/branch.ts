@@ -352,7 +352,8 @@ const PUSH_RETRY_MS = 1_000;
 function transientPushError(error: unknown): boolean {
   const text = error instanceof Error ? error.message : String(error);
   if (/\[(remote )?rejected\]/.test(text)) return false;
-  return /\b(50[0-4]|429)\b|RPC failed|early EOF|Connection (reset|refused|timed out)|timed out|Could not resolve host|unexpected disconnect|the remote end hung up/i.test(text);
+  // "Operation too slow": the stall limit (networkGitEnv) cut off a remote that stopped answering.
+  return /\b(50[0-4]|429)\b|RPC failed|early EOF|Connection (reset|refused|timed out)|timed out|Operation too slow|Could not resolve host|unexpected disconnect|the remote end hung up/i.test(text);
 }
 
 /** Something secret was found in what the worker left; nothing was committed. */

@@ -1,8 +1,8 @@
 // Checkouts of a repository. One bare cache per repository, fetched before each job and reused
 // between jobs; one working checkout per mission, cloned from the cache, so the checkout's own git
 // config names only the local cache. The installation token travels only in the environment of the
-// git process that talks to GitHub (an http.extraHeader set through GIT_CONFIG_*), never in a URL,
-// a file, or a log line.
+// git process that talks to GitHub (an http.extraHeader set through GIT_CONFIG_*, beside the limit
+// on a stalled transfer), never in a URL, a file, or a log line.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -58,6 +58,7 @@ export function networkGitEnv(token: string | undefined, stallSeconds: number): 
     ['http.lowSpeedTime', String(stallSeconds)],
   ];
   if (token) config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`]);
+  if (config.length > NETWORK_SETTINGS) throw new Error('networkGitEnv: raise NETWORK_SETTINGS (simple-git would refuse the command)');
   const env = gitEnv();
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([key, value], i) => {
@@ -69,6 +70,8 @@ export function networkGitEnv(token: string | undefined, stallSeconds: number): 
 
 /** How long a GitHub transfer may stall before it is aborted (networkGitEnv). */
 const STALL_SECONDS = 60;
+/** The most GIT_CONFIG_* settings networkGitEnv passes (GIT_ENV_KEYS allows that many). */
+const NETWORK_SETTINGS = 3;
 
 export class Workspaces {
   readonly root: string;
@@ -214,8 +217,9 @@ function withoutSilenceWait<T>(git: T): T {
 // withoutSilenceWait's fallback covers a command whose pipe a child keeps open.
 const CLOSE_ONLY = { onClose: true, onExit: false } as const;
 
-// The token rides in GIT_CONFIG_* (see networkGitEnv), which simple-git refuses unless told it is meant.
-// GIT_CONFIG_GLOBAL points at /dev/null (no config at all), which simple-git also asks to be told.
+// Git that talks to GitHub, with networkGitEnv: the token and the stall limit ride in GIT_CONFIG_*,
+// which simple-git refuses unless told it is meant. GIT_CONFIG_GLOBAL points at /dev/null (no config
+// at all), which simple-git also asks to be told.
 export function authedGit(dir?: string) {
   return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
 }
@@ -224,7 +228,9 @@ export function plainGit(dir?: string) {
   return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
 }
 
-const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', ...[0, 1, 2].flatMap((i) => [`GIT_CONFIG_KEY_${i}`, `GIT_CONFIG_VALUE_${i}`])];
+// simple-git refuses a command whose environment holds a key not listed here: the GIT_CONFIG_KEY_n
+// and _VALUE_n pairs go up to networkGitEnv's most settings.
+const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', ...Array.from({ length: NETWORK_SETTINGS }, (_, i) => [`GIT_CONFIG_KEY_${i}`, `GIT_CONFIG_VALUE_${i}`]).flat()];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

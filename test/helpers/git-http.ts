@@ -18,9 +18,13 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
-export async function serveGitHttp(options: { failPushes?: number; stallPushes?: number } = {}): Promise<GitHttpServer> {
+/**
+ * `failPushes`: pushes whose pack is answered 502. `stallPushes`: pushes left unanswered at their
+ * first request (the ref advertisement, a GET) and then at their pack (the POST).
+ */
+export async function serveGitHttp(options: { failPushes?: number; stallPushes?: { advertisement?: number; pack?: number } } = {}): Promise<GitHttpServer> {
   let toFail = options.failPushes ?? 0;
-  let toStall = options.stallPushes ?? 0;
+  const toStall = { advertisement: options.stallPushes?.advertisement ?? 0, pack: options.stallPushes?.pack ?? 0 };
   const roots = new Map<string, string>();
   const state = { refusedPushes: 0, stalled: false, stalledRequests: 0 };
   const server = createServer((req, res) => {
@@ -29,8 +33,9 @@ export async function serveGitHttp(options: { failPushes?: number; stallPushes?:
     const root = roots.get(id!);
     if (!root) return void res.writeHead(404).end();
     const push = req.method === 'POST' && url.pathname.endsWith('/git-receive-pack');
-    if (state.stalled || (push && toStall > 0)) {
-      if (!state.stalled) toStall--;
+    const advertisement = req.method === 'GET' && url.searchParams.get('service') === 'git-receive-pack';
+    const stall = state.stalled || (advertisement && toStall.advertisement-- > 0) || (push && toStall.pack-- > 0);
+    if (stall) {
       state.stalledRequests++;
       return void req.resume();
     }
