@@ -68,8 +68,12 @@ export function networkGitEnv(token: string | undefined, stallSeconds: number): 
   return env;
 }
 
-/** How long a GitHub transfer may stall before it is aborted (networkGitEnv). */
-const STALL_SECONDS = 60;
+/**
+ * How long a GitHub transfer may stall before it is aborted (networkGitEnv). Generous: while a server
+ * builds a pack it sends only a few bytes of keepalive every 5 s, which counts as stalled, so a large
+ * repository GitHub takes minutes to start sending must still get through.
+ */
+const STALL_SECONDS = 300;
 /** The most GIT_CONFIG_* settings networkGitEnv passes (GIT_ENV_KEYS allows that many). */
 const NETWORK_SETTINGS = 3;
 
