@@ -13,6 +13,7 @@ import { passingValidation } from '../test/helpers/workers.ts';
 import type { Plan } from '../src/mission/plan.ts';
 import { MissionBranch } from '../src/workspace/branch.ts';
 import { Workspaces } from '../src/workspace/checkout.ts';
+import { gitAt } from '../src/workspace/git.ts';
 import { median } from './lib/stats.ts';
 import { POLLING_SECONDS } from '../src/store/queue.ts';
 import { forgetStoredAnswers } from '../src/github/economy.ts';
@@ -43,8 +44,8 @@ const tool = (name: string, input: unknown): ScriptedTurn => ({ content: [{ type
 const files = (i: number) => ({ [`module${i}.js`]: `export const value = ${i};\n` });
 
 interface Run {
-  /** How long starting a process held the event loop, measured while the app was open. */
-  spawnMs: number;
+  /** How long one git command held the event loop, measured while the app was open. */
+  held: { direct: number; helper: number };
   ms: number;
   doneMs: number;
   restCalls: number;
@@ -53,17 +54,23 @@ interface Run {
 }
 
 /**
- * How long starting a process holds this process's event loop, per process started: fork copies the
- * memory map of the process (an embedded database's hundreds of megabytes included), and every git
- * command the app runs pays it.
+ * How long running one git command holds this process's event loop: started from this process (fork
+ * copies its memory map, an embedded database's hundreds of megabytes included) against handed to the
+ * git helper process, as the app does (git.ts).
  */
-async function spawnBlockMs(): Promise<number> {
+async function loopHeldMs(): Promise<{ direct: number; helper: number }> {
   const n = 20;
-  const started = performance.now();
-  const children = Array.from({ length: n }, () => execFileAsync('true'));
-  const ms = (performance.now() - started) / n;
-  await Promise.all(children);
-  return ms;
+  const held = async (run: () => Promise<unknown>) => {
+    let ms = 0;
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      const done = run();
+      ms += performance.now() - started;
+      await done;
+    }
+    return ms / n;
+  };
+  return { direct: await held(() => execFileAsync('git', ['--version'])), helper: await held(() => gitAt().raw(['--version'])) };
 }
 
 async function mission(options: { economical: boolean; config?: string }): Promise<Run> {
@@ -104,9 +111,9 @@ async function mission(options: { economical: boolean; config?: string }): Promi
     byCall.set(key, (byCall.get(key) ?? 0) + 1);
   }
   const notModified = app.github.notModified - notModifiedBefore;
-  const spawnMs = await spawnBlockMs();
+  const held = await loopHeldMs();
   await app.close();
-  return { spawnMs, ms, doneMs, restCalls: calls.length, notModified, byCall };
+  return { held, ms, doneMs, restCalls: calls.length, notModified, byCall };
 }
 
 /** The same git work the app does per feature, through the same module, and nothing else. */
@@ -130,7 +137,7 @@ async function gitAlone(): Promise<number> {
   return ms;
 }
 
-const bareSpawnMs = await spawnBlockMs();
+const bareHeld = await loopHeldMs();
 const missions: Run[] = [];
 const gits: number[] = [];
 for (let r = 0; r < RUNS; r++) {
@@ -143,8 +150,9 @@ console.log(`${FEATURES}-feature mission, /approve to last push (median of ${RUN
 console.log(`the same git work alone (median of ${RUNS}): ${(g / 1000).toFixed(2)} s; runs ${gits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
 console.log(`ratio mission / git alone: ${(m / g).toFixed(2)}x; app overhead per feature ${((m - g) / FEATURES).toFixed(0)} ms`);
 console.log(`to done, the milestone validated and the PR ready (median): ${(median(missions.map((x) => x.doneMs)) / 1000).toFixed(2)} s`);
+const openHeld = { direct: median(missions.map((x) => x.held.direct)), helper: median(missions.map((x) => x.held.helper)) };
 console.log(
-  `starting a process holds the event loop ${bareSpawnMs.toFixed(1)} ms in a bare process, ${median(missions.map((x) => x.spawnMs)).toFixed(1)} ms with the app and its embedded database open (fork copies its memory map)`,
+  `one git command holds the event loop ${openHeld.helper.toFixed(2)} ms handed to the git helper, against ${openHeld.direct.toFixed(1)} ms started from the app with its embedded database open (${bareHeld.direct.toFixed(1)} ms from a bare process, whose fork is small)`,
 );
 
 // GitHub calls, approval to done: every GET unconditional (the baseline) against conditional GETs, with

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { simpleGit } from 'simple-git';
+import { gitAt, gitEnv, networkGitEnv } from './git.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { PreparedSetups } from './prepared.ts';
 import { removeLater } from './remove.ts';
@@ -33,49 +33,12 @@ export class CheckoutError extends Error {
   }
 }
 
-/** The environment git runs with: enough to work, none of the app's secrets. */
-export function gitEnv(): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_CONFIG_NOSYSTEM: '1',
-    // Nor the user's: a checkout's worker may have been able to write it (without bubblewrap).
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    LANG: 'C',
-  };
-}
-
-/**
- * The environment of git talking to GitHub: the installation token in a header, and a transfer
- * that stalls (a remote that takes the connection and never answers) aborted once it has moved
- * less than 1 kB a second for `stallSeconds`, rather than holding the step until its job expires
- * hours later. A push so aborted is tried again like any other dropped connection.
- */
-export function networkGitEnv(token: string | undefined, stallSeconds: number): Record<string, string> {
-  const config: [string, string][] = [
-    ['http.lowSpeedLimit', '1000'],
-    ['http.lowSpeedTime', String(stallSeconds)],
-  ];
-  if (token) config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`]);
-  if (config.length > NETWORK_SETTINGS) throw new Error('networkGitEnv: raise NETWORK_SETTINGS (simple-git would refuse the command)');
-  const env = gitEnv();
-  env.GIT_CONFIG_COUNT = String(config.length);
-  config.forEach(([key, value], i) => {
-    env[`GIT_CONFIG_KEY_${i}`] = key;
-    env[`GIT_CONFIG_VALUE_${i}`] = value;
-  });
-  return env;
-}
-
 /**
  * How long a GitHub transfer may stall before it is aborted (networkGitEnv). Generous: while a server
  * builds a pack it sends only a few bytes of keepalive every 5 s, which counts as stalled, so a large
  * repository GitHub takes minutes to start sending must still get through.
  */
 const STALL_SECONDS = 300;
-/** The most GIT_CONFIG_* settings networkGitEnv passes (GIT_ENV_KEYS allows that many). */
-const NETWORK_SETTINGS = 3;
 
 export class Workspaces {
   readonly root: string;
@@ -139,9 +102,9 @@ export class Workspaces {
     const env = gitEnv();
     if (!existsSync(join(dir, '.git'))) {
       mkdirSync(dir, { recursive: true });
-      await plainGit().env(env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
+      await gitAt().env(env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
     }
-    const git = plainGit(dir).env(env);
+    const git = gitAt(dir).env(env);
     await git.fetch(['--quiet', '--prune', 'origin']);
     await git.raw(['checkout', '--quiet', '--force', '--detach', request.defaultBranch ? `refs/remotes/origin/${request.defaultBranch}` : 'origin/HEAD']);
     await git.raw(['clean', '-ffdxq']);
@@ -160,16 +123,16 @@ export class Workspaces {
     try {
       if (!cloned) {
         mkdirSync(cache, { recursive: true });
-        await authedGit().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
+        await gitAt().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
       } else {
-        await authedGit(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
+        await gitAt(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
       }
     } catch (error) {
       throw new CheckoutError(`could not ${cloned ? 'fetch' : 'clone'} ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
     }
     if (request.defaultBranch) {
       const ref = `refs/heads/${request.defaultBranch}`;
-      const git = plainGit(cache).env(gitEnv());
+      const git = gitAt(cache).env(gitEnv());
       if (!(await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => ''))) {
         throw new CheckoutError(`the default branch ${request.defaultBranch} is not in ${redactUrl(request.cloneUrl)}`);
       }
@@ -182,59 +145,6 @@ export class Workspaces {
     return this.#locks.run(key, fn);
   }
 }
-
-/**
- * simple-git 4's own completion, by default, takes a git command as done on `close`, or 50 ms after
- * `exit`, and then waits 50 ms more when the command printed nothing, which most of ours do (`--quiet`
- * fetches, checkouts, commits, pushes, plumbing): about 40 % of a build step's git time
- * (build-overhead: 12.1 s against 7.7 s for a 10-feature mission). Ours is told to wait for `close`
- * only (CLOSE_ONLY), and this second completion settles the command on `close`, or for a child that
- * keeps the pipe open, 50 ms after `exit` once the loop has read the pipes; the executor takes the
- * first settlement. Written against simple-git 4.0.2 (pinned).
- */
-function withoutSilenceWait<T>(git: T): T {
-  const plugins = (git as { _plugins?: { add?: (plugin: unknown) => unknown } })._plugins;
-  // Not quietly without: simple-git's own completion waits for close only (CLOSE_ONLY), so without this
-  // fallback a command whose pipe a child keeps open would never settle.
-  if (typeof plugins?.add !== 'function') throw new Error('simple-git without its plugin store: Missions is written against simple-git 4.0.2');
-  plugins.add({
-    type: 'spawn.after',
-    action(_: unknown, { spawned, close }: { spawned: import('node:child_process').ChildProcess; close: (code: number | null) => void }) {
-      let done = false;
-      const finish = (code: number | null) => {
-        if (!done) (done = true), close(code);
-      };
-      spawned.on('close', finish);
-      // As simple-git does: a process whose output stays open (a child holding its pipe) is done 50 ms
-      // after it exits, but only once the loop has read what waits in its pipes (setImmediate runs
-      // after the next poll). A loop held up longer than that after the exit fired the timer before
-      // the output was read, and a command's answer was lost: under load, `rev-parse` of a branch
-      // that was there answered nothing (scale-out: a mission failed nearly every run).
-      spawned.on('exit', (code) => setTimeout(() => setImmediate(() => finish(code)), 50));
-    },
-  });
-  return git;
-}
-
-// simple-git's own completion also settles 50 ms after exit on a plain timer, which cut the tail off
-// a large answer (a diff the secret scan reads) after a held-up loop: it waits for close only, and
-// withoutSilenceWait's fallback covers a command whose pipe a child keeps open.
-const CLOSE_ONLY = { onClose: true, onExit: false } as const;
-
-// Git that talks to GitHub, with networkGitEnv: the token and the stall limit ride in GIT_CONFIG_*,
-// which simple-git refuses unless told it is meant. GIT_CONFIG_GLOBAL points at /dev/null (no config
-// at all), which simple-git also asks to be told.
-export function authedGit(dir?: string) {
-  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true } }));
-}
-
-export function plainGit(dir?: string) {
-  return withoutSilenceWait(simpleGit({ ...(dir ? { baseDir: dir } : {}), completion: CLOSE_ONLY, allowEnvironment: GIT_ENV_KEYS, unsafe: { allowUnsafeConfigPaths: true } }));
-}
-
-// simple-git refuses a command whose environment holds a key not listed here: the GIT_CONFIG_KEY_n
-// and _VALUE_n pairs go up to networkGitEnv's most settings.
-const GIT_ENV_KEYS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_COUNT', ...Array.from({ length: NETWORK_SETTINGS }, (_, i) => [`GIT_CONFIG_KEY_${i}`, `GIT_CONFIG_VALUE_${i}`]).flat()];
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');

@@ -1,0 +1,47 @@
+// The git helper process (git.ts starts it): runs each git command it is sent, as an argument list
+// with the environment it came with, and answers with the command's output. It is a small process,
+// so starting git from here is cheap, and the app's event loop never waits for git to start.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+interface Command {
+  id: number;
+  args: string[];
+  cwd?: string;
+  env: Record<string, string>;
+}
+
+process.on('message', (command: Command) => run(command));
+// The app is gone (exited, crashed, killed): so is this helper. A git command under way finishes alone.
+process.on('disconnect', () => process.exit(0));
+
+function run({ id, args, cwd, env }: Command): void {
+  let child: ChildProcess;
+  try {
+    child = spawn('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    // Thrown at once, not emitted: arguments too long for the kernel (E2BIG), say.
+    return answer({ id, error: (error as Error).message });
+  }
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  let done = false;
+  const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (done) return;
+    done = true;
+    answer({ id, code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+  };
+  child.on('error', (error) => {
+    if (!done) (done = true), answer({ id, error: error.message });
+  });
+  child.on('close', finish);
+  // A process git leaves holding its pipe open (a background gc, a credential helper) must not hold
+  // the command: it is done 50 ms after git exits, once the loop has read what waits in the pipes
+  // (setImmediate runs after the next poll), so no answer loses its tail to a timer.
+  child.on('exit', (code, signal) => setTimeout(() => setImmediate(() => finish(code, signal)), 50));
+}
+
+function answer(message: object): void {
+  process.send?.(message);
+}
