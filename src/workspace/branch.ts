@@ -80,7 +80,7 @@ export class MissionBranch {
   /** Refreshes the cache; returns the default branch's newest commit (where a new branch starts). */
   async refresh(): Promise<string> {
     await this.#workspaces.refresh(this.#request);
-    return (await gitAt(this.#cache).env(gitEnv()).raw(['rev-parse', 'HEAD'])).trim();
+    return (await gitAt(this.#cache).raw(['rev-parse', 'HEAD'])).trim();
   }
 
   /** The repository's files at a commit, read from the app's cache. */
@@ -143,12 +143,12 @@ export class MissionBranch {
 
   /** The paths that differ between two commits. */
   async changedPaths(from: string, to: string): Promise<string[]> {
-    const out = await gitAt(this.#cache).env(gitEnv()).raw(['diff', '--name-only', '-z', '--no-renames', from, to]);
+    const out = await gitAt(this.#cache).raw(['diff', '--name-only', '-z', '--no-renames', from, to]);
     return out.split('\0').filter(Boolean);
   }
 
   async diff(from: string, to: string): Promise<string> {
-    return gitAt(this.#cache).env(gitEnv()).raw(['diff', '--no-ext-diff', '--no-textconv', from, to]);
+    return gitAt(this.#cache).raw(['diff', '--no-ext-diff', '--no-textconv', from, to]);
   }
 
   /**
@@ -160,8 +160,8 @@ export class MissionBranch {
     // What an earlier checkout of the name left goes first.
     this.discard(dir);
     mkdirSync(dir, { recursive: true });
-    await gitAt().env(gitEnv()).clone(this.#cache, dir, ['--shared', '--no-checkout']);
-    await gitAt(dir).env(gitEnv()).raw(['checkout', '--detach', commit]);
+    await gitAt().clone(this.#cache, dir, ['--shared', '--no-checkout']);
+    await gitAt(dir).raw(['checkout', '--detach', commit]);
     return dir;
   }
 
@@ -173,7 +173,7 @@ export class MissionBranch {
 
   /** The pushed tip of the branch, or null before the first push. */
   async pushedTip(): Promise<string | null> {
-    const out = await gitAt(this.#cache).env(gitEnv()).raw(['for-each-ref', '--format=%(objectname)', `refs/heads/${this.branch}`]);
+    const out = await gitAt(this.#cache).raw(['for-each-ref', '--format=%(objectname)', `refs/heads/${this.branch}`]);
     return out.trim() || null;
   }
 
@@ -181,9 +181,7 @@ export class MissionBranch {
   async stack(base: string): Promise<StackCommit[]> {
     const tip = await this.pushedTip();
     if (!tip) return [];
-    const out = await gitAt(this.#cache)
-      .env(gitEnv())
-      .raw(['log', '--reverse', `--format=%H%x1f%s%x1f%(trailers:key=${FEATURE_TRAILER},valueonly,separator=%x2c)%x1e`, `${base}..${tip}`]);
+    const out = await gitAt(this.#cache).raw(['log', '--reverse', `--format=%H%x1f%s%x1f%(trailers:key=${FEATURE_TRAILER},valueonly,separator=%x2c)%x1e`, `${base}..${tip}`]);
     return out
       .split('\x1e')
       .map((r) => r.trim())
@@ -200,7 +198,7 @@ export class MissionBranch {
 
   /** git on the checkout's files through the app's own git directory; nothing in the checkout configures it. */
   #appGit() {
-    return gitAt(this.dir).env({ ...gitEnv(), GIT_DIR: this.#gitDir, GIT_WORK_TREE: this.dir });
+    return gitAt(this.dir, { ...gitEnv(), GIT_DIR: this.#gitDir, GIT_WORK_TREE: this.dir });
   }
 
   /**
@@ -218,7 +216,7 @@ export class MissionBranch {
       // ignored files (a node_modules a worker changed) would otherwise be kept as a clean setup.
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      await gitAt().env(gitEnv()).clone(this.#cache, this.#gitDir, ['--quiet', '--bare', '--shared']);
+      await gitAt().clone(this.#cache, this.#gitDir, ['--quiet', '--bare', '--shared']);
     }
     this.#trustConfig(identity);
     const git = this.#appGit();
@@ -235,8 +233,8 @@ export class MissionBranch {
   /** A new repository in the checkout at `target`, borrowing the cache's objects (readable in the sandbox). */
   async #workerRepository(target: string): Promise<void> {
     const workerGitDir = join(this.dir, '.git');
-    const git = gitAt(this.dir).env({ ...gitEnv(), GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
-    // Fewer commands: each one forks the app's process.
+    const git = gitAt(this.dir, { ...gitEnv(), GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
+    // Fewer commands: each one starts a process (through the git helper).
     await git.raw(['init', `--initial-branch=${this.branch}`]);
     writeFileSync(join(workerGitDir, 'objects', 'info', 'alternates'), `${join(this.#cache, 'objects')}\n`);
     await git.raw(['reset', '--mixed', target]);
@@ -294,14 +292,14 @@ export class MissionBranch {
   }
 
   async #push(sha: string): Promise<void> {
-    const cache = gitAt(this.#cache).env(gitEnv());
+    const cache = gitAt(this.#cache);
     await cache.raw(['fetch', '--quiet', this.#gitDir, `+refs/heads/${this.branch}:refs/missions-push/${this.#request.missionId}`]);
     try {
       // GitHub answering 502 (or a connection dropping) is not a refusal: the committed feature is
       // pushed again rather than thrown away with the step.
       for (let attempt = 1; ; attempt++) {
         try {
-          await gitAt(this.#cache).env(networkGitEnv(this.#request.token, this.#workspaces.stallSeconds)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
+          await gitAt(this.#cache, networkGitEnv(this.#request.token, this.#workspaces.stallSeconds)).raw(['push', 'origin', `${sha}:refs/heads/${this.branch}`]);
           break;
         } catch (error) {
           if (attempt >= PUSH_ATTEMPTS || !transientPushError(error)) throw error;

@@ -102,10 +102,10 @@ export class Workspaces {
     const env = gitEnv();
     if (!existsSync(join(dir, '.git'))) {
       mkdirSync(dir, { recursive: true });
-      await gitAt().env(env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
+      await gitAt(undefined, env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
     }
-    const git = gitAt(dir).env(env);
-    await git.fetch(['--quiet', '--prune', 'origin']);
+    const git = gitAt(dir, env);
+    await git.raw(['fetch', '--quiet', '--prune', 'origin']);
     await git.raw(['checkout', '--quiet', '--force', '--detach', request.defaultBranch ? `refs/remotes/origin/${request.defaultBranch}` : 'origin/HEAD']);
     await git.raw(['clean', '-ffdxq']);
     return dir;
@@ -123,20 +123,20 @@ export class Workspaces {
     try {
       if (!cloned) {
         mkdirSync(cache, { recursive: true });
-        await gitAt().env(env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
+        await gitAt(undefined, env).clone(request.cloneUrl, cache, ['--quiet', '--bare']);
       } else {
-        await gitAt(cache).env(env).fetch(['--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
+        await gitAt(cache, env).raw(['fetch', '--quiet', '--prune', '--force', 'origin', '+refs/heads/*:refs/heads/*']);
       }
     } catch (error) {
       throw new CheckoutError(`could not ${cloned ? 'fetch' : 'clone'} ${redactUrl(request.cloneUrl)}: ${firstLine(error)}`);
     }
     if (request.defaultBranch) {
       const ref = `refs/heads/${request.defaultBranch}`;
-      const git = gitAt(cache).env(gitEnv());
+      const git = gitAt(cache);
       if (!(await git.raw(['rev-parse', '--verify', '--quiet', ref]).catch(() => ''))) {
         throw new CheckoutError(`the default branch ${request.defaultBranch} is not in ${redactUrl(request.cloneUrl)}`);
       }
-      // Read first: each git command forks the whole process, and HEAD rarely moves.
+      // Read first: a git command costs a process started (through the helper), and HEAD rarely moves.
       if (readFileSync(join(cache, 'HEAD'), 'utf8') !== `ref: ${ref}\n`) await git.raw(['symbolic-ref', 'HEAD', ref]);
     }
   }

@@ -1,10 +1,11 @@
 // Every git command the app runs, run by a helper process (git-spawner.ts) rather than spawned from
 // the app's own. Node starts a process by forking the whole app, the embedded database's memory map
-// included, and holds the event loop until the child has started git: 14–28 ms a command on a 2-core
-// machine, against under 0.5 ms to hand the command to the helper, whose own fork is small (a
-// `rev-parse` took 18.5–38.7 ms from the app against 8.9–10.7 ms through the helper). A build step
-// runs about twenty. simple-git, used before, cannot take another spawner; the app's git calls are
-// plain argument lists with every option its own, so the helper runs them as they are, with no shell.
+// included, and holds the event loop until the child has started git: 14–20 ms a command on a 2-core
+// machine, against under a millisecond to hand the command to the helper, whose own fork is small
+// (`npm run bench -- build-overhead` prints both); a build step runs about twenty. The library used
+// before, simple-git, cannot take another spawner, and running it inside the helper would leave only
+// its argument guards, which the app's calls do not need: every option in them is the app's own
+// (branch names start `missions/` or `refs/`, shas come from git, a clone's URL follows `--`).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -45,66 +46,50 @@ export function networkGitEnv(token: string | undefined, stallSeconds: number): 
 
 /** A git command that failed: its output (stdout, then stderr) is the message, as git wrote it. */
 export class GitError extends Error {
-  readonly exitCode: number | null;
-  constructor(exitCode: number | null, message: string) {
+  constructor(message: string) {
     super(message);
     this.name = 'GitError';
-    this.exitCode = exitCode;
   }
 }
 
-/** Git in `dir` (or wherever the arguments say) with `env`, which is all the environment it gets. */
-export class Git {
-  readonly #dir: string | undefined;
-  readonly #env: Record<string, string>;
-
-  constructor(dir?: string, env: Record<string, string> = gitEnv()) {
-    this.#dir = dir;
-    this.#env = env;
-  }
-
-  env(env: Record<string, string>): Git {
-    return new Git(this.#dir, env);
-  }
-
-  /** The command's standard output; rejects with a GitError when git exits other than 0. */
-  async raw(args: string[]): Promise<string> {
-    const answer = await spawner.run({ args, env: this.#env, ...(this.#dir ? { cwd: this.#dir } : {}) });
-    if ('error' in answer) throw new GitError(null, `git ${args[0]} could not be started: ${answer.error}`);
-    if (answer.code !== 0) throw new GitError(answer.code, `${answer.stdout}${answer.stderr}` || `git ${args[0]} ${answer.signal ? `was killed (${answer.signal})` : `exited ${answer.code}`}`);
-    return answer.stdout;
-  }
-
-  /** `git clone <options> -- <from> <to>`: `--` so that no URL is ever read as an option. */
-  clone(from: string, to: string, options: string[] = []): Promise<string> {
-    return this.raw(['clone', ...options, '--', from, to]);
-  }
-
-  fetch(args: string[]): Promise<string> {
-    return this.raw(['fetch', ...args]);
-  }
-}
-
-/** Git in `dir`, or with no directory of its own (a clone). */
-export function gitAt(dir?: string): Git {
-  return new Git(dir);
+/**
+ * Git in `dir` (or where `env`'s GIT_DIR says, or nowhere in particular for a clone), with `env` as
+ * all the environment it gets: by default gitEnv(), which holds no secret.
+ */
+export function gitAt(dir?: string, env: Record<string, string> = gitEnv()) {
+  return {
+    /** The command's standard output; rejects with a GitError when git exits other than 0. */
+    async raw(args: string[]): Promise<string> {
+      const answer = await spawner.run({ args, env, ...(dir ? { cwd: dir } : {}) });
+      if ('error' in answer) throw new GitError(`git ${args[0]}: ${answer.error}`);
+      // Any other exit than 0 fails, stderr or not (simple-git took a silent one as success): the
+      // callers that expect one (rev-parse --verify --quiet) catch it.
+      if (answer.code !== 0) throw new GitError(`${answer.stdout}${answer.stderr}` || `git ${args[0]} ${answer.signal ? `was killed (${answer.signal})` : `exited ${answer.code}`}`);
+      return answer.stdout;
+    },
+    /** `git clone <options> -- <from> <to>`: `--` so that no URL is ever read as an option. */
+    clone(from: string, to: string, options: string[] = []): Promise<string> {
+      return this.raw(['clone', ...options, '--', from, to]);
+    },
+  };
 }
 
 type Answer = { id: number; error: string } | { id: number; code: number | null; signal: string | null; stdout: string; stderr: string };
+type Waiting = { child: ChildProcess; resolve: (answer: Answer) => void; reject: (error: Error) => void };
 
 /** The helper process, started on the first command and again after it died. */
 class Spawner {
   #child: ChildProcess | undefined;
   #next = 0;
-  readonly #waiting = new Map<number, { resolve: (answer: Answer) => void; reject: (error: Error) => void }>();
+  readonly #waiting = new Map<number, Waiting>();
 
   run(command: { args: string[]; cwd?: string; env: Record<string, string> }): Promise<Answer> {
     const child = (this.#child ??= this.#start());
     const id = this.#next++;
     return new Promise<Answer>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      this.#waiting.set(id, { child, resolve, reject });
       // While a command is out, the helper's channel keeps this process alive; idle, it does not.
-      if (this.#waiting.size === 1) child.channel?.ref();
+      child.channel?.ref();
       child.send({ id, ...command }, (error) => {
         if (error) this.#settle(id, (w) => w.reject(error));
       });
@@ -122,20 +107,24 @@ class Spawner {
     child.on('message', (answer: Answer) => this.#settle(answer.id, (w) => w.resolve(answer)));
     const gone = (why: string) => {
       if (this.#child === child) this.#child = undefined;
-      for (const id of [...this.#waiting.keys()]) this.#settle(id, (w) => w.reject(new GitError(null, `the git helper process ${why}`)));
+      // Only its own commands: those sent since went to the helper started after it.
+      for (const [id, waiting] of [...this.#waiting]) if (waiting.child === child) this.#settle(id, (w) => w.reject(new GitError(`the git helper process ${why}`)));
     };
     child.on('exit', (code, signal) => gone(`exited (${signal ?? code}) while git ran`));
+    // The channel can close before `exit` is seen, and with nothing else keeping this process alive
+    // it would end with the commands still waiting.
+    child.on('disconnect', () => gone('closed its channel while git ran'));
     child.on('error', (error) => gone(`failed: ${error.message}`));
     child.unref();
     child.channel?.unref();
     return child;
   }
 
-  #settle(id: number, how: (waiting: { resolve: (answer: Answer) => void; reject: (error: Error) => void }) => void): void {
+  #settle(id: number, how: (waiting: Waiting) => void): void {
     const waiting = this.#waiting.get(id);
     if (!waiting) return;
     this.#waiting.delete(id);
-    if (this.#waiting.size === 0) this.#child?.channel?.unref();
+    if (![...this.#waiting.values()].some((w) => w.child === waiting.child)) waiting.child.channel?.unref();
     how(waiting);
   }
 }
