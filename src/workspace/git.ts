@@ -1,6 +1,6 @@
 // Every git command the app runs, run by a helper process (git-spawner.ts) rather than spawned from
 // the app's own. Node starts a process by forking the whole app, the embedded database's memory map
-// included, and holds the event loop until the child has started git: 14–20 ms a command on a 2-core
+// included, and holds the event loop until the child has started git: 20–26 ms a command on a 2-core
 // machine, against under a millisecond to hand the command to the helper, whose own fork is small
 // (`npm run bench -- build-overhead` prints both); a build step runs about twenty. The library used
 // before, simple-git, cannot take another spawner, and running it inside the helper would leave only
