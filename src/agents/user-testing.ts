@@ -39,7 +39,7 @@ export function submitVerdicts(assertionIds: string[], contractIds: string[]) {
       return [
         ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
         ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
-        ...[...given].filter((id) => !known.has(id)).map((id) => `${JSON.stringify(id)} is not an assertion of the contract: give verdicts only on the assertion ids in your task (${assertionIds.join(', ')}), and put nearby cases in their evidence`),
+        ...[...given].filter((id) => !known.has(id)).map((id) => `${JSON.stringify(id)} is not an assertion of the contract: give verdicts only on the contract's assertion ids (this milestone's: ${assertionIds.join(', ')}), and put nearby cases in their evidence`),
       ];
     },
   });

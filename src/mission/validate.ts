@@ -176,7 +176,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const replayed = await replay(
     verdicts,
     mayFix,
-    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => discardQuietly(sandbox) },
+    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: discardQuietly },
     config.sandbox.network,
     v.cancellation,
   );
@@ -280,8 +280,8 @@ type StoredReview = Review & { missing?: boolean };
 /**
  * Replays each `pass` on an assertion built so far (`built`: this milestone's and earlier ones') that
  * names a command on a clean checkout (`checkout(n)`: the one for the n-th distinct command); one that
- * fails there becomes a `fail` saying why. A pass on a later milestone's assertion is kept unreplayed,
- * and says so. A command several passes name
+ * fails there becomes a `fail` saying why. A pass with a command on a later milestone's assertion is
+ * not replayed: it is kept as blocked, its evidence saying why. A command several passes name
  * runs once: on the same clean checkout it gives the same answer. `ahead`: the next command's
  * checkout is made while one runs; each is discarded once its command ran (a validator may name
  * any number of commands: their checkouts must not pile up on disk).
@@ -311,7 +311,8 @@ async function replay(
     cancellation.check();
   }
   return verdicts.results.map((r) => {
-    if (!replayable(r)) return r.status === 'pass' && r.command ? { ...r, evidence: `(Not replayed: a later milestone's assertion.) ${r.evidence}` } : r;
+    // Not replayed, so it does not stand as a pass (PRODUCT §4): its evidence is kept, as blocked.
+    if (!replayable(r)) return r.status === 'pass' && r.command ? { ...r, status: 'blocked' as const, evidence: `(Not replayed: a later milestone's assertion, checked in its own round.) ${r.evidence}` } : r;
     const run = runs.get(r.command!);
     if (!run) return r;
     const output = replayEvidence(run.output);

@@ -10,7 +10,7 @@ import { layersOf } from './overlay.ts';
 import { removeLater } from './remove.ts';
 import type { Sandbox } from './sandbox.ts';
 import { CheckoutError, firstLine, type CheckoutRequest, type Workspaces } from './checkout.ts';
-import { gitAt, gitEnv, networkGitEnv } from './git.ts';
+import { gitAt, networkGitEnv } from './git.ts';
 import { containsSecret } from '../secrets.ts';
 
 export interface GitIdentity {
@@ -198,7 +198,7 @@ export class MissionBranch {
 
   /** git on the checkout's files through the app's own git directory; nothing in the checkout configures it. */
   #appGit() {
-    return gitAt(this.dir, { ...gitEnv(), GIT_DIR: this.#gitDir, GIT_WORK_TREE: this.dir });
+    return gitAt(this.dir, { GIT_DIR: this.#gitDir, GIT_WORK_TREE: this.dir });
   }
 
   /**
@@ -233,7 +233,7 @@ export class MissionBranch {
   /** A new repository in the checkout at `target`, borrowing the cache's objects (readable in the sandbox). */
   async #workerRepository(target: string): Promise<void> {
     const workerGitDir = join(this.dir, '.git');
-    const git = gitAt(this.dir, { ...gitEnv(), GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
+    const git = gitAt(this.dir, { GIT_DIR: workerGitDir, GIT_WORK_TREE: this.dir });
     // Fewer commands: each one starts a process (through the git helper).
     await git.raw(['init', `--initial-branch=${this.branch}`]);
     writeFileSync(join(workerGitDir, 'objects', 'info', 'alternates'), `${join(this.#cache, 'objects')}\n`);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { gitAt, gitEnv, networkGitEnv } from './git.ts';
+import { gitAt, networkGitEnv } from './git.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { PreparedSetups } from './prepared.ts';
 import { removeLater } from './remove.ts';
@@ -49,7 +49,7 @@ export class Workspaces {
   /** Where kept setups and removals say what went wrong (a copy that failed, a full disk). */
   readonly log: Logger | undefined;
 
-  /** Seconds a transfer from or to GitHub may stall before it is aborted (networkGitEnv). */
+  /** Seconds a transfer from or to GitHub may stall before it is aborted (networkGitEnv); tests shorten it. */
   readonly stallSeconds: number;
 
   constructor(root: string, log?: Logger, options: { stallSeconds?: number } = {}) {
@@ -99,12 +99,11 @@ export class Workspaces {
   async checkoutDefaultBranch(request: CheckoutRequest): Promise<string> {
     await this.refresh(request);
     const dir = this.checkoutPath(request.missionId);
-    const env = gitEnv();
     if (!existsSync(join(dir, '.git'))) {
       mkdirSync(dir, { recursive: true });
-      await gitAt(undefined, env).clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
+      await gitAt().clone(this.cachePath(request.repoId), dir, ['--quiet', '--shared', '--no-checkout']);
     }
-    const git = gitAt(dir, env);
+    const git = gitAt(dir);
     await git.raw(['fetch', '--quiet', '--prune', 'origin']);
     await git.raw(['checkout', '--quiet', '--force', '--detach', request.defaultBranch ? `refs/remotes/origin/${request.defaultBranch}` : 'origin/HEAD']);
     await git.raw(['clean', '-ffdxq']);

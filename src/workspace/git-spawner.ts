@@ -15,8 +15,12 @@ process.on('message', (command: Command) => run(command));
 // The app is gone (exited, crashed, killed): so is this helper. A git command under way finishes alone.
 process.on('disconnect', () => process.exit(0));
 
-/** Past this, an answer is refused rather than built: a string that long cannot be made, and the helper would fall. */
-const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+/**
+ * Past this, an answer is refused rather than built: a string past 512 MB cannot be made, and one
+ * this large already takes up to twice its bytes in each process and holds the one channel every
+ * mission's git shares while it crosses. A feature's diff or a large repository's tree listing fit.
+ */
+const MAX_OUTPUT_BYTES = 128 * 1024 * 1024;
 
 function run({ id, args, cwd, env }: Command): void {
   // Said plainly: spawn would report a missing directory as git missing (ENOENT).
@@ -36,7 +40,7 @@ function run({ id, args, cwd, env }: Command): void {
     if (done) return;
     bytes += chunk.length;
     if (bytes <= MAX_OUTPUT_BYTES) return void into.push(chunk);
-    // A diff of a file as large as the sandbox allows: this command fails, not every other one.
+    // A diff of a file as large as the sandbox allows: this command fails, and the helper stands.
     done = true;
     child.kill('SIGKILL');
     stdout.length = stderr.length = 0;

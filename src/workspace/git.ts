@@ -1,6 +1,6 @@
 // Every git command the app runs, run by a helper process (git-spawner.ts) rather than spawned from
 // the app's own. Node starts a process by forking the whole app, the embedded database's memory map
-// included, and holds the event loop until the child has started git: 20–26 ms a command on a 2-core
+// included, and holds the event loop until the child has started git: about 20 ms a command on a 2-core
 // machine, against under a millisecond to hand the command to the helper, whose own fork is small
 // (`npm run bench -- build-overhead` prints both); a build step runs about twenty. The library used
 // before, simple-git, cannot take another spawner, and running it inside the helper would leave only
@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The environment git runs with: enough to work, none of the app's secrets. */
-export function gitEnv(): Record<string, string> {
+function gitEnv(): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -23,7 +23,7 @@ export function gitEnv(): Record<string, string> {
 }
 
 /**
- * The environment of git talking to GitHub: the installation token in a header (never in a URL, a
+ * What git talking to GitHub gets beside gitEnv(): the installation token in a header (never in a URL, a
  * file or a log line), and a transfer that stalls (a remote that takes the connection and stops
  * answering) aborted once it has moved less than 1 kB a second for `stallSeconds`, rather than
  * holding the step until its job expires hours later. A push so aborted is tried again like any
@@ -35,8 +35,7 @@ export function networkGitEnv(token: string | undefined, stallSeconds: number): 
     ['http.lowSpeedTime', String(stallSeconds)],
   ];
   if (token) config.push(['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`]);
-  const env = gitEnv();
-  env.GIT_CONFIG_COUNT = String(config.length);
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(config.length) };
   config.forEach(([key, value], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = key;
     env[`GIT_CONFIG_VALUE_${i}`] = value;
@@ -53,10 +52,11 @@ export class GitError extends Error {
 }
 
 /**
- * Git in `dir` (or where `env`'s GIT_DIR says, or nowhere in particular for a clone), with `env` as
- * all the environment it gets: by default gitEnv(), which holds no secret.
+ * Git in `dir` (or where `extra`'s GIT_DIR says, or nowhere in particular for a clone). Its whole
+ * environment is gitEnv(), which holds no secret, with `extra` over it (GIT_DIR, networkGitEnv's).
  */
-export function gitAt(dir?: string, env: Record<string, string> = gitEnv()) {
+export function gitAt(dir?: string, extra: Record<string, string> = {}) {
+  const env = { ...gitEnv(), ...extra };
   return {
     /** The command's standard output; rejects with a GitError when git exits other than 0. */
     async raw(args: string[]): Promise<string> {

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { gitAt, gitEnv } from './git.ts';
+import { gitAt } from './git.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { MAX_OVERLAYS, overlaysFor, overlaysWork, type Overlay } from './overlay.ts';
 import { removeLater } from './remove.ts';
@@ -61,7 +61,7 @@ function relocatable(path: string): boolean {
  * validators and replays).
  */
 export async function setupKey(gitDir: string, commit: string, command: string): Promise<string> {
-  const git = () => gitAt(undefined, { ...gitEnv(), GIT_DIR: gitDir });
+  const git = () => gitAt(undefined, { GIT_DIR: gitDir });
   const entries = treeEntries(await git().raw(['ls-tree', '-r', '-z', commit]));
   const hash = createHash('sha256').update(`${command}\0`);
   const wholeTree = async () => hash.update(`tree ${(await git().raw(['rev-parse', `${commit}^{tree}`])).trim()}`).digest('hex').slice(0, 32);
@@ -312,7 +312,7 @@ export class PreparedSetups {
  */
 async function madeBySetup(gitDir: string, commit: string, checkout: string): Promise<string[] | null> {
   const index = join(dirname(checkout), `.setup-index-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const git = gitAt(checkout, { ...gitEnv(), GIT_DIR: gitDir, GIT_WORK_TREE: checkout, GIT_INDEX_FILE: index });
+  const git = gitAt(checkout, { GIT_DIR: gitDir, GIT_WORK_TREE: checkout, GIT_INDEX_FILE: index });
   try {
     await git.raw(['read-tree', commit]);
     // A submodule setup checked out is tracked (a gitlink), so nothing would list what it made there.

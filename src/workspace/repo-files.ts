@@ -2,7 +2,7 @@
 // committed symlink to /proc/self/environ must not put the app's environment in front of a model.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
-import { gitAt, gitEnv } from './git.ts';
+import { gitAt } from './git.ts';
 
 export interface RepoFiles {
   /** A regular file's text, or null when it is absent, a link, a directory or outside the repository. */
@@ -85,7 +85,7 @@ export type FileAt = { kind: 'absent' } | { kind: 'file'; text: string } | { kin
 
 /** `ls-tree` of `path` in `commit`: one remembered answer for fileAt and commitFiles. */
 function listing(gitDir: string, commit: string, path: string): Promise<string> {
-  return remembered(gitDir, commit, `ls ${path}`, () => gitAt(undefined, { ...gitEnv(), GIT_DIR: gitDir }).raw(['ls-tree', '-z', commit, '--', path]), LISTING);
+  return remembered(gitDir, commit, `ls ${path}`, () => gitAt(undefined, { GIT_DIR: gitDir }).raw(['ls-tree', '-z', commit, '--', path]), LISTING);
 }
 
 /** What `commit` holds at `path`, in a git directory the app owns. */
@@ -99,7 +99,7 @@ export async function fileAt(gitDir: string, commit: string, path: string): Prom
 
 /** A blob's text, or null when it is larger than `maxBytes` (the size first: a worker's commit may hold gigabytes). */
 export async function blobText(gitDir: string, sha: string, maxBytes = MAX_BYTES): Promise<string | null> {
-  const git = () => gitAt(undefined, { ...gitEnv(), GIT_DIR: gitDir });
+  const git = () => gitAt(undefined, { GIT_DIR: gitDir });
   const size = Number((await remembered(gitDir, sha, 'size', () => git().raw(['cat-file', '-s', sha]), (out) => /^\d+\n?$/.test(out))).trim());
   if (size > maxBytes) return null;
   const blob = () => git().raw(['cat-file', 'blob', sha]);
@@ -109,7 +109,7 @@ export async function blobText(gitDir: string, sha: string, maxBytes = MAX_BYTES
 /**
  * Answers of git about objects named by their hash, which never change: every step of a mission reads
  * its base's skills and its default branch's config again, and each git command costs a process
- * started (about 10 ms through the git helper, git.ts), where a remembered answer costs nothing.
+ * started (through the git helper, git.ts), where a remembered answer costs nothing.
  */
 const answers = new Map<string, Promise<string>>();
 /** Answers kept at most (the oldest go first); each of at most REMEMBERED_BYTES. */
