@@ -9,7 +9,7 @@ const CANCELLED = 'the mission was cancelled';
 
 /** The stop a cancelled mission's step ends with, asked of the store now (no watch to wait for); null while it runs. */
 export async function cancelledNow(store: MissionStore, missionId: number): Promise<AgentStopped | null> {
-  return (await store.get(missionId)).state === 'cancelled' ? new AgentStopped(CANCELLED) : null;
+  return (await store.stateOf(missionId)) === 'cancelled' ? new AgentStopped(CANCELLED) : null;
 }
 
 export interface Cancellation {
@@ -22,8 +22,8 @@ export interface Cancellation {
 export function watchCancellation(store: MissionStore, missionId: number): Cancellation {
   const controller = new AbortController();
   const timer = setInterval(() => {
-    store.get(missionId).then(
-      (mission) => mission.state === 'cancelled' && controller.abort(new AgentStopped(CANCELLED)),
+    store.stateOf(missionId).then(
+      (state) => state === 'cancelled' && controller.abort(new AgentStopped(CANCELLED)),
       () => {},
     );
   }, WATCH_MS);

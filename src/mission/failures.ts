@@ -40,7 +40,7 @@ export function worthAnotherRun(error: unknown): error is AgentGaveUp | ModelRef
 
 export function describeFailure(error: unknown, during: 'planning' | 'building' | 'validating'): string {
   if (error instanceof ConfigInvalid) return `${error.message}. Fix the file on the default branch.`;
-  if (error instanceof CheckoutError) return `${during === 'planning' ? 'The repository could not be cloned' : 'Git failed'}: ${error.message}.`;
+  if (error instanceof CheckoutError) return `${during === 'planning' ? 'The repository could not be read' : 'Git failed'}: ${error.message}.`;
   if (error instanceof SetupFailed) return `The repository could not be set up: ${error.message}`;
   if (error instanceof SecretInCommit) return `Stopped before committing: ${error.message}.`;
   if (error instanceof ValidationFailed) return error.message;

@@ -164,19 +164,11 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
     testingRun.status === 'fulfilled' ?
       testingRun.value
     : { results: assertionIds.map((assertion_id) => ({ assertion_id, status: 'blocked' as const, evidence: `No verdict this round. ${testingFailure}` })) };
-  // Disk not freed is no reason to lose the round's replayed verdicts.
-  const discardQuietly = (sandbox: Sandbox) => {
-    try {
-      branch.discard(sandbox.checkout);
-    } catch (error) {
-      log.warn({ err: error, missionId: mission.id }, 'a replay checkout could not be removed');
-    }
-  };
   // 3. A pass that names a command stands only if the app sees that command exit 0 too.
   const replayed = await replay(
     verdicts,
     mayFix,
-    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: discardQuietly },
+    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox: Sandbox) => branch.discard(sandbox.checkout) },
     config.sandbox.network,
     v.cancellation,
   );

@@ -33,6 +33,16 @@ export function removeTree(path: string): void {
  * next one. What a process that died left aside there is removed too.
  */
 export function removeLater(path: string, options: { into?: string; log?: Logger } = {}): void {
+  // Disk not freed is no reason to fail the step that asked (a round's replayed verdicts, a finished
+  // mission): said in the log instead. A checkout made again at this path then fails on its own.
+  try {
+    moveAsideAndRemove(path, options);
+  } catch (error) {
+    options.log?.warn({ err: error, path }, 'a directory could not be removed');
+  }
+}
+
+function moveAsideAndRemove(path: string, options: { into?: string; log?: Logger }): void {
   const into = options.into ?? dirname(path);
   const aside = join(into, `${ASIDE}${PROCESS}-${basename(path)}-${Math.random().toString(36).slice(2)}`);
   try {

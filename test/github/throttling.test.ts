@@ -6,7 +6,7 @@
 // MISSIONS_TEST_REDIS_URL (.ci/run sets it, with a database of its own that the test empties).
 import { generateKeyPairSync } from 'node:crypto';
 import { Redis } from 'ioredis';
-import nock from 'nock';
+import nock from '../helpers/nock.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitHubMock } from '../helpers/github.ts';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';

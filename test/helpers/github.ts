@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
-import nock from 'nock';
+import nock, { type Interceptor, type Scope } from './nock.ts';
 
 const require = createRequire(import.meta.url);
 const openapi = require('@octokit/openapi/generated/api.github.com.json') as {
@@ -50,7 +50,7 @@ export interface RecordedRequest {
 }
 
 export class GitHubMock {
-  readonly scope: nock.Scope;
+  readonly scope: Scope;
   readonly requests: RecordedRequest[] = [];
   readonly violations: string[] = [];
 
@@ -85,7 +85,7 @@ export class GitHubMock {
    * An interceptor for one GitHub operation; throws at once if GitHub has no such operation. `match`
    * widens it to every path of the regex (`path` is then an example checked against OpenAPI).
    */
-  intercept(method: string, path: string, match?: RegExp): nock.Interceptor {
+  intercept(method: string, path: string, match?: RegExp): Interceptor {
     const found = findOperation(method, path);
     if (!found) throw new Error(`${method} ${path} is not an operation in GitHub's OpenAPI description`);
     return this.scope.intercept(match ?? path, method);

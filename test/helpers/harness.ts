@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
-import nock from 'nock';
+import nock from './nock.ts';
 import { afterEach, expect } from 'vitest';
 import { Probot, ProbotOctokit } from 'probot';
 import pino from 'pino';

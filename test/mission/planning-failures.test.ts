@@ -78,7 +78,7 @@ describe('planning failures', () => {
     s = await startMission({ turns: [], repo: { cloneUrl: '/nonexistent/origin.git' } });
     await missionReaches(s.app, 'failed');
     const body = await banner();
-    expect(body).toContain('The repository could not be cloned: could not clone /nonexistent/origin.git');
+    expect(body).toContain('The repository could not be read: could not clone /nonexistent/origin.git');
     expect(body).not.toContain('ghs_');
   });
 });

@@ -6,7 +6,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nock from 'nock';
+import nock from '../helpers/nock.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGitHubProxy } from '../helpers/github-proxy.ts';
 import { GitHubMock, trackUnmatched } from '../helpers/github.ts';
