@@ -1,5 +1,6 @@
 // The repair nock.ts needs, in a module of its own so that it runs before nock loads: nock.ts imports
-// this first, then nock (ES modules are evaluated in the order they are imported). Its comment says why.
+// this first, then nock. ES modules run in the order they are imported only while none of them awaits
+// at top level: keep this module, and anything it imports, free of top-level await. nock.ts says why.
 import net from 'node:net';
 
 const repaired = Symbol.for('missions.test.no-delay');
