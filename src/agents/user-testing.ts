@@ -29,9 +29,9 @@ export function submitVerdicts(assertionIds: string[], contractIds: string[]) {
     name: 'submit_verdicts',
     description: 'Finish with a verdict for every assertion of the milestone, each with the evidence (the command you ran and what it printed). Verdicts only on assertion ids of the contract.',
     schema: verdictsSchema,
-    // Every assertion of the milestone needs a verdict; verdicts on the contract's others are kept as
-    // extra evidence. None on an id the contract lacks: each pass's command is replayed (up to 10
-    // minutes each), so made-up ids would let a validator run commands without end.
+    // Every assertion of the round needs a verdict; verdicts on the contract's others are kept as
+    // extra evidence. None on an id the contract lacks: it names nothing the board, the review or a
+    // fix could point at, and what it found belongs in the evidence of the assertion it is near.
     check: (value) => {
       const ids = value.results.map((r) => r.assertion_id);
       const given = new Set(ids);
@@ -39,7 +39,7 @@ export function submitVerdicts(assertionIds: string[], contractIds: string[]) {
       return [
         ...assertionIds.filter((id) => !given.has(id)).map((id) => `${id} has no verdict: give it pass, fail or blocked with evidence`),
         ...[...new Set(twice)].map((id) => `${id} has more than one verdict: give one`),
-        ...[...given].filter((id) => !known.has(id)).map((id) => `${JSON.stringify(id)} is not an assertion of the contract: give verdicts only on the contract's assertion ids (this milestone's: ${assertionIds.join(', ')}), and put nearby cases in their evidence`),
+        ...[...given].filter((id) => !known.has(id)).map((id) => `${JSON.stringify(id)} is not an assertion of the contract: give verdicts only on the contract's assertion ids (this round's: ${assertionIds.join(', ')}), and put nearby cases in their evidence`),
       ];
     },
   });

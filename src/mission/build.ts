@@ -117,7 +117,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   }
   if (action.kind === 'validate') {
     const outcome = await validateMilestone(ctx, gh, { ...validation, mission }, action.target);
-    if (outcome !== 'stopped' && (await store.get(id)).state === 'building') await ctx.queue.requestStep({ missionId: id });
+    if (outcome !== 'stopped' && (await store.stateOf(id)) === 'building') await ctx.queue.requestStep({ missionId: id });
     return;
   }
   const next = action.feature;
@@ -195,7 +195,7 @@ async function build(ctx: MissionContext, gh: GitHub, initial: Mission, cancella
   // Still building: the next step starts at once and shows the board with this commit and what it
   // does next, so here only the pull request's stack is updated (one board edit per feature, not two).
   // Paused or cancelled meanwhile: the board says so now.
-  if ((await store.get(id)).state === 'building') {
+  if ((await store.stateOf(id)) === 'building') {
     await showBoard(ctx, gh, id, { board: false });
     await ctx.queue.requestStep({ missionId: id });
   } else {
@@ -265,7 +265,7 @@ async function retryOrPause(
   }
   ctx.log.info({ missionId: mission.id, feature: feature.id, attempt: attempt.status }, 'worker did not complete its feature; trying once more');
   await showBoard(ctx, gh, mission.id, { pullRequest: false });
-  if ((await ctx.store.get(mission.id)).state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
+  if ((await ctx.store.stateOf(mission.id)) === 'building') await ctx.queue.requestStep({ missionId: mission.id });
 }
 
 async function pauseForWorker(ctx: MissionContext, gh: GitHub, mission: Mission, featureId: string, status: string, message: string): Promise<void> {

@@ -111,7 +111,7 @@ async function runCommand(
       if (mission.contract) {
         // A failed build step, a blocked worker or the budget: go on from the last pushed commit.
         // Already building (this command's first run died after the change): make sure a step comes.
-        if (!(await ctx.store.resume(mission.id)) && (await ctx.store.get(mission.id)).state !== 'building') {
+        if (!(await ctx.store.resume(mission.id)) && (await ctx.store.stateOf(mission.id)) !== 'building') {
           return say(replies.nothingToRetry(job.actor, mission));
         }
         await ctx.queue.requestStep({ missionId: mission.id });
@@ -140,7 +140,7 @@ async function runCommand(
     case 'resume':
       if (over) return say(replies.alreadyOver(job.actor, command.name, mission));
       if (!mission.contract) return say(replies.notWhilePlanning(job.actor, command.name, mission));
-      if (!(await ctx.store.resume(mission.id)) && (await ctx.store.get(mission.id)).state !== 'building') {
+      if (!(await ctx.store.resume(mission.id)) && (await ctx.store.stateOf(mission.id)) !== 'building') {
         return say(replies.notPaused(job.actor, command.name, mission));
       }
       await ctx.queue.requestStep({ missionId: mission.id });
@@ -155,10 +155,10 @@ async function runCommand(
       if (!featureId) return say(replies.alreadyOver(job.actor, 'fix', mission));
       // A done mission's pull request goes back to draft until its milestone passes again.
       if (mission.state === 'done' && mission.pr_number) await setDraft(gh, ref, mission.pr_number, true);
-      const now = await ctx.store.get(mission.id);
-      if (now.state === 'building') await ctx.queue.requestStep({ missionId: mission.id });
+      const building = (await ctx.store.stateOf(mission.id)) === 'building';
+      if (building) await ctx.queue.requestStep({ missionId: mission.id });
       await showBoard(ctx, gh, mission.id);
-      return say(replies.fixAdded(job.actor, featureId, now.state === 'building'));
+      return say(replies.fixAdded(job.actor, featureId, building));
     }
   }
 }

@@ -168,7 +168,7 @@ export async function validateMilestone(ctx: MissionContext, gh: GitHub, v: Vali
   const replayed = await replay(
     verdicts,
     mayFix,
-    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox: Sandbox) => branch.discard(sandbox.checkout) },
+    { checkout: (n) => (n === 1 && firstReplay) || sandboxFor(`replay-${n}`), ahead: cheap, discard: (sandbox) => branch.discard(sandbox.checkout) },
     config.sandbox.network,
     v.cancellation,
   );

@@ -233,8 +233,9 @@ export class MissionStore implements UsageRecorder {
   }
 
   /**
-   * Only the state: what the cancellation checks read after every agent turn and every 2 s of a step.
-   * The whole row, its contract included, takes two to three times as long to read on the embedded engine.
+   * Only the state: what the cancellation checks read after every agent turn and every 2 s of a step,
+   * and what a step or a command (/retry, /resume, /fix) asks before it requests the next step. The
+   * whole row, its contract included, takes two to three times as long to read on the embedded engine.
    */
   async stateOf(id: number): Promise<MissionState> {
     const [row] = await this.db.query<{ state: MissionState }>('SELECT state FROM missions WHERE id = $1', [id]);
